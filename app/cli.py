@@ -1,0 +1,217 @@
+"""Command line: ``python main.py`` opens the desktop app; ``python main.py COMMAND`` runs the same
+services headless. Every command takes ``--data-dir`` and, on failure, exits non-zero with a
+one-line reason on stderr (never a traceback, never personal data)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from app.context import Context
+from app.errors import AppError
+from app.paths import AppPaths
+
+log = logging.getLogger("gongkai")
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(type(value).__name__)
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=_json_default) + "\n")
+
+
+def open_context(data_dir: str | None, *, must_exist: bool = False) -> Context:
+    from db.connection import open_database
+
+    paths = AppPaths.resolve(data_dir)
+    if must_exist and not paths.database.exists():
+        raise AppError(f"数据目录中没有数据库：{paths.data_dir}（先运行 demo，或在程序中完成首次设置）")
+    db = open_database(paths.database, backup_dir=paths.backups)
+    return Context(db=db, data_dir=paths.data_dir)
+
+
+# ---------------------------------------------------------------------------- commands
+def cmd_demo(args: argparse.Namespace) -> int:
+    from app.demo import DEMO_PASSWORD, create_demo
+    from app.settings import local_township_id
+
+    ctx = open_context(args.data_dir)
+    if local_township_id() is not None:
+        raise AppError("该数据目录已有乡镇数据，演示数据只能创建在空的数据目录中。")
+    summary = create_demo(ctx, seed=args.seed)
+    if args.json:
+        _print_json({"township_id": summary.township_id, "villages": summary.villages,
+                     "notices": summary.notices, "rows": summary.rows, "users": summary.users})
+    else:
+        print(f"演示乡镇已创建：{summary.villages} 个村，{summary.notices} 份公示，{summary.rows} 行明细。")
+        print(f"登录账户：{', '.join(summary.users)}（密码均为 {DEMO_PASSWORD}）")
+    return 0
+
+
+def cmd_notices(args: argparse.Namespace) -> int:
+    from app.notices import NoticeService
+
+    ctx = open_context(args.data_dir, must_exist=True)
+    items = NoticeService(ctx).summaries()
+    data = [
+        {"id": s.id, "title": s.title, "type": s.type_code, "status": s.status,
+         "village": s.village or None, "village_id": s.village_id, "version": s.edition,
+         "posting_start": s.posting_start, "posting_end": s.posting_end, "rows": s.rows,
+         "total_fen": s.total_fen}
+        for s in items
+    ]
+    if args.json:
+        _print_json(data)
+    else:
+        for d in data:
+            print(f"{d['id']}  {d['status']:<10} {d['rows']:>6} 行  {d['title']}")
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from app.reference import ReferenceService
+    from app.users import UserService
+
+    ctx = open_context(args.data_dir, must_exist=True)
+    ref = ReferenceService(ctx)
+    what = args.what
+    if what in ("townships", "villages"):
+        level = what[:-1]
+        data = [{"id": r.id, "name": r.name, "code": r.code, "parent_id": r.parent_id}
+                for r in ref.regions(level)]
+    elif what == "programs":
+        data = [{"id": p.id, "name": p.name, "category": p.category, "year": p.year, "unit": p.unit,
+                 "rate": p.rate, "notice_type": p.notice_type_code, "local": p.local}
+                for p in ref.programs()]
+    elif what == "boards":
+        data = [{"id": b.id, "name": b.name, "village_id": b.village_id, "location": b.location}
+                for b in ref.boards()]
+    else:
+        data = [{"id": u.id, "username": u.username, "display_name": u.display_name, "role": u.role,
+                 "active": u.active} for u in UserService(ctx).list()]
+    if args.json:
+        _print_json(data)
+    else:
+        for d in data:
+            print("  ".join(str(v) for v in d.values() if v is not None))
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from app.integrity import verify_database
+
+    ctx = open_context(args.data_dir, must_exist=True)
+    report = verify_database(ctx)
+    for w in report.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    if not report.ok:
+        print(f"verify failed: {report.first_problem}", file=sys.stderr)
+        return 1
+    parts = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in report.checked.items())
+    print(f"database sound: integrity ok, foreign keys ok, {parts} checked")
+    return 0
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from db.backup import backup_database
+
+    ctx = open_context(args.data_dir, must_exist=True)
+    out = Path(args.output) if args.output else AppPaths(ctx.data_dir).backups / (
+        datetime.now(UTC).strftime("gongkai-%Y%m%dT%H%M%SZ.sqlite3"))
+    backup_database(ctx.db, out)
+    print(f"backup written: {out}")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from db.backup import backup_database, check_backup_file, restore_database
+    from db.connection import open_database
+    from db.migrations import LATEST
+
+    source = Path(args.file)
+    check_backup_file(source, LATEST)  # before anything is touched
+    ctx = open_context(args.data_dir)
+    paths = AppPaths(ctx.data_dir)
+    safety = paths.backups / datetime.now(UTC).strftime("before-restore-%Y%m%dT%H%M%SZ.sqlite3")
+    backup_database(ctx.db, safety)
+    restore_database(ctx.db, source)
+    open_database(paths.database, backup_dir=paths.backups)  # migrates an older backup
+    print(f"restored from {source.name}; the previous database was saved as {safety.name}")
+    return 0
+
+
+def cmd_ui(args: argparse.Namespace) -> int:
+    from ui.app import run
+
+    return run(AppPaths.resolve(args.data_dir))
+
+
+# ---------------------------------------------------------------------------- parser
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--data-dir", help="data folder (default: the user data folder)")
+    common.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+
+    parser = argparse.ArgumentParser(prog="gongkai", parents=[common],
+                                     description="Gongkai 公开栏 — township disclosure boards")
+    sub = parser.add_subparsers(dest="command")
+
+    p = sub.add_parser("demo", parents=[common], help="create a demo township in an empty data folder")
+    p.add_argument("--seed", type=int, default=2026)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_demo)
+
+    p = sub.add_parser("notices", parents=[common], help="list notices")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_notices)
+
+    p = sub.add_parser("list", parents=[common], help="list reference data")
+    p.add_argument("what", choices=["townships", "villages", "programs", "boards", "users"])
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_list)
+
+    p = sub.add_parser("verify", parents=[common], help="check integrity and the audit chain")
+    p.set_defaults(handler=cmd_verify)
+
+    p = sub.add_parser("backup", parents=[common], help="write a consistent backup")
+    p.add_argument("-o", "--output", help="backup file (default: in the data folder's backups/)")
+    p.set_defaults(handler=cmd_backup)
+
+    p = sub.add_parser("restore", parents=[common], help="replace the database with a backup")
+    p.add_argument("file")
+    p.set_defaults(handler=cmd_restore)
+
+    parser.set_defaults(handler=cmd_ui)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return args.handler(args)
+    except AppError as err:
+        print(f"error: {err}", file=sys.stderr)
+        if args.verbose and err.details:
+            print(f"details: {err.details}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130

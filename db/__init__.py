@@ -1,0 +1,1 @@
+"""Local storage: peewee models over SQLite, schema migrations, backup and restore."""

@@ -1,0 +1,1 @@
+"""PDF rendering of notices from their public view (reportlab)."""

@@ -1,0 +1,1 @@
+"""The county server: sync API, public verification pages, objection intake, county admin."""

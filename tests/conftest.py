@@ -1,0 +1,73 @@
+"""Shared fixtures: a migrated template database copied per test, a demo township built once
+per session and copied per test, and a fixed clock."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from app.context import Clock, Context  # noqa: E402
+from db.connection import DB_FILENAME, close_database, open_database  # noqa: E402
+
+# 2026-11-25 10:00 China time
+FIXED_NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
+
+
+def _copy_dir(src: Path, dst: Path) -> None:
+    close_database()
+    shutil.copytree(src, dst, dirs_exist_ok=True)
+
+
+@pytest.fixture(scope="session")
+def _empty_template(tmp_path_factory) -> Path:
+    d = tmp_path_factory.mktemp("empty-template")
+    open_database(d / DB_FILENAME)
+    close_database()
+    return d
+
+
+@pytest.fixture(scope="session")
+def _demo_template(tmp_path_factory) -> Path:
+    from app.demo import create_demo
+
+    d = tmp_path_factory.mktemp("demo-template")
+    db = open_database(d / DB_FILENAME)
+    create_demo(Context(db=db, data_dir=d, clock=Clock.fixed(FIXED_NOW)))
+    close_database()
+    return d
+
+
+def _context(template: Path, target: Path, clock: Clock) -> Context:
+    _copy_dir(template, target)
+    db = open_database(target / DB_FILENAME)
+    return Context(db=db, data_dir=target, clock=clock)
+
+
+@pytest.fixture
+def ctx(_empty_template, tmp_path) -> Context:
+    """An empty, migrated database with the fixed clock."""
+    c = _context(_empty_template, tmp_path / "data", Clock.fixed(FIXED_NOW))
+    yield c
+    close_database()
+
+
+@pytest.fixture
+def demo_dir(_demo_template, tmp_path) -> Path:
+    """A private copy of the demo data folder (for CLI subprocess tests)."""
+    target = tmp_path / "demo"
+    _copy_dir(_demo_template, target)
+    return target
+
+
+@pytest.fixture
+def demo_ctx(_demo_template, tmp_path) -> Context:
+    """The demo township, with the fixed clock."""
+    c = _context(_demo_template, tmp_path / "demo", Clock.fixed(FIXED_NOW))
+    yield c
+    close_database()
