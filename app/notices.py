@@ -28,7 +28,6 @@ from app.rows import (
     DUPLICATE_CODE,
     RowInput,
     duplicate_issues,
-    has_errors,
     issue_dicts,
     normalize_row,
     validate_row,

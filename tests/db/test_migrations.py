@@ -1,0 +1,114 @@
+"""Schema migrations: numbered steps, automatic backup, schema equal to the models."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import peewee
+import pytest
+
+from app.errors import DatabaseError
+from db.connection import DB_FILENAME, close_database, open_database
+from db.migrations import LATEST, available
+from db.models import ALL_MODELS, Notice
+
+
+def _make_v1(path):
+    conn = sqlite3.connect(path)
+    for statement in available()[0].statements():
+        conn.execute(statement)
+    conn.execute("PRAGMA user_version = 1")
+    conn.execute(
+        "INSERT INTO region (id, version, updated_at, deleted, name, level, sort_key) "
+        "VALUES ('r1', 1, '2026-01-01T00:00:00Z', 0, '老镇', 'township', '')"
+    )
+    conn.commit()
+    conn.close()
+
+
+def test_a_schema_1_database_is_migrated_to_the_latest_with_a_backup_first(tmp_path):
+    db_path = tmp_path / DB_FILENAME
+    _make_v1(db_path)
+    db = open_database(db_path)
+    try:
+        assert db.execute_sql("PRAGMA user_version").fetchone()[0] == LATEST
+        assert db.execute_sql("SELECT name FROM region").fetchone()[0] == "老镇"
+        assert {"outbox", "sync_state"} <= set(db.get_tables())
+    finally:
+        close_database()
+    backups = list((tmp_path / "backups").glob("before-schema-2-*.sqlite3"))
+    assert len(backups) == 1
+    conn = sqlite3.connect(backups[0])
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert conn.execute("SELECT name FROM region").fetchone()[0] == "老镇"
+    assert "outbox" not in {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+    conn.close()
+
+
+def test_a_new_database_needs_no_backup(tmp_path):
+    open_database(tmp_path / DB_FILENAME)
+    close_database()
+    assert not (tmp_path / "backups").exists()
+
+
+def test_every_model_matches_the_migrated_schema(ctx):
+    for model in ALL_MODELS:
+        table = model._meta.table_name
+        columns = {c.name for c in ctx.db.get_columns(table)}
+        fields = {f.column_name for f in model._meta.sorted_fields}
+        assert columns == fields, table
+
+
+def test_pragmas_are_in_force(ctx):
+    assert ctx.db.execute_sql("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert ctx.db.execute_sql("PRAGMA foreign_keys").fetchone()[0] == 1
+    assert ctx.db.execute_sql("PRAGMA busy_timeout").fetchone()[0] >= 5000
+
+
+def test_data_folder_and_database_are_private(ctx):
+    assert (ctx.data_dir.stat().st_mode & 0o077) == 0
+    assert ((ctx.data_dir / DB_FILENAME).stat().st_mode & 0o077) == 0
+
+
+def test_a_database_from_a_newer_version_is_refused(tmp_path):
+    db_path = tmp_path / DB_FILENAME
+    conn = sqlite3.connect(db_path)
+    conn.execute(f"PRAGMA user_version = {LATEST + 1}")
+    conn.close()
+    with pytest.raises(DatabaseError, match="更新版本"):
+        open_database(db_path)
+    close_database()
+
+
+def test_a_file_that_is_not_a_database_is_refused_and_left_alone(tmp_path):
+    db_path = tmp_path / DB_FILENAME
+    db_path.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(DatabaseError, match="损坏"):
+        open_database(db_path)
+    close_database()
+    assert db_path.read_bytes() == b"this is not sqlite" * 100
+
+
+def test_a_failing_migration_step_leaves_the_database_at_the_earlier_schema(tmp_path, monkeypatch):
+    from db import migrations
+
+    db_path = tmp_path / DB_FILENAME
+    _make_v1(db_path)
+    real = migrations.Migration.statements
+
+    def broken(self):
+        out = real(self)
+        return out + ["CREATE TABLE broken (" ] if self.number == 2 else out
+
+    monkeypatch.setattr(migrations.Migration, "statements", broken)
+    with pytest.raises(peewee.OperationalError):
+        open_database(db_path)
+    close_database()
+    conn = sqlite3.connect(db_path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert "outbox" not in {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+    conn.close()
+
+
+def test_notice_model_is_usable_after_migration(ctx):
+    assert Notice.select().count() == 0
