@@ -30,6 +30,7 @@ run: $(STAMP) $(SYSDEPS_STAMP)
 	$(PY) main.py
 
 test: $(TEST_STAMP) $(SYSDEPS_STAMP)
+	$(PY) -m ruff check --no-cache .
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -p no:cacheprovider
 
 lint: $(TEST_STAMP)

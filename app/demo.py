@@ -9,10 +9,12 @@ check digits.
 from __future__ import annotations
 
 import random
+from pathlib import Path
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
+from app.boards import BoardService
 from app.context import Context
 from app.money import compute_amount_fen
 from app.notices import NoticeService
@@ -39,6 +41,28 @@ MINORITY = ["阿依古丽·买买提", "热依拉·艾山", "扎西·次仁", "�
 ID_PREFIXES = ["530102", "530381", "532901", "533102"]
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+
+
+def _photo_png(rng: random.Random, width: int = 96, height: int = 64) -> bytes:
+    """A small stand-in photo (PNG) of a notice on a board: grey board, white sheet."""
+    import struct
+    import zlib
+
+    shade = rng.randrange(90, 140)
+    rows = []
+    for y in range(height):
+        row = bytearray([0])
+        for x in range(width):
+            paper = 20 <= x < 76 and 8 <= y < 56
+            row += bytes((250, 250, 245) if paper else (shade, shade + 10, shade))
+        rows.append(bytes(row))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"".join(rows)))
+            + chunk(b"IEND", b""))
 
 
 def make_id_number(rng: random.Random) -> str:
@@ -233,6 +257,24 @@ def create_demo(ctx: Context, seed: int = 2026) -> DemoSummary:
                                   amount_fen=compute_amount_fen(qty, Decimal("37700")),
                                   extra={"x_land_class": "耕地"}))
     new_notice(land_plan, village, plan_rows)
+
+    # postings on the boards, with a photo of each village board
+    boards = BoardService(ctx)
+    by_village = {b.village_id: b for b in ref.boards()}
+    import tempfile
+
+    photo_dir = Path(tempfile.mkdtemp(prefix="gongkai-demo-"))
+    for s in notices.summaries():
+        if s.status not in ("published", "closed") or s.village_id is None:
+            continue
+        pid = boards.post(s.id, by_village[s.village_id].id, clerk.id, posted_on=s.posting_start) \
+            if s.status == "published" else None
+        if pid:
+            photo = photo_dir / f"{s.village}-张贴.png"
+            photo.write_bytes(_photo_png(rng))
+            boards.add_evidence(pid, clerk.id, photo)
+            photo.unlink()
+    photo_dir.rmdir()
 
     return DemoSummary(township.id, len(villages), counts["notices"], counts["rows"],
                        {u.username: u.role for u in users.list()} | {"admin": admin.role})

@@ -98,8 +98,11 @@ def _row_view(r: RosterRow) -> RowView:
 
 
 def holiday_calendar() -> HolidayCalendar:
+    """The statutory calendar plus the county's distributed arrangements (节假日安排)."""
+    from app.settings import get_county
+
     entries = [(h.day, h.is_workday, h.name) for h in HolidayOverride.select().where(~HolidayOverride.deleted)]
-    return HolidayCalendar.from_county(entries)
+    return HolidayCalendar.from_county(entries, complete_years=get_county("holiday_complete_years") or ())
 
 
 class NoticeService:

@@ -108,6 +108,48 @@ class ReferenceService:
                 added += 1
         return added
 
+    #: what a county may change in a shipped notice type
+    OVERRIDABLE = ("name", "legal_basis", "time_limit", "publishing_body", "channels", "audience", "level",
+                   "min_days", "day_unit", "cadence", "roster_schema", "title_template", "body_template",
+                   "objection_clause", "supervision_phone", "content_elements")
+
+    def override_notice_type(self, code: str, **fields) -> NoticeType:
+        """County override of a catalogue entry, e.g. a 5-day subsidy posting period."""
+        unknown = set(fields) - set(self.OVERRIDABLE)
+        if unknown:
+            raise ValidationError(_("不能修改这些字段。"), details=", ".join(sorted(unknown)))
+        if "min_days" in fields and (not isinstance(fields["min_days"], int) or not 1 <= fields["min_days"] <= 365):
+            raise ValidationError(_("公示期应为 1 到 365 天。"))
+        if "day_unit" in fields and fields["day_unit"] not in ("natural", "working"):
+            raise ValidationError(_("公示期单位应为自然日或工作日。"))
+        with self._ctx.write():
+            nt = self.notice_type(code)
+            for k, v in fields.items():
+                setattr(nt, k, v)
+            save_change(nt)
+        return nt
+
+    def set_holidays(self, entries: list[tuple], complete_years: list[int] = ()) -> None:
+        """Install a county holiday arrangement: ``(date, is_workday, name)`` entries."""
+        from db.models import CountySetting, HolidayOverride
+
+        with self._ctx.write():
+            for day, is_workday, name in entries:
+                h = HolidayOverride.get_or_none(HolidayOverride.day == day)
+                if h is None:
+                    save_change(HolidayOverride(id=new_id(), day=day, is_workday=is_workday, name=name), created=True)
+                else:
+                    h.is_workday, h.name, h.deleted = is_workday, name, False
+                    save_change(h)
+            if complete_years:
+                s = CountySetting.get_or_none(CountySetting.key == "holiday_complete_years")
+                years = sorted(set((s.value if s else []) + list(complete_years)))
+                if s is None:
+                    save_change(CountySetting(id=new_id(), key="holiday_complete_years", value=years), created=True)
+                else:
+                    s.value = years
+                    save_change(s)
+
     def notice_types(self) -> list[NoticeType]:
         return list(NoticeType.select().where(~NoticeType.deleted).order_by(NoticeType.code))
 

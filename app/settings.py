@@ -17,6 +17,7 @@ COUNTY_DEFAULTS: dict[str, Any] = {
     "show_id_column": False,
     "objection_answer_days": 7,
     "county_name": "",
+    "holiday_complete_years": [],
 }
 
 
@@ -45,6 +46,7 @@ class CountySettings:
     show_id_column: bool
     objection_answer_days: int
     county_name: str
+    holiday_complete_years: list
 
     @classmethod
     def load(cls) -> CountySettings:

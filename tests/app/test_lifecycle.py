@@ -248,3 +248,36 @@ def test_sign_off_cannot_be_dated_in_the_future(w):
     with pytest.raises(ValidationError):
         w.notices.record_village_review(nid, w.clerk, body="村务监督委员会", names=["甲"],
                                         signed_on=w.ctx.clock.today() + timedelta(days=1))
+
+
+def test_county_override_of_the_posting_period_applies_at_publish(w):
+    from app.reference import ReferenceService
+
+    ReferenceService(w.ctx).override_notice_type("subsidy_payout", min_days=5)
+    nid = w.approved()
+    w.notices.publish(nid, w.clerk, start=date(2026, 11, 2))
+    assert Notice.get_by_id(nid).posting_end == date(2026, 11, 9)  # 5 days → Sat 7th → Mon 9th
+
+
+def test_county_holiday_arrangement_extends_working_day_periods_into_a_new_year(w):
+    from app.errors import CalendarError
+    from app.reference import ReferenceService
+
+    def land_notice():
+        from decimal import Decimal
+
+        nid = w.notices.create(w.clerk, notice_type_id=w._type(w.land_program_id),
+                               program_id=w.land_program_id, village_id=w.village_id)
+        w.notices.add_rows(nid, w.clerk, [RowInput(group_name="一组", quantity=Decimal("3"))])
+        w.notices.submit(nid, w.clerk)
+        w.notices.record_village_review(nid, w.clerk, body="村民委员会", names=["甲"], signed_on=w.ctx.clock.today())
+        w.notices.approve(nid, w.reviewer)
+        return nid
+
+    nid = land_notice()
+    with pytest.raises(CalendarError, match="2027"):
+        w.notices.publish(nid, w.clerk, start=date(2026, 12, 28))
+    assert Notice.get_by_id(nid).status == "approved"
+    ReferenceService(w.ctx).set_holidays([(date(2027, 1, 1), False, "元旦")], complete_years=[2027])
+    w.notices.publish(nid, w.clerk, start=date(2026, 12, 28))
+    assert Notice.get_by_id(nid).posting_end == date(2027, 1, 12)
