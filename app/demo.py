@@ -9,10 +9,10 @@ check digits.
 from __future__ import annotations
 
 import random
-from pathlib import Path
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 from app.boards import BoardService
 from app.context import Context
