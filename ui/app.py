@@ -7,6 +7,15 @@ import sys
 from app.paths import AppPaths
 
 
+def install_qt_translator(app, locale: str) -> None:
+    """Qt's own strings (standard buttons, dialogs) in the UI language."""
+    from PySide6.QtCore import QLibraryInfo, QTranslator
+
+    translator = QTranslator(app)
+    if translator.load(f"qtbase_{locale}", QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)):
+        app.installTranslator(translator)
+
+
 def run(paths: AppPaths) -> int:
     from PySide6.QtWidgets import QApplication, QMessageBox
 
@@ -18,6 +27,7 @@ def run(paths: AppPaths) -> int:
     app = QApplication.instance() or QApplication(sys.argv)
     app.setApplicationName("公开栏")
     app.setOrganizationName("Gongkai")
+    install_qt_translator(app, "zh_CN")
     try:
         db = open_database(paths.database, backup_dir=paths.backups)
     except AppError as err:
