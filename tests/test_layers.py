@@ -1,4 +1,4 @@
-"""Layering: the core packages never load Qt (DESIGN §2, STYLE §1)."""
+"""Layering: the core packages never load Qt, and app/ loads no HTTP or PDF library (DESIGN §2)."""
 
 from __future__ import annotations
 
@@ -9,26 +9,28 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_core_packages_do_not_import_pyside6():
-    core = [p.relative_to(ROOT).with_suffix("") for d in ("app", "db", "printing", "sync")
-            for p in (ROOT / d).rglob("*.py")]
-    modules = [".".join(p.parts).removesuffix(".__init__") for p in core]
-    assert "app.notices" in modules and "db.models" in modules
+def _modules(*packages: str) -> list[str]:
+    paths = [p.relative_to(ROOT).with_suffix("") for d in packages for p in (ROOT / d).rglob("*.py")]
+    return [".".join(p.parts).removesuffix(".__init__") for p in paths]
+
+
+def _loaded_after_import(modules: list[str], forbidden: tuple[str, ...]) -> list[str]:
+    """Import ``modules`` in a fresh interpreter; return the forbidden top-level packages it loaded."""
     code = (
         "import importlib, sys\n"
         f"for m in {modules!r}: importlib.import_module(m)\n"
-        "print('\\n'.join(sorted(m for m in sys.modules if m.split('.')[0] in ('PySide6', 'shiboken6'))))\n"
+        f"print('\\n'.join(sorted(m for m in sys.modules if m.split('.')[0] in {forbidden!r})))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == ""
+    return out.stdout.split()
+
+
+def test_core_packages_do_not_import_pyside6():
+    modules = _modules("app", "db", "printing", "sync")
+    assert "app.notices" in modules and "db.models" in modules
+    assert _loaded_after_import(modules, ("PySide6", "shiboken6")) == []
 
 
 def test_app_does_not_import_http_or_pdf_libraries():
-    modules = [".".join(p.relative_to(ROOT).with_suffix("").parts) for p in (ROOT / "app").rglob("*.py")]
-    code = (
-        "import importlib, sys\n"
-        f"for m in {modules!r}: importlib.import_module(m)\n"
-        "print('\\n'.join(sorted(m for m in sys.modules if m.split('.')[0] in ('PySide6', 'requests', 'reportlab', 'fastapi'))))\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == ""
+    modules = _modules("app")
+    assert _loaded_after_import(modules, ("PySide6", "requests", "reportlab", "fastapi")) == []
