@@ -96,8 +96,12 @@ class DemoSummary:
     users: dict[str, str]  # username -> role
 
 
-def create_demo(ctx: Context, seed: int = 2026) -> DemoSummary:
-    """Fill an empty database with the demo township. Deterministic for a given seed."""
+def create_demo(ctx: Context, seed: int = 2026, progress=None) -> DemoSummary:
+    """Fill an empty database with the demo township. Deterministic for a given seed.
+
+    ``progress(done, total, message)`` is called once per village; it may run on a worker thread.
+    """
+    report = progress or (lambda done, total, message: None)
     rng = random.Random(seed)
     ref = ReferenceService(ctx)
     users = UserService(ctx)
@@ -176,7 +180,8 @@ def create_demo(ctx: Context, seed: int = 2026) -> DemoSummary:
     # 耕地地力保护补贴: one notice per village, in every state
     states = ["closed", "closed", "published", "published", "corrected", "approved", "in_review",
               "withdrawn", "draft"]
-    for (village, groups), state in zip(villages, states, strict=True):
+    for done, ((village, groups), state) in enumerate(zip(villages, states, strict=True)):
+        report(done, len(villages) + 1, f"{village.name}：{soil.name}")
         rows = subsidy_rows(groups, rng.randint(230, 290))
         if state == "draft":
             # a draft as imported: two rows with mistakes for the clerk to fix
@@ -219,6 +224,7 @@ def create_demo(ctx: Context, seed: int = 2026) -> DemoSummary:
     objections.record(running.id, clerk.id, channel="phone", content="我家二组的补贴面积好像少算了，请核实。",
                       contact="村民 周某")
 
+    report(len(villages), len(villages) + 1, "衔接资金与征地公告")
     # poverty funds: per-household small-loan interest subsidies and the township project list
     village, groups = villages[0]
     credit_rows = []

@@ -19,6 +19,7 @@ from app.money import format_yuan
 from app.notices import STATUS_LABELS, NoticeService
 from app.periods import days_left
 from app.settings import local_township_id
+from ui.background import BackgroundOp
 
 COLUMNS = ["标题", "类型", "村", "状态", "公示期", "剩余天数", "行数", "金额（元）"]
 
@@ -83,7 +84,16 @@ class MainWindow(QMainWindow):
             self, "首次使用", "这是首次使用。是否创建演示乡镇数据，以便熟悉软件？",
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
         if answer == QMessageBox.StandardButton.Yes:
-            from app.demo import create_demo
+            self.create_demo()
 
-            create_demo(self._ctx)
-            self.refresh()
+    def create_demo(self) -> BackgroundOp:
+        from app.demo import create_demo
+
+        ctx = self._ctx
+        return (
+            BackgroundOp(self, lambda progress, cancel: create_demo(ctx, progress=progress))
+            .on_success(lambda _summary: self.refresh())
+            .on_failure(lambda exc: QMessageBox.critical(self, "公开栏", f"创建演示数据失败：{exc}"))
+            .with_progress("正在创建演示乡镇数据……")
+            .run()
+        )

@@ -27,3 +27,29 @@ def test_first_run_shows_an_empty_township_heading(qtbot, ctx):
     qtbot.addWidget(window)
     assert window.table.rowCount() == 0
     assert window.heading.text() == "尚未设置乡镇"
+
+
+def test_demo_is_created_off_the_gui_thread_and_the_list_refreshes(qtbot, ctx):
+    import threading
+
+    from app import demo
+    from ui.main_window import MainWindow
+
+    threads = []
+    real = demo.create_demo
+
+    def spy(*args, **kwargs):
+        threads.append(threading.current_thread())
+        return real(*args, **kwargs)
+
+    demo.create_demo = spy
+    try:
+        window = MainWindow(ctx)
+        qtbot.addWidget(window)
+        op = window.create_demo()
+        with qtbot.waitSignal(op.finished, timeout=60_000):
+            pass
+    finally:
+        demo.create_demo = real
+    assert threads and threads[0] is not threading.main_thread()
+    assert window.table.rowCount() >= 10

@@ -1,0 +1,127 @@
+"""The one way the UI runs long work: ``BackgroundOp``.
+
+``work(progress, cancel)`` runs on a pool thread; ``progress(done, total, message)`` may be called
+from it, and ``cancel`` is a ``threading.Event`` the work checks. Results, errors and progress are
+delivered through signals to a QObject on the GUI thread, so callbacks always run there. A progress
+dialog appears only if the work is still running after ``DIALOG_DELAY_MS``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal
+from PySide6.QtWidgets import QProgressDialog, QWidget
+
+DIALOG_DELAY_MS = 600
+
+Work = Callable[[Callable[[int, int, str], None], threading.Event], Any]
+
+
+class _Relay(QObject):
+    succeeded = Signal(object)
+    failed = Signal(object)
+    progressed = Signal(int, int, str)
+
+
+class _Runnable(QRunnable):
+    def __init__(self, work: Work, relay: _Relay, cancel: threading.Event) -> None:
+        super().__init__()
+        self._work, self._relay, self._cancel = work, relay, cancel
+
+    def run(self) -> None:  # runs on a pool thread: must not touch widgets
+        try:
+            result = self._work(self._progress, self._cancel)
+        except BaseException as exc:  # delivered to the GUI thread, shown there
+            self._emit(self._relay.failed, exc)
+        else:
+            self._emit(self._relay.succeeded, result)
+
+    def _progress(self, done: int, total: int, message: str) -> None:
+        self._emit(self._relay.progressed, done, total, message)
+
+    def _emit(self, signal, *args) -> None:
+        try:
+            signal.emit(*args)
+        except RuntimeError:
+            # the window that asked for the work was closed meanwhile: nobody to tell
+            self._cancel.set()
+
+
+class BackgroundOp(QObject):
+    """Run ``work`` off the GUI thread with delayed progress and cancel."""
+
+    finished = Signal()
+
+    def __init__(self, parent: QWidget, work: Work) -> None:
+        super().__init__(parent)
+        self._parent = parent
+        self._work = work
+        self._success: Callable[[Any], None] = lambda _result: None
+        self._failure: Callable[[BaseException], None] = lambda exc: None
+        self._label: str | None = None
+        self._dialog: QProgressDialog | None = None
+        self._last: tuple[int, int, str] = (0, 0, "")
+        self.cancel_event = threading.Event()
+        self._done = False
+        self._relay = _Relay(self)
+        self._relay.succeeded.connect(self._on_relay_succeeded)
+        self._relay.failed.connect(self._on_relay_failed)
+        self._relay.progressed.connect(self._on_relay_progressed)
+
+    def on_success(self, fn: Callable[[Any], None]) -> BackgroundOp:
+        self._success = fn
+        return self
+
+    def on_failure(self, fn: Callable[[BaseException], None]) -> BackgroundOp:
+        self._failure = fn
+        return self
+
+    def with_progress(self, label: str) -> BackgroundOp:
+        self._label = label
+        return self
+
+    def run(self) -> BackgroundOp:
+        if self._label is not None:
+            QTimer.singleShot(DIALOG_DELAY_MS, self._show_dialog)
+        QThreadPool.globalInstance().start(_Runnable(self._work, self._relay, self.cancel_event))
+        return self
+
+    @property
+    def dialog(self) -> QProgressDialog | None:
+        return self._dialog
+
+    def _show_dialog(self) -> None:
+        if self._label is None or self._done:
+            return
+        dialog = QProgressDialog(self._label, "取消", 0, 0, self._parent)
+        dialog.setMinimumDuration(0)
+        dialog.canceled.connect(self.cancel_event.set)
+        self._dialog = dialog
+        self._on_relay_progressed(*self._last)
+        dialog.show()
+
+    def _finish(self) -> None:
+        self._done = True
+        if self._dialog is not None:
+            self._dialog.reset()
+            self._dialog.hide()
+        self.finished.emit()
+
+    def _on_relay_progressed(self, done: int, total: int, message: str) -> None:
+        self._last = (done, total, message)
+        if self._dialog is not None:
+            self._dialog.setMaximum(max(total, 0))
+            self._dialog.setValue(min(done, total) if total else 0)
+            if message:
+                self._dialog.setLabelText(message)
+
+    def _on_relay_succeeded(self, result: Any) -> None:
+        self._finish()
+        self._success(result)
+
+    def _on_relay_failed(self, exc: BaseException) -> None:
+        self._finish()
+        self._failure(exc)
