@@ -165,7 +165,7 @@ def create_demo(ctx: Context, seed: int = 2026, progress=None) -> DemoSummary:
     counts = {"notices": 0, "rows": 0}
 
     def new_notice(program, village=None, rows=()) -> str:
-        nid = notices.create(clerk.id, notice_type_id=program_type(program), program_id=program.id,
+        nid = notices.create(clerk.id, notice_type_id=program.notice_type_id, program_id=program.id,
                              village_id=village.id if village else None,
                              contact_person="张丽", contact_phone="0872-6123456")
         if rows:
@@ -173,9 +173,6 @@ def create_demo(ctx: Context, seed: int = 2026, progress=None) -> DemoSummary:
         counts["notices"] += 1
         counts["rows"] += len(rows)
         return nid
-
-    def program_type(program) -> str:
-        return program.notice_type_id
 
     # 耕地地力保护补贴: one notice per village, in every state
     states = ["closed", "closed", "published", "published", "corrected", "approved", "in_review",

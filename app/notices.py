@@ -46,6 +46,10 @@ from db.models import (
     SignOff,
 )
 
+#: how a stored issue list marks an error; JSONText writes compact, key-sorted JSON, so SQL can
+#: count rows with errors without decoding every row
+ERROR_MARK = '"severity":"error"'
+
 STATUSES = ("draft", "in_review", "approved", "published", "closed", "withdrawn", "superseded")
 STATUS_LABELS = {
     "draft": "草稿", "in_review": "待审核", "approved": "已审批", "published": "公示中",
@@ -132,7 +136,7 @@ class NoticeService:
                 RosterRow.notice,
                 fn.COUNT(RosterRow.id).alias("n"),
                 fn.COALESCE(fn.SUM(RosterRow.amount_fen), 0).alias("fen"),
-                fn.SUM(fn.instr(RosterRow.issues, '"severity":"error"') > 0).alias("bad"),
+                fn.SUM(fn.instr(RosterRow.issues, ERROR_MARK) > 0).alias("bad"),
             )
             .where(~RosterRow.deleted)
             .group_by(RosterRow.notice)
@@ -343,7 +347,7 @@ class NoticeService:
             live = RosterRow.select().where((RosterRow.notice == n.id) & (~RosterRow.deleted))
             if not live.exists():
                 raise ValidationError(_("公示明细为空，不能提交审核。"))
-            bad = live.where(fn.instr(RosterRow.issues, '"severity":"error"') > 0).count()
+            bad = live.where(fn.instr(RosterRow.issues, ERROR_MARK) > 0).count()
             if bad:
                 raise ValidationError(
                     _("还有 {count} 行明细存在错误，请改正后再提交审核。").format(count=bad))
