@@ -13,7 +13,7 @@ import math
 import re
 import unicodedata
 from collections.abc import Collection
-from decimal import ROUND_HALF_UP, Decimal, localcontext
+from decimal import ROUND_HALF_UP, Context, Decimal, Inexact, InvalidOperation, localcontext
 
 import cn2an
 
@@ -143,6 +143,14 @@ def format_quantity(quantity: Decimal) -> str:
     return format(_plain(quantity), "f")
 
 
+# Operands are bounded (|value| < 10**15, at most 4 decimals for quantities), so a product has
+# well under 60 significant digits: with this precision the multiplication is exact and the only
+# rounding is the one to the fen.
+_EXACT = Context(prec=60, traps=[InvalidOperation, Inexact])  # raises rather than round
+_ROUND = Context(prec=60, rounding=ROUND_HALF_UP, traps=[InvalidOperation])
+_HUNDRED = Decimal(100)
+
+
 def compute_amount_fen(quantity: Decimal | int, rate_yuan: Decimal | int) -> int:
     """quantity × rate (元 per unit) in fen, rounded half-up once, on the exact product."""
     for operand in (quantity, rate_yuan):
@@ -151,13 +159,11 @@ def compute_amount_fen(quantity: Decimal | int, rate_yuan: Decimal | int) -> int
     q, r = Decimal(quantity), Decimal(rate_yuan)
     if not (q.is_finite() and r.is_finite()):
         raise ValueError(_("数量和标准必须是有限的数值"))
-    with localcontext() as ctx:
-        # A product of m- and n-digit numbers has at most m+n digits (+3 for ×100): with this
-        # precision the multiplication is exact and the only rounding is the one to the fen.
-        ctx.prec = len(q.as_tuple().digits) + len(r.as_tuple().digits) + 3
-        product = q * r * 100
-        ctx.prec = max(ctx.prec, product.adjusted() + 2)
-        return int(product.quantize(_ONE, rounding=ROUND_HALF_UP))
+    try:
+        product = _EXACT.multiply(_EXACT.multiply(q, r), _HUNDRED)
+    except Inexact:
+        raise ValueError(_("数值位数过多，无法精确计算")) from None
+    return int(_ROUND.quantize(product, _ONE))
 
 
 def _check_fen(fen: int) -> None:

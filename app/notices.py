@@ -26,6 +26,7 @@ from app.periods import HolidayCalendar, compute_period
 from app.public_view import PublicNotice, build_public_view
 from app.rows import (
     DUPLICATE_CODE,
+    RowChecker,
     RowInput,
     duplicate_issues,
     issue_dicts,
@@ -251,20 +252,21 @@ class NoticeService:
         user = self._users.require(by, "preparer")
         with self._ctx.write():
             n = self._editable(notice_id)
-            schema = n.notice_type.roster_schema
+            checker = RowChecker(n.notice_type.roster_schema)
             start = (RosterRow.select(fn.MAX(RosterRow.seq)).where(RosterRow.notice == n.id).scalar() or 0) + 1
             new_rows = []
             for i, raw in enumerate(rows):
-                row = normalize_row(raw, schema)
-                issues = list(validate_row(row, schema))
-                if prechecked is not None:
+                row = checker.normalize(raw)
+                issues = checker.validate(row)
+                if prechecked is not None and prechecked[i]:
                     issues.extend(prechecked[i])
-                new_rows.append(RosterRow(
-                    notice=n.id, township_id=n.township_id, seq=start + i, name=row.name,
-                    id_number=row.id_number, group_name=row.group_name, quantity=row.quantity,
-                    rate=row.rate, amount_fen=row.amount_fen, bank_account=row.bank_account,
-                    phone=row.phone, remark=row.remark, extra=row.extra, issues=issue_dicts(issues),
-                ))
+                new_rows.append({
+                    "notice": n.id, "township_id": n.township_id, "seq": start + i, "name": row.name,
+                    "id_number": row.id_number, "group_name": row.group_name, "quantity": row.quantity,
+                    "rate": row.rate, "amount_fen": row.amount_fen, "bank_account": row.bank_account,
+                    "phone": row.phone, "remark": row.remark, "extra": row.extra,
+                    "issues": issue_dicts(issues),
+                })
             insert_many(RosterRow, new_rows)
             self._refresh_duplicates(n)
             record(self._ctx, user, "notice.rows_add", "notice", n.id, {"rows": len(new_rows)})
@@ -437,11 +439,10 @@ class NoticeService:
             if not new.title.startswith("（更正）"):
                 new.title = "（更正）" + new.title
             save_change(new, created=True)
+            copied = ("seq", "name", "id_number", "group_name", "quantity", "rate", "amount_fen",
+                      "bank_account", "phone", "remark", "extra", "issues")
             rows = [
-                RosterRow(notice=new.id, township_id=new.township_id, seq=r.seq, name=r.name,
-                          id_number=r.id_number, group_name=r.group_name, quantity=r.quantity,
-                          rate=r.rate, amount_fen=r.amount_fen, bank_account=r.bank_account,
-                          phone=r.phone, remark=r.remark, extra=r.extra, issues=r.issues)
+                {**{f: getattr(r, f) for f in copied}, "notice": new.id, "township_id": new.township_id}
                 for r in RosterRow.select().where((RosterRow.notice == old.id) & (~RosterRow.deleted)).order_by(RosterRow.seq)
             ]
             insert_many(RosterRow, rows)

@@ -4,7 +4,7 @@ finding duplicate ID numbers within a notice and across notices of the same prog
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -14,6 +14,7 @@ from app.validation import (
     check_id_number,
     check_name,
     check_phone,
+    normalize_id_number,
     normalize_name,
     normalize_phone,
 )
@@ -35,57 +36,78 @@ class RowInput:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _schema_keys(schema: list[dict]) -> dict[str, dict]:
-    return {c["key"]: c for c in schema}
+class RowChecker:
+    """Normalises and validates rows against one roster schema.
+
+    Built once per batch: an import of 100,000 rows must not re-read the schema per row.
+    """
+
+    def __init__(self, schema: list[dict]) -> None:
+        keys = {c["key"]: c for c in schema}
+        self._person_name = "name" in keys and keys["name"]["kind"] == "name"
+        self._name_label = keys["name"]["label"] if "name" in keys else ""
+        self._name_required = bool(keys.get("name", {}).get("required"))
+        self._has_name = "name" in keys
+        self._has_id = "id_number" in keys
+        self._id_required = bool(keys.get("id_number", {}).get("required"))
+        self._has_phone = "phone" in keys
+        self._required = [
+            (k, c["label"]) for k, c in keys.items()
+            if c.get("required") and k not in ("name", "id_number")
+        ]
+
+    def normalize(self, row: RowInput) -> RowInput:
+        """Trim and normalise the text fields."""
+        name = row.name.strip()
+        if self._person_name and name:
+            name = normalize_name(name)
+        return RowInput(
+            name=name,
+            id_number=normalize_id_number(row.id_number) if row.id_number else "",
+            group_name=" ".join(row.group_name.split()),
+            quantity=row.quantity,
+            rate=row.rate,
+            amount_fen=row.amount_fen,
+            bank_account="".join(row.bank_account.split()) if row.bank_account else "",
+            phone=normalize_phone(row.phone) if row.phone else "",
+            remark=row.remark.strip(),
+            extra={k: (v.strip() if isinstance(v, str) else v) for k, v in row.extra.items()} if row.extra else {},
+        )
+
+    def validate(self, row: RowInput) -> list[Issue]:
+        """Every problem of one normalised row, without duplicate checks (they need the notice)."""
+        issues: list[Issue] = []
+        for key, label in self._required:
+            value = _CORE_VALUE[key](row) if key in _CORE_VALUE else row.extra.get(key)
+            if value is None or value == "":
+                issues.append(Issue(key, "missing_value", f"“{label}”不能为空", "error"))
+        if self._person_name:
+            issues.extend(check_name(row.name))
+        elif self._name_required and not row.name:
+            issues.append(Issue("name", "missing_value", f"“{self._name_label}”不能为空", "error"))
+        if self._has_id and (row.id_number or self._id_required):
+            issues.extend(check_id_number(row.id_number).issues)
+        if self._has_phone and row.phone:
+            issues.extend(check_phone(row.phone))
+        if row.quantity is not None or row.rate is not None or row.amount_fen is not None:
+            issues.extend(check_amount(row.quantity, row.rate, row.amount_fen))
+        return issues
+
+
+_CORE_VALUE = {
+    "group": lambda r: r.group_name,
+    "quantity": lambda r: r.quantity,
+    "rate": lambda r: r.rate,
+    "amount": lambda r: r.amount_fen,
+}
 
 
 def normalize_row(row: RowInput, schema: list[dict]) -> RowInput:
-    """Trim and normalise the text fields the schema uses."""
-    keys = _schema_keys(schema)
-    name = row.name.strip()
-    if "name" in keys and keys["name"]["kind"] == "name":
-        name = normalize_name(name)
-    from app.validation import normalize_id_number
-
-    return replace(
-        row,
-        name=name,
-        id_number=normalize_id_number(row.id_number) if row.id_number else "",
-        group_name=" ".join(row.group_name.split()),
-        bank_account="".join(row.bank_account.split()),
-        phone=normalize_phone(row.phone) if row.phone else "",
-        remark=row.remark.strip(),
-        extra={k: (v.strip() if isinstance(v, str) else v) for k, v in row.extra.items()},
-    )
+    return RowChecker(schema).normalize(row)
 
 
 def validate_row(row: RowInput, schema: list[dict]) -> tuple[Issue, ...]:
-    """Every problem of one (normalised) row, without duplicate checks (they need the notice)."""
-    keys = _schema_keys(schema)
-    issues: list[Issue] = []
-    for key, col in keys.items():
-        if not col.get("required"):
-            continue
-        value = {
-            "group": row.group_name, "name": row.name, "id_number": row.id_number,
-            "quantity": row.quantity, "rate": row.rate, "amount": row.amount_fen,
-        }.get(key, row.extra.get(key))
-        if value is None or value == "":
-            if key in ("name", "id_number"):
-                continue  # reported by the field checks below, with their own wording
-            issues.append(Issue(key, "missing_value", f"“{col['label']}”不能为空", "error"))
-    if "name" in keys:
-        if keys["name"]["kind"] == "name":
-            issues.extend(check_name(row.name))
-        elif keys["name"].get("required") and not row.name:
-            issues.append(Issue("name", "missing_value", f"“{keys['name']['label']}”不能为空", "error"))
-    if "id_number" in keys:
-        if row.id_number or keys["id_number"].get("required"):
-            issues.extend(check_id_number(row.id_number).issues)
-    if "phone" in keys:
-        issues.extend(check_phone(row.phone))
-    issues.extend(check_amount(row.quantity, row.rate, row.amount_fen))
-    return tuple(issues)
+    return tuple(RowChecker(schema).validate(row))
 
 
 def has_errors(issues: list[dict] | tuple[Issue, ...]) -> bool:

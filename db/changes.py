@@ -7,17 +7,25 @@ and its outbox entry commit together or not at all.
 from __future__ import annotations
 
 import json
-import uuid
+import os
+import time
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+from db.fields import DecimalText, JSONText
 from db.models import Outbox, SyncedModel
 
 
 def new_id() -> str:
-    return str(uuid.uuid4())
+    """A UUID version 7 (RFC 9562): time-ordered, so bulk inserts append to the primary-key
+    index instead of scattering over it, and ids still never collide across workstations."""
+    ms = time.time_ns() // 1_000_000
+    rand = int.from_bytes(os.urandom(10), "big")
+    value = (ms & 0xFFFF_FFFF_FFFF) << 80 | 0x7 << 76 | (rand >> 64 & 0xFFF) << 64 | 0b10 << 62 | rand & (2**62 - 1)
+    h = f"{value:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def utc_now() -> str:
@@ -62,35 +70,59 @@ def save_change(row: SyncedModel, *, created: bool = False) -> SyncedModel:
     return row
 
 
-def insert_many(model: type[SyncedModel], rows: Sequence[SyncedModel]) -> None:
-    """Insert many new rows of one model with their outbox entries.
+def insert_many(model: type[SyncedModel], rows: Sequence[dict[str, Any]]) -> list[str]:
+    """Insert many new rows of one model with their outbox entries; returns their ids.
 
-    Used for large rosters: it binds values straight to ``executemany`` because building a
-    peewee query per row costs more than the insert itself (100k rows: ~25 s against ~1 s).
+    ``rows`` are dicts of field name → value; missing fields take their defaults. Values are bound
+    straight to ``executemany``: building a peewee model and query per row costs more than the
+    insert itself (100k rows: ~25 s against ~1 s).
     """
     if not rows:
-        return
+        return []
     now = utc_now()
-    fields = list(model._meta.sorted_fields)
-    columns = ", ".join(f'"{f.column_name}"' for f in fields)
-    marks = ", ".join("?" for _ in fields)
+    fields = [f for f in model._meta.sorted_fields if f.name not in ("id", "version", "updated_at")]
+    defaults = {f.name: f.default for f in fields}
+    columns = ", ".join(['"id"', '"version"', '"updated_at"', *(f'"{f.column_name}"' for f in fields)])
+    marks = ", ".join("?" for _ in range(len(fields) + 3))
     table_sql = f'INSERT INTO "{model._meta.table_name}" ({columns}) VALUES ({marks})'
     outbox_sql = (
         'INSERT INTO "outbox" ("entity", "entity_id", "version", "base_version", "payload", "created_at") '
         "VALUES (?, ?, 1, NULL, ?, ?)"
     )
-    values, outbox = [], []
+    converters = [(f.name, f.column_name, _fast_db_value(f)) for f in fields]
     dumps = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=_plain).encode
-    for row in rows:
-        row.id = row.id or new_id()
-        row.version = 1
-        row.updated_at = now
-        data = row.__data__
-        values.append(tuple(f.db_value(data.get(f.name)) for f in fields))
-        outbox.append((model.entity, row.id, dumps({f.column_name: data.get(f.name) for f in fields}), now))
+    values, outbox, ids = [], [], []
+    for data in rows:
+        row_id = data.get("id") or new_id()
+        ids.append(row_id)
+        plain = {"id": row_id, "version": 1, "updated_at": now}
+        record = [row_id, 1, now]
+        for name, column, db_value in converters:
+            value = data.get(name, _MISSING)
+            if value is _MISSING:
+                default = defaults[name]
+                value = default() if callable(default) else default
+            plain[column] = value
+            record.append(db_value(value) if db_value is not None else value)
+        values.append(record)
+        outbox.append((model.entity, row_id, dumps(plain), now))
     conn = model._meta.database.connection()
     conn.executemany(table_sql, values)
     conn.executemany(outbox_sql, outbox)
+    return ids
+
+
+_MISSING = object()
+
+
+def _fast_db_value(field):
+    """The field's conversion to an SQLite value, or None where the value binds as it is."""
+    if isinstance(field, JSONText):
+        convert = field.db_value
+        return lambda v: ("[]" if v == [] else "{}" if v == {} else convert(v))
+    if field.field_type in ("TEXT", "INT") and not isinstance(field, DecimalText):
+        return None
+    return field.db_value
 
 
 def delete_change(row: SyncedModel) -> None:
