@@ -310,29 +310,35 @@ class NoticeService:
         return n
 
     def _refresh_duplicates(self, n: Notice) -> None:
-        """Recompute duplicate-ID marks of a notice; only rows whose marks change are written."""
-        live = (RosterRow.select(RosterRow.id, RosterRow.id_number)
-                .where((RosterRow.notice == n.id) & (~RosterRow.deleted)))
-        pairs = [(r.id, r.id_number) for r in live]
+        """Recompute duplicate-ID marks of a notice; only rows whose marks change are written.
+
+        The searching is done in SQL so that a 100,000-row roster is never loaded for it.
+        """
+        live = (RosterRow.notice == n.id) & (~RosterRow.deleted) & (RosterRow.id_number != "")
+        Mine = RosterRow.alias()
+        mine = Mine.select(Mine.id_number).where(
+            (Mine.notice == n.id) & (~Mine.deleted) & (Mine.id_number != ""))
+        repeated = (Mine.select(Mine.id_number).where((Mine.notice == n.id) & (~Mine.deleted) & (Mine.id_number != ""))
+                    .group_by(Mine.id_number).having(fn.COUNT(Mine.id) > 1))
         elsewhere: dict[str, list[str]] = {}
         if n.program_id:
-            numbers = {num for _, num in pairs if num}
             Other = Notice.alias()
             q = (RosterRow.select(RosterRow.id_number, Other.title)
                  .join(Other, on=(RosterRow.notice == Other.id))
-                 .join(Program, on=(Other.program == Program.id))
-                 .where((Program.id == n.program_id) & (Other.id != n.id) & (~Other.deleted)
-                        & (~RosterRow.deleted) & (RosterRow.id_number != "")
+                 .where((Other.program == n.program_id) & (Other.id != n.id) & (~Other.deleted)
+                        & (~RosterRow.deleted) & RosterRow.id_number.in_(mine)
                         & (Other.status.not_in(("withdrawn", "superseded")))
                         & (Other.id != (n.supersedes_id or ""))))
-            for r in q.objects():
-                if r.id_number in numbers:
-                    elsewhere.setdefault(r.id_number, []).append(r.title)
+            for number, title in q.tuples():
+                elsewhere.setdefault(number, []).append(title)
+        candidates = RosterRow.id_number.in_(repeated)
+        if elsewhere:
+            candidates |= RosterRow.id_number.in_(list(elsewhere))
+        pairs = list(RosterRow.select(RosterRow.id, RosterRow.id_number).where(live & candidates).tuples())
         dups = duplicate_issues(pairs, elsewhere)
-        # rows currently flagged, plus rows that should be
-        flagged = {r.id for r in RosterRow.select(RosterRow.id).where(
+        flagged = {rid for (rid,) in RosterRow.select(RosterRow.id).where(
             (RosterRow.notice == n.id) & (~RosterRow.deleted)
-            & (fn.instr(RosterRow.issues, f'"{DUPLICATE_CODE}"') > 0))}
+            & (fn.instr(RosterRow.issues, f'"{DUPLICATE_CODE}"') > 0)).tuples()}
         for rid in flagged | set(dups):
             r = RosterRow.get_by_id(rid)
             kept = [i for i in r.issues if i["code"] != DUPLICATE_CODE]
