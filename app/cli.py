@@ -155,6 +155,36 @@ def cmd_restore(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_import(args: argparse.Namespace) -> int:
+    from app.importing import ReadError
+    from app.imports import ImportService
+    from db.models import User
+
+    ctx = open_context(args.data_dir, must_exist=True)
+    by = args.user
+    user = User.get_or_none(User.username == by) if by else (
+        User.select().where((User.role == "preparer") & User.active).order_by(User.username).first())
+    if user is None:
+        raise AppError("找不到可用的经办人账户（用 --user 指定用户名）。")
+    try:
+        result = ImportService(ctx).import_file(
+            Path(args.file), program_id=args.program, by=user.id, village_id=args.village,
+            sheet=args.sheet, dry_run=args.dry_run)
+    except ReadError as err:
+        if args.json:
+            _print_json({"file": Path(args.file).name, "error": str(err)})
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    if args.json:
+        _print_json(result.as_json())
+    else:
+        print(f"{result.file} [{result.sheet}]: {result.data_rows} 行，其中 {result.valid_rows} 行无误"
+              + (f"；已导入草稿 {result.notice_id}" if result.notice_id else "（试运行，未保存）"))
+        for line in result.invalid_rows:
+            print(f"  第 {line.row} 行 “{line.column}”：{line.message}")
+    return 0
+
+
 def cmd_ui(args: argparse.Namespace) -> int:
     from ui.app import run
 
@@ -195,6 +225,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("restore", parents=[common], help="replace the database with a backup")
     p.add_argument("file")
     p.set_defaults(handler=cmd_restore)
+
+    p = sub.add_parser("import", parents=[common], help="import a roster file into a new draft notice")
+    p.add_argument("file")
+    p.add_argument("--program", required=True, help="program id (see: list programs)")
+    p.add_argument("--village", help="village id (see: list villages)")
+    p.add_argument("--sheet", help="sheet name (default: the sheet with the table)")
+    p.add_argument("--user", help="username of the preparer (default: the first active preparer)")
+    p.add_argument("--dry-run", action="store_true", help="read and check only; store nothing")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_import)
 
     parser.set_defaults(handler=cmd_ui)
     return parser

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-ROWS = 60_000
+ROWS = 100_000
 
 WORKER = f"""
 import sys, random
@@ -74,7 +74,7 @@ def test_sigkill_during_a_large_roster_change_leaves_all_or_nothing(demo_dir):
     before_rows, before_outbox = _counts(db, notice_id)
     conn.close()
 
-    killed_id, finished = _kill_midway(demo_dir, delay=0.2)
+    killed_id, finished = _kill_midway(demo_dir, delay=0.0)
     assert killed_id == notice_id
     assert not finished, "the worker finished before it could be killed; raise ROWS"
 
