@@ -185,6 +185,20 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from app.exports import ExportService
+    from db.models import User
+
+    ctx = open_context(args.data_dir, must_exist=True)
+    user = User.get_or_none(User.username == args.user) if args.user else (
+        User.select().where((User.role == "preparer") & User.active).order_by(User.username).first())
+    if user is None:
+        raise AppError("找不到可用的经办人账户（用 --user 指定用户名）。")
+    result = ExportService(ctx).export(args.notice_id, args.view, Path(args.output), user.id)
+    print(f"exported {result.rows} rows ({result.view}) to {result.path}")
+    return 0
+
+
 def cmd_ui(args: argparse.Namespace) -> int:
     from ui.app import run
 
@@ -235,6 +249,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="read and check only; store nothing")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_import)
+
+    p = sub.add_parser("export", parents=[common], help="export a notice's roster to .xlsx")
+    p.add_argument("notice_id")
+    p.add_argument("--view", choices=["public", "internal", "payment"], default="public")
+    p.add_argument("-o", "--output", required=True)
+    p.add_argument("--user", help="username (internal and payment exports are audited)")
+    p.set_defaults(handler=cmd_export)
 
     parser.set_defaults(handler=cmd_ui)
     return parser

@@ -1,0 +1,146 @@
+"""Exporting a notice's roster to .xlsx: the public view (masked, as printed), the internal roster
+(清册, full data — an explicit, audited action) and the 一卡通 payment-upload layout.
+
+ID numbers and accounts are written as text cells so Excel never turns them into numbers, and
+amounts as exact text with two decimals unless a layout asks for numbers.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from app.audit import record
+from app.context import Context
+from app.errors import AppError, ValidationError
+from app.i18n import _
+from app.money import format_quantity, format_yuan
+from app.notices import NoticeService
+from app.settings import get_county
+from app.users import UserService
+
+VIEWS = ("public", "internal", "payment")
+
+#: default 一卡通 upload layout; a county can set ``payment_layout`` to its bank's own columns
+DEFAULT_PAYMENT_LAYOUT: list[dict[str, str]] = [
+    {"header": "序号", "field": "seq"},
+    {"header": "姓名", "field": "name"},
+    {"header": "身份证号码", "field": "id_number"},
+    {"header": "一卡通账号", "field": "bank_account"},
+    {"header": "发放金额（元）", "field": "amount"},
+    {"header": "补贴项目", "field": "program"},
+    {"header": "备注", "field": "remark"},
+]
+
+
+class ExportError(AppError):
+    """The file could not be written; nothing was left half-written."""
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    path: Path
+    rows: int
+    view: str
+
+
+def _cell_text(column: dict, row) -> str:
+    key = column["key"]
+    if key == "group":
+        return row.group_name
+    if key == "quantity":
+        return "" if row.quantity is None else format_quantity(row.quantity)
+    if key == "rate":
+        return "" if row.rate is None else format_quantity(row.rate)
+    if key == "amount":
+        return "" if row.amount_fen is None else format_yuan(row.amount_fen, thousands=False)
+    if key in ("name", "id_number", "bank_account", "phone", "remark"):
+        return getattr(row, key)
+    value = row.extra.get(key, "")
+    return "" if value is None else str(value)
+
+
+def _write_xlsx(path: Path, sheet: str, title: str, headers: list[str], rows: list[list[Any]],
+                footer: list[str]) -> None:
+    """Write one sheet atomically (temporary file, then rename)."""
+    import xlsxwriter
+    import xlsxwriter.exceptions
+
+    tmp = path.with_name(path.name + ".part")
+    try:
+        book = xlsxwriter.Workbook(str(tmp), {"strings_to_numbers": False, "strings_to_formulas": False,
+                                              "strings_to_urls": False})
+        ws = book.add_worksheet(sheet[:31])
+        bold = book.add_format({"bold": True, "font_size": 14})
+        head = book.add_format({"bold": True, "bg_color": "#E8EEF4", "border": 1, "text_wrap": True})
+        text = book.add_format({"num_format": "@", "border": 1})
+        ws.write(0, 0, title, bold)
+        ws.write_row(2, 0, headers, head)
+        for r, values in enumerate(rows, start=3):
+            for c, value in enumerate(values):
+                if isinstance(value, str):
+                    ws.write_string(r, c, value, text)
+                else:
+                    ws.write_number(r, c, value, text)
+        for i, line in enumerate(footer, start=len(rows) + 4):
+            ws.write_string(i, 0, line)
+        for c, h in enumerate(headers):
+            ws.set_column(c, c, max(8, min(40, len(h) * 2 + 2)))
+        ws.freeze_panes(3, 0)
+        book.close()
+        os.replace(tmp, path)
+    except (OSError, xlsxwriter.exceptions.FileCreateError) as exc:
+        tmp.unlink(missing_ok=True)
+        raise ExportError(_("无法写入文件，请检查保存位置。"), details=str(exc)) from exc
+
+
+class ExportService:
+    """Exports of one notice. Safe to call from any thread."""
+
+    def __init__(self, ctx: Context) -> None:
+        self._ctx = ctx
+        self._notices = NoticeService(ctx)
+        self._users = UserService(ctx)
+
+    def export(self, notice_id: str, view: str, path: Path, by: str,
+               progress: Callable[[int, int, str], None] | None = None) -> ExportResult:
+        if view not in VIEWS:
+            raise ValidationError(_("未知的导出形式。"), details=view)
+        if view == "public":
+            return self._public(notice_id, path)
+        user = self._users.require(by, "preparer", "reviewer")
+        n = self._notices.get(notice_id)
+        rows = self._notices.rows(notice_id)
+        if view == "internal":
+            schema = n.notice_type.roster_schema
+            headers = ["序号", *(c["label"] for c in schema)]
+            data = [[str(i), *(_cell_text(c, r) for c in schema)] for i, r in enumerate(rows, start=1)]
+            title = f"{n.title}（内部清册，含个人信息，请妥善保管）"
+            _write_xlsx(path, "清册", title, headers, data, [f"导出人：{user.display_name}"])
+        else:
+            layout = get_county("payment_layout") or DEFAULT_PAYMENT_LAYOUT
+            program = n.program.name if n.program_id else n.title
+            headers = [c["header"] for c in layout]
+            data = []
+            for i, r in enumerate(rows, start=1):
+                values = {"seq": str(i), "program": program, "amount": format_yuan(r.amount_fen or 0, thousands=False)}
+                data.append([values[c["field"]] if c["field"] in values else _cell_text({"key": c["field"]}, r)
+                             for c in layout])
+            total = format_yuan(sum(r.amount_fen or 0 for r in rows), thousands=False)
+            _write_xlsx(path, "一卡通发放", f"{program} 发放明细", headers, data, [f"合计金额：{total} 元，共 {len(rows)} 笔"])
+        with self._ctx.write():
+            record(self._ctx, user, f"export.{view}", "notice", notice_id, {"rows": len(rows), "file": path.name})
+        return ExportResult(path, len(rows), view)
+
+    def _public(self, notice_id: str, path: Path) -> ExportResult:
+        view = self._notices.public_view(notice_id)
+        headers = [c.label for c in view.columns]
+        data = [view.display_row(r) for r in view.rows]
+        footer = [f"合计：{format_yuan(view.total_amount_fen)} 元（大写：{view.amount_in_words}）"]
+        if view.withheld:
+            footer.append("为保护个人信息，本表未公开：" + "、".join(view.withheld))
+        _write_xlsx(path, "公示名单", view.title, headers, data, footer)
+        return ExportResult(path, len(data), "public")
