@@ -37,6 +37,7 @@ lint: $(TEST_STAMP)
 	$(PY) -m ruff check .
 
 bench: $(TEST_STAMP)
+	$(PY) -m pip install --quiet -e '.[test,bench]'
 	@for b in bench/*_bench.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
 clean:

@@ -175,6 +175,10 @@ def cmd_import(args: argparse.Namespace) -> int:
             _print_json({"file": Path(args.file).name, "error": str(err)})
         print(f"error: {err}", file=sys.stderr)
         return 2
+    if args.report:
+        from app.imports import write_validation_report
+
+        write_validation_report(result, Path(args.report))
     if args.json:
         _print_json(result.as_json())
     else:
@@ -247,6 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sheet", help="sheet name (default: the sheet with the table)")
     p.add_argument("--user", help="username of the preparer (default: the first active preparer)")
     p.add_argument("--dry-run", action="store_true", help="read and check only; store nothing")
+    p.add_argument("--report", help="also write the validation report (.xlsx, bad cells highlighted)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_import)
 

@@ -47,7 +47,7 @@ class ExportResult:
     view: str
 
 
-def _cell_text(column: dict, row) -> str:
+def cell_text(column: dict, row) -> str:
     key = column["key"]
     if key == "group":
         return row.group_name
@@ -117,7 +117,7 @@ class ExportService:
         if view == "internal":
             schema = n.notice_type.roster_schema
             headers = ["序号", *(c["label"] for c in schema)]
-            data = [[str(i), *(_cell_text(c, r) for c in schema)] for i, r in enumerate(rows, start=1)]
+            data = [[str(i), *(cell_text(c, r) for c in schema)] for i, r in enumerate(rows, start=1)]
             title = f"{n.title}（内部清册，含个人信息，请妥善保管）"
             _write_xlsx(path, "清册", title, headers, data, [f"导出人：{user.display_name}"])
         else:
@@ -127,7 +127,7 @@ class ExportService:
             data = []
             for i, r in enumerate(rows, start=1):
                 values = {"seq": str(i), "program": program, "amount": format_yuan(r.amount_fen or 0, thousands=False)}
-                data.append([values[c["field"]] if c["field"] in values else _cell_text({"key": c["field"]}, r)
+                data.append([values[c["field"]] if c["field"] in values else cell_text({"key": c["field"]}, r)
                              for c in layout])
             total = format_yuan(sum(r.amount_fen or 0 for r in rows), thousands=False)
             _write_xlsx(path, "一卡通发放", f"{program} 发放明细", headers, data, [f"合计金额：{total} 元，共 {len(rows)} 笔"])
