@@ -203,6 +203,53 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _server_db(args: argparse.Namespace) -> str:
+    from server.db import open_server_database
+    from server.sync_service import create_schema
+
+    url = args.db or f"sqlite:///{AppPaths.resolve(args.data_dir).data_dir / 'county.sqlite3'}"
+    db = open_server_database(url)
+    with db.connection_context():
+        create_schema()
+    return url
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from server.app import create_app
+
+    _server_db(args)
+    uvicorn.run(create_app(), host=args.host, port=args.port, log_level="warning",
+                proxy_headers=True, forwarded_allow_ips="127.0.0.1")
+    return 0
+
+
+def cmd_county(args: argparse.Namespace) -> int:
+    from server import county
+    from server import sync_service as svc
+    from server.db import database
+
+    _server_db(args)
+    try:
+        with database.connection_context():
+            if args.action == "init":
+                county.init_county(args.county_code, args.name, args.public_url)
+                print(f"county {args.name} ({args.county_code}) ready; public URL {args.public_url}")
+            elif args.action == "add-township":
+                township_id = county.add_township(args.code, args.name)
+                print(township_id)
+            elif args.action == "enroll-code":
+                print(svc.create_enroll_code(args.township, hours=args.hours))
+            elif args.action == "create-admin":
+                password = sys.stdin.readline().rstrip("\n")
+                county.create_admin(args.username, password)
+                print(f"admin {args.username} saved")
+    except svc.SyncError as err:
+        raise AppError(err.message) from err
+    return 0
+
+
 def cmd_ui(args: argparse.Namespace) -> int:
     from ui.app import run
 
@@ -261,6 +308,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True)
     p.add_argument("--user", help="username (internal and payment exports are audited)")
     p.set_defaults(handler=cmd_export)
+
+    p = sub.add_parser("serve", parents=[common], help="run the county server")
+    p.add_argument("--db", help="postgresql://… or sqlite:///… (default: county.sqlite3 in the data folder)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8765)
+    p.set_defaults(handler=cmd_serve)
+
+    p = sub.add_parser("county", parents=[common], help="county server administration")
+    county_sub = p.add_subparsers(dest="action", required=True)
+    c = county_sub.add_parser("init", parents=[common])
+    c.add_argument("--county-code", required=True)
+    c.add_argument("--name", required=True)
+    c.add_argument("--public-url", required=True)
+    c = county_sub.add_parser("add-township", parents=[common])
+    c.add_argument("--code", required=True)
+    c.add_argument("--name", required=True)
+    c = county_sub.add_parser("enroll-code", parents=[common])
+    c.add_argument("--township", required=True, help="township division code")
+    c.add_argument("--hours", type=int, default=72)
+    c = county_sub.add_parser("create-admin", parents=[common])
+    c.add_argument("--username", required=True)
+    for c in county_sub.choices.values():
+        c.add_argument("--db", help="postgresql://… or sqlite:///…")
+    p.set_defaults(handler=cmd_county)
 
     parser.set_defaults(handler=cmd_ui)
     return parser

@@ -1,0 +1,154 @@
+"""The county server's web application (FastAPI): the sync API for township workstations.
+
+Start it with ``python main.py serve --db URL --host H --port P``.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import zlib
+from typing import Any
+
+from fastapi import FastAPI, Header, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from server import sync_service as svc
+from server.db import database
+from sync.protocol import (
+    MAX_BATCH_BYTES,
+    MAX_INFLATED_BYTES,
+    MAX_PULL_LIMIT,
+    PROTOCOL_HEADER,
+    PROTOCOL_VERSION,
+)
+
+
+class EnrollRequest(BaseModel):
+    code: str = Field(min_length=4, max_length=40)
+    device_name: str = Field(min_length=1, max_length=100)
+
+
+class EnrollResponse(BaseModel):
+    device_id: str
+    token: str
+    township_id: str
+    epoch: str
+    protocol: int
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+def _check_protocol(value: str | None) -> None:
+    if value is None:
+        raise svc.SyncError(426, f"missing {PROTOCOL_HEADER} header; this server speaks protocol {PROTOCOL_VERSION}")
+    if value != str(PROTOCOL_VERSION):
+        raise svc.SyncError(426, f"protocol {value[:10]} is not supported; this server speaks {PROTOCOL_VERSION}. "
+                                 "Please update the workstation software.")
+
+
+def _bearer(authorization: str | None) -> str | None:
+    if authorization and authorization.startswith("Bearer "):
+        return authorization[7:].strip()
+    return None
+
+
+async def _json_body(request: Request) -> Any:
+    """The request body, gunzipped if sent so, within the size limits; malformed input is a 4xx."""
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > MAX_BATCH_BYTES):
+        raise svc.SyncError(413, f"request body larger than {MAX_BATCH_BYTES} bytes")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BATCH_BYTES:
+            raise svc.SyncError(413, f"request body larger than {MAX_BATCH_BYTES} bytes")
+    data = bytes(body)
+    if request.headers.get("content-encoding", "").lower() == "gzip":
+        try:
+            inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            data = inflater.decompress(data, MAX_INFLATED_BYTES + 1)
+            if len(data) > MAX_INFLATED_BYTES or inflater.unconsumed_tail:
+                raise svc.SyncError(413, "request body inflates beyond the limit")
+            if not inflater.eof:
+                raise svc.SyncError(400, "gzip body is truncated")
+        except (zlib.error, gzip.BadGzipFile) as exc:
+            raise svc.SyncError(400, "request body is not valid gzip") from exc
+    try:
+        return json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise svc.SyncError(400, "request body is not valid JSON") from exc
+
+
+def _in_db(fn, *args):
+    """Run ``fn`` with a database connection of this thread, returned to the pool afterwards."""
+    with database.connection_context():
+        return fn(*args)
+
+
+def create_app() -> FastAPI:
+    """The application over the already-opened server database (see server.db)."""
+    app = FastAPI(title="Gongkai county server", version=str(PROTOCOL_VERSION),
+                  description="Sync API for township workstations and public verification pages.")
+
+    @app.exception_handler(svc.SyncError)
+    async def _sync_error(_request: Request, exc: svc.SyncError) -> JSONResponse:
+        return _error(exc.status, exc.message)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        return _error(422, f"invalid request: {where}: {first.get('msg', 'malformed')}")
+
+    @app.post("/api/v1/enroll", response_model=EnrollResponse, tags=["sync"])
+    def enroll(req: EnrollRequest, x_gongkai_protocol: str | None = Header(default=None)) -> EnrollResponse:
+        _check_protocol(x_gongkai_protocol)
+        with database.connection_context():
+            device, token = svc.enroll(req.code, req.device_name)
+            return EnrollResponse(device_id=device.id, token=token, township_id=device.township_id,
+                                  epoch=svc.meta("epoch"), protocol=PROTOCOL_VERSION)
+
+    @app.post("/api/v1/sync/push", tags=["sync"])
+    async def push(request: Request, authorization: str | None = Header(default=None),
+                   x_gongkai_protocol: str | None = Header(default=None)) -> dict:
+        _check_protocol(x_gongkai_protocol)
+        token = _bearer(authorization)
+        await run_in_threadpool(_in_db, svc.authenticate, token)  # refuse before reading the body
+        body = await _json_body(request)
+        if not isinstance(body, dict):
+            raise svc.SyncError(422, "push body must be a JSON object")
+        if body.get("protocol") != PROTOCOL_VERSION:
+            raise svc.SyncError(426, "protocol field does not match this server")
+
+        def apply() -> dict:
+            device = svc.authenticate(token)
+            if body.get("device_id") not in (None, device.id):
+                raise svc.SyncError(403, "device_id does not match the token")
+            return svc.push(device, body)
+
+        return await run_in_threadpool(_in_db, apply)
+
+    @app.get("/api/v1/sync/pull", tags=["sync"])
+    def pull(since: int = Query(0, ge=0, le=2**62), limit: int = Query(500, ge=1, le=MAX_PULL_LIMIT),
+             authorization: str | None = Header(default=None),
+             x_gongkai_protocol: str | None = Header(default=None)) -> dict:
+        _check_protocol(x_gongkai_protocol)
+        with database.connection_context():
+            device = svc.authenticate(_bearer(authorization))
+            return svc.pull(device, since, limit)
+
+    @app.get("/api/v1/health", tags=["ops"])
+    def health() -> dict:
+        return {"ok": True, "protocol": PROTOCOL_VERSION}
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> Response:
+        return Response(status_code=204)
+
+    return app

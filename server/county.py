@@ -1,0 +1,54 @@
+"""County administration that the CLI and the admin pages share: the county itself, its
+townships, enrolment codes, admins, and the county settings every workstation receives."""
+
+from __future__ import annotations
+
+import uuid
+
+from app.reference import check_division_code
+from app.users import hash_password
+from server import sync_service as svc
+from server.db import write_transaction
+from server.models import Admin, Township
+
+COUNTY_ROW_ID = "county"
+
+
+def _setting_id(key: str) -> str:
+    return f"county-setting:{key}"
+
+
+def init_county(code: str, name: str, public_url: str) -> None:
+    """Create the schema, the county region row and its public settings. Safe to run again."""
+    check_division_code(code, "county")
+    if not public_url.startswith(("http://", "https://")):
+        raise svc.SyncError(422, "public URL must start with http:// or https://")
+    svc.create_schema()
+    svc.put_county_row("region", COUNTY_ROW_ID, {"name": name, "level": "county", "code": code,
+                                                "parent_id": None, "sort_key": code})
+    set_county_setting("county_name", name)
+    set_county_setting("public_url", public_url.rstrip("/"))
+
+
+def set_county_setting(key: str, value) -> None:
+    svc.put_county_row("county_setting", _setting_id(key), {"key": key, "value": value})
+
+
+def add_township(code: str, name: str) -> str:
+    check_division_code(code, "township")
+    with write_transaction():
+        existing = Township.get_or_none(Township.code == code)
+        if existing is not None:
+            return existing.id
+        township_id = str(uuid.uuid4())
+        Township.create(id=township_id, code=code, name=name)
+        svc.put_county_row("region", township_id, {"name": name, "level": "township", "code": code,
+                                                  "parent_id": COUNTY_ROW_ID, "sort_key": code})
+    return township_id
+
+
+def create_admin(username: str, password: str) -> None:
+    if len(password) < 10:
+        raise svc.SyncError(422, "admin passwords need at least 10 characters")
+    Admin.insert(username=username, password_hash=hash_password(password), created_at=svc.now_iso()).on_conflict(
+        conflict_target=[Admin.username], update={Admin.password_hash: hash_password(password)}).execute()

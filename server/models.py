@@ -1,0 +1,112 @@
+"""Peewee models of the county server, for PostgreSQL and SQLite alike.
+
+Every synced row of every township lives in ``SyncRow`` keyed by (entity, id) with its current
+version, owner and data; ``seq`` orders the change feed. ``SeqCounter`` hands out sequence numbers
+under a row lock held until commit, so commit order equals sequence order (SYNC.md, "Sequence
+visibility"): a pull never skips a change that commits later with a lower number.
+"""
+
+from __future__ import annotations
+
+from peewee import (
+    BigIntegerField,
+    BlobField,
+    BooleanField,
+    CompositeKey,
+    IntegerField,
+    Model,
+    TextField,
+)
+
+from server.db import database
+
+
+class ServerModel(Model):
+    class Meta:
+        database = database
+        legacy_table_names = False
+
+
+class ServerMeta(ServerModel):
+    """Server-wide values: the epoch (changed by a restore), the keyed-hash secret."""
+
+    key = TextField(primary_key=True)
+    value = TextField()
+
+
+class Township(ServerModel):
+    id = TextField(primary_key=True)  # the township's region row id
+    code = TextField(unique=True)
+    name = TextField()
+
+
+class EnrollCode(ServerModel):
+    code_hash = TextField(primary_key=True)
+    township_id = TextField()
+    created_at = TextField()
+    expires_at = TextField()
+    used_at = TextField(null=True)
+
+
+class Device(ServerModel):
+    id = TextField(primary_key=True)
+    township_id = TextField(index=True)
+    name = TextField()
+    token_hash = TextField(unique=True)
+    created_at = TextField()
+    revoked_at = TextField(null=True)
+    last_seen_at = TextField(null=True)
+    last_change_seq = BigIntegerField(default=0)  # the device's outbox sequence, for bundle gap checks
+
+
+class SyncRow(ServerModel):
+    entity = TextField()
+    id = TextField()
+    township_id = TextField(null=True, index=True)  # None: county-owned, sent to everyone
+    version = IntegerField()
+    deleted = BooleanField(default=False)
+    seq = BigIntegerField(index=True)
+    data = TextField()  # JSON payload as pushed
+    updated_at = TextField()
+
+    class Meta:
+        primary_key = CompositeKey("entity", "id")
+
+
+class SeqCounter(ServerModel):
+    id = IntegerField(primary_key=True)
+    value = BigIntegerField()
+
+
+class PushBatch(ServerModel):
+    """Stored result of every push batch: the same batch id again returns it unchanged."""
+
+    batch_id = TextField(primary_key=True)
+    device_id = TextField()
+    result = TextField()
+    created_at = TextField()
+
+
+class IdLookup(ServerModel):
+    """Keyed hash of each roster row's ID number, for "check my row" on the public page."""
+
+    row_id = TextField(primary_key=True)
+    notice_id = TextField(index=True)
+    id_hmac = TextField(index=True)
+    row_seq = IntegerField()
+
+
+class Blob(ServerModel):
+    sha256 = TextField(primary_key=True)
+    size = BigIntegerField()
+    data = BlobField()
+    created_at = TextField()
+
+
+class Admin(ServerModel):
+    username = TextField(primary_key=True)
+    password_hash = TextField()
+    created_at = TextField()
+
+
+SERVER_MODELS = (ServerMeta, Township, EnrollCode, Device, SyncRow, SeqCounter, PushBatch, IdLookup, Blob, Admin)

@@ -1,0 +1,299 @@
+"""Server half of SYNC.md: enrolment, authentication, push and pull. No web framework here.
+
+A push batch is applied in one transaction that first locks the sequence counter row, so batches
+commit in sequence order; its result is stored under the batch id and returned again, unchanged,
+for a repeated batch id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from server.db import database, is_postgres, write_transaction
+from server.models import (
+    SERVER_MODELS,
+    Device,
+    EnrollCode,
+    IdLookup,
+    PushBatch,
+    SeqCounter,
+    ServerMeta,
+    SyncRow,
+    Township,
+)
+from sync.protocol import (
+    COUNTY_ENTITIES,
+    FROZEN_NOTICE_STATUSES,
+    MAX_BATCH_CHANGES,
+    MAX_PULL_LIMIT,
+    NOTICE_FIELDS_AFTER_PUBLISH,
+    TOWNSHIP_ENTITIES,
+)
+
+ENROLL_CODE_HOURS = 72
+_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read out over the phone
+
+
+class SyncError(Exception):
+    """A request the server refuses as a whole; ``status`` is the HTTP status to answer with."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def create_schema() -> None:
+    with database.atomic():
+        database.create_tables(SERVER_MODELS, safe=True)
+        if SeqCounter.get_or_none(SeqCounter.id == 1) is None:
+            SeqCounter.create(id=1, value=0)
+        for key, make in (("epoch", lambda: str(uuid.uuid4())), ("id_hmac_key", lambda: secrets.token_hex(32))):
+            if ServerMeta.get_or_none(ServerMeta.key == key) is None:
+                ServerMeta.create(key=key, value=make())
+
+
+def meta(key: str) -> str:
+    return ServerMeta.get_by_id(key).value
+
+
+# ------------------------------------------------------------------------- enrolment and tokens
+def create_enroll_code(township_code: str, hours: int = ENROLL_CODE_HOURS) -> str:
+    """A one-time code (e.g. 'K7QF-9ZRM-2WXA') for enrolling one workstation of a township."""
+    township = Township.get_or_none(Township.code == township_code)
+    if township is None:
+        raise SyncError(404, f"unknown township code {township_code}")
+    raw = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(12))
+    code = "-".join(raw[i : i + 4] for i in (0, 4, 8))
+    now = datetime.now(UTC)
+    EnrollCode.create(code_hash=_digest(raw), township_id=township.id, created_at=now.isoformat(),
+                      expires_at=(now + timedelta(hours=hours)).isoformat())
+    return code
+
+
+def enroll(code: str, device_name: str) -> tuple[Device, str]:
+    """Exchange a one-time code for a device id and a bearer token (stored hashed only)."""
+    raw = "".join(c for c in code.upper() if c.isalnum())
+    with write_transaction():
+        entry = EnrollCode.get_or_none(EnrollCode.code_hash == _digest(raw))
+        if entry is None or entry.used_at is not None or entry.expires_at < datetime.now(UTC).isoformat():
+            raise SyncError(403, "enrolment code unknown, used or expired")
+        token = secrets.token_urlsafe(32)
+        device = Device.create(id=str(uuid.uuid4()), township_id=entry.township_id, name=device_name[:100],
+                               token_hash=_digest(token), created_at=now_iso())
+        entry.used_at = now_iso()
+        entry.save()
+    return device, token
+
+
+def authenticate(token: str | None) -> Device:
+    if not token:
+        raise SyncError(401, "missing bearer token")
+    device = Device.get_or_none(Device.token_hash == _digest(token))
+    if device is None:
+        raise SyncError(401, "unknown token")
+    if device.revoked_at is not None:
+        raise SyncError(401, "this workstation's access was revoked by the county")
+    return device
+
+
+def revoke(device_id: str) -> None:
+    Device.update(revoked_at=now_iso()).where(Device.id == device_id).execute()
+
+
+# ------------------------------------------------------------------------- push
+@dataclass
+class _Outcome:
+    accepted: list[dict]
+    duplicates: list[dict]
+    conflicts: list[dict]
+    rejected: list[dict]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"accepted": self.accepted, "duplicates": self.duplicates, "conflicts": self.conflicts,
+                "rejected": self.rejected}
+
+
+def id_hmac(id_number: str) -> str:
+    return hmac.new(bytes.fromhex(meta("id_hmac_key")), id_number.encode(), hashlib.sha256).hexdigest()
+
+
+def _check_change(device: Device, change: dict, current: SyncRow | None) -> str | None:
+    """Why the device may not make this change, or None when it may."""
+    entity, data = change["entity"], change["data"]
+    if entity in COUNTY_ENTITIES and entity != "program":
+        return f"{entity} rows belong to the county"
+    if entity not in TOWNSHIP_ENTITIES:
+        return f"unknown entity {entity}"
+    if data.get("township_id") != device.township_id:
+        return "row belongs to another township"
+    if current is not None and current.township_id != device.township_id:
+        return "row belongs to another township"
+    if entity == "program" and data.get("township_id") is None:
+        return "county programs belong to the county"
+    if current is None:
+        return None
+    old = json.loads(current.data)
+    if entity == "notice" and old.get("status") in FROZEN_NOTICE_STATUSES:
+        changed = {k for k in set(old) | set(data) if old.get(k) != data.get(k)}
+        if changed - NOTICE_FIELDS_AFTER_PUBLISH:
+            return "a published notice is immutable; publish a correction instead"
+    if entity == "roster_row":
+        notice = SyncRow.get_or_none((SyncRow.entity == "notice") & (SyncRow.id == old.get("notice_id")))
+        if notice is not None and json.loads(notice.data).get("status") in FROZEN_NOTICE_STATUSES:
+            return "rows of a published notice are immutable"
+    if entity == "objection" and old.get("origin") == "portal":
+        changed = {k for k in set(old) | set(data) if old.get(k) != data.get(k)}
+        if changed - {"status", "version", "updated_at"}:
+            return "a resident's objection is kept as submitted; answer it instead"
+    return None
+
+
+def push(device: Device, body: dict) -> dict:
+    """Apply a batch; the same ``batch_id`` again returns the stored result and changes nothing."""
+    batch_id = body.get("batch_id")
+    changes = body.get("changes")
+    if not isinstance(batch_id, str) or not 8 <= len(batch_id) <= 64:
+        raise SyncError(422, "batch_id must be a string of 8 to 64 characters")
+    if not isinstance(changes, list) or len(changes) > MAX_BATCH_CHANGES:
+        raise SyncError(422, f"changes must be a list of at most {MAX_BATCH_CHANGES}")
+    stored = PushBatch.get_or_none(PushBatch.batch_id == batch_id)
+    if stored is not None:
+        return _replayed(stored, device)
+    with write_transaction():
+        # lock the counter first: batches commit in the order of their sequence numbers
+        counter_q = SeqCounter.select().where(SeqCounter.id == 1)
+        counter = (counter_q.for_update() if is_postgres() else counter_q).get()
+        stored = PushBatch.get_or_none(PushBatch.batch_id == batch_id)
+        if stored is not None:  # a concurrent delivery of the same batch won the race
+            return _replayed(stored, device)
+        seq = counter.value
+        out = _Outcome([], [], [], [])
+        for change in changes:
+            reason = _malformed(change)
+            if reason:
+                out.rejected.append({"id": str(change.get("id", ""))[:64] if isinstance(change, dict) else "",
+                                     "reason": reason})
+                continue
+            current = SyncRow.get_or_none((SyncRow.entity == change["entity"]) & (SyncRow.id == change["id"]))
+            reason = _check_change(device, change, current)
+            if reason:
+                out.rejected.append({"id": change["id"], "reason": reason})
+                continue
+            if current is not None and current.version >= change["version"] and change["base_version"] != current.version:
+                if current.version == change["version"] and json.loads(current.data) == change["data"]:
+                    out.duplicates.append({"id": change["id"], "version": current.version, "seq": current.seq})
+                else:
+                    out.conflicts.append({"id": change["id"], "entity": change["entity"],
+                                          "server_version": current.version, "server_data": json.loads(current.data)})
+                continue
+            if (current is None and change["base_version"] is not None) or (
+                    current is not None and change["base_version"] != current.version):
+                out.conflicts.append({"id": change["id"], "entity": change["entity"],
+                                      "server_version": current.version if current else None,
+                                      "server_data": json.loads(current.data) if current else None})
+                continue
+            seq += 1
+            _store(change, device.township_id, seq, current is None)
+            out.accepted.append({"id": change["id"], "version": change["version"], "seq": seq})
+        counter.value = seq
+        counter.save()
+        result = out.as_dict() | {"epoch": meta("epoch")}
+        PushBatch.create(batch_id=batch_id, device_id=device.id, result=json.dumps(result), created_at=now_iso())
+        Device.update(last_seen_at=now_iso()).where(Device.id == device.id).execute()
+    return result
+
+
+def _replayed(stored: PushBatch, device: Device) -> dict:
+    if stored.device_id != device.id:
+        raise SyncError(409, "batch id already used by another workstation")
+    return json.loads(stored.result)
+
+
+def _malformed(change: Any) -> str | None:
+    if not isinstance(change, dict):
+        return "change must be an object"
+    if not isinstance(change.get("entity"), str) or not isinstance(change.get("id"), str):
+        return "entity and id must be strings"
+    if not 1 <= len(change["id"]) <= 64:
+        return "id must be 1 to 64 characters"
+    version, base = change.get("version"), change.get("base_version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        return "version must be a positive integer"
+    if base is not None and (not isinstance(base, int) or isinstance(base, bool) or base >= version):
+        return "base_version must be null or an integer below version"
+    if not isinstance(change.get("data"), dict):
+        return "data must be an object"
+    if change["data"].get("id") != change["id"]:
+        return "data.id must equal id"
+    return None
+
+
+def _store(change: dict, township_id: str, seq: int, new: bool) -> None:
+    data = change["data"]
+    fields = {"township_id": township_id, "version": change["version"], "deleted": bool(data.get("deleted")),
+              "seq": seq, "data": json.dumps(data, ensure_ascii=False, sort_keys=True), "updated_at": now_iso()}
+    if new:
+        SyncRow.insert(entity=change["entity"], id=change["id"], **fields).execute()
+    else:
+        SyncRow.update(**fields).where((SyncRow.entity == change["entity"]) & (SyncRow.id == change["id"])).execute()
+    if change["entity"] == "roster_row" and data.get("id_number"):
+        IdLookup.insert(row_id=change["id"], notice_id=data.get("notice_id", ""), id_hmac=id_hmac(data["id_number"]),
+                        row_seq=int(data.get("seq") or 0)).on_conflict(
+            conflict_target=[IdLookup.row_id],
+            update={IdLookup.id_hmac: id_hmac(data["id_number"]), IdLookup.row_seq: int(data.get("seq") or 0)},
+        ).execute()
+
+
+# ------------------------------------------------------------------------- pull
+def pull(device: Device, since: int, limit: int) -> dict:
+    """County rows plus the device's own township's rows changed after ``since``, in seq order."""
+    limit = max(1, min(limit, MAX_PULL_LIMIT))
+    rows = list(
+        SyncRow.select()
+        .where((SyncRow.seq > since) & (SyncRow.township_id.is_null() | (SyncRow.township_id == device.township_id)))
+        .order_by(SyncRow.seq)
+        .limit(limit + 1)
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return {
+        "changes": [{"seq": r.seq, "entity": r.entity, "id": r.id, "version": r.version, "deleted": r.deleted,
+                     "data": json.loads(r.data)} for r in rows],
+        "next": rows[-1].seq if rows else since,
+        "more": more,
+        "epoch": meta("epoch"),
+    }
+
+
+# ------------------------------------------------------------------------- county-owned rows
+def put_county_row(entity: str, row_id: str, data: dict) -> int:
+    """Create or replace a county-owned row (reference data); returns its sequence number."""
+    if entity not in COUNTY_ENTITIES:
+        raise SyncError(422, f"{entity} is not county data")
+    with write_transaction():
+        counter_q = SeqCounter.select().where(SeqCounter.id == 1)
+        counter = (counter_q.for_update() if is_postgres() else counter_q).get()
+        current = SyncRow.get_or_none((SyncRow.entity == entity) & (SyncRow.id == row_id))
+        version = (current.version + 1) if current else 1
+        data = {**data, "id": row_id, "version": version, "township_id": None, "updated_at": now_iso(),
+                "deleted": bool(data.get("deleted"))}
+        counter.value += 1
+        _store({"entity": entity, "id": row_id, "version": version, "data": data}, None, counter.value, current is None)
+        counter.save()
+    return counter.value

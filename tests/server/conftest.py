@@ -1,0 +1,62 @@
+"""Server fixtures: every server test runs against SQLite and against a real PostgreSQL."""
+
+from __future__ import annotations
+
+import itertools
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from tests.pg import PostgresCluster
+
+_names = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    # not under pytest's private temporary folder: the postgres user must be able to reach it
+    root = Path(tempfile.mkdtemp(prefix="gongkai-pg-"))
+    cluster = PostgresCluster(root).start()
+    yield cluster
+    cluster.stop()
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def server_db(request, tmp_path):
+    """An empty server database (URL) of each kind, opened as the server's database."""
+    from server.db import database, open_server_database
+
+    if request.param == "postgres":
+        cluster = request.getfixturevalue("postgres")
+        url = cluster.create_database(f"t{next(_names)}")
+    else:
+        url = f"sqlite:///{tmp_path / 'county.sqlite3'}"
+    db = open_server_database(url)
+    yield url
+    if not db.is_closed():
+        db.close()
+    if hasattr(db, "close_all"):
+        db.close_all()
+    database.initialize(None)
+
+
+@pytest.fixture
+def county(server_db):
+    """A county with one township 石门镇 and a second township 柳镇; returns their ids."""
+    from server.county import add_township, init_county
+
+    init_county("539901000000", "云岭县", "http://127.0.0.1:8765")
+    return {"shimen": add_township("539901101000", "石门镇"), "liu": add_township("539901102000", "柳镇")}
+
+
+@pytest.fixture
+def client(county):
+    from fastapi.testclient import TestClient
+
+    from server.app import create_app
+
+    with TestClient(create_app()) as c:
+        yield c

@@ -1,0 +1,228 @@
+"""The county server's sync API against SQLite and a real PostgreSQL."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import threading
+import uuid
+
+import pytest
+
+from server import sync_service as svc
+from server.models import SyncRow
+
+PROTO = {"X-Gongkai-Protocol": "1"}
+
+
+def enroll(client, township_code: str, name: str = "工作站") -> dict:
+    code = svc.create_enroll_code(township_code)
+    r = client.post("/api/v1/enroll", json={"code": code, "device_name": name}, headers=PROTO)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def auth(device: dict) -> dict:
+    return {**PROTO, "Authorization": f"Bearer {device['token']}"}
+
+
+def board(township_id: str, name: str = "公开栏", version: int = 1, row_id: str | None = None) -> dict:
+    row_id = row_id or str(uuid.uuid4())
+    return {"entity": "board", "id": row_id, "version": version, "base_version": version - 1 or None,
+            "deleted": False, "data": {"id": row_id, "township_id": township_id, "name": name, "version": version,
+                                       "deleted": False, "village_id": None, "location": ""}}
+
+
+def push(client, device: dict, changes: list[dict], batch_id: str | None = None, *, gz: bool = True):
+    body = json.dumps({"protocol": 1, "device_id": device["device_id"], "batch_id": batch_id or uuid.uuid4().hex,
+                       "changes": changes}).encode()
+    headers = auth(device) | {"Content-Type": "application/json"}
+    if gz:
+        body = gzip.compress(body)
+        headers["Content-Encoding"] = "gzip"
+    return client.post("/api/v1/sync/push", content=body, headers=headers)
+
+
+def pull_all(client, device: dict, since: int = 0) -> list[dict]:
+    out = []
+    while True:
+        r = client.get(f"/api/v1/sync/pull?since={since}&limit=50", headers=auth(device))
+        assert r.status_code == 200, r.text
+        page = r.json()
+        out += page["changes"]
+        since = page["next"]
+        if not page["more"]:
+            return out
+
+
+def test_enrolment_codes_are_one_time(client, county):
+    code = svc.create_enroll_code("539901101000")
+    first = client.post("/api/v1/enroll", json={"code": code.lower(), "device_name": "一号机"}, headers=PROTO)
+    assert first.status_code == 200 and first.json()["township_id"] == county["shimen"]
+    again = client.post("/api/v1/enroll", json={"code": code, "device_name": "二号机"}, headers=PROTO)
+    assert again.status_code == 403
+
+
+def test_push_then_pull_round_trip_and_county_data_flows_down(client, county):
+    device = enroll(client, "539901101000")
+    change = board(county["shimen"], "石门村公开栏")
+    r = push(client, device, [change])
+    assert r.status_code == 200, r.text
+    assert [a["id"] for a in r.json()["accepted"]] == [change["id"]]
+    pulled = pull_all(client, device)
+    entities = [c["entity"] for c in pulled]
+    assert entities.count("board") == 1 and "county_setting" in entities and "region" in entities
+    seqs = [c["seq"] for c in pulled]
+    assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+    public_url = next(c["data"]["value"] for c in pulled if c["entity"] == "county_setting"
+                      and c["data"]["key"] == "public_url")
+    assert public_url == "http://127.0.0.1:8765"
+
+
+def test_the_same_batch_twice_applies_once(client, county):
+    device = enroll(client, "539901101000")
+    change = board(county["shimen"])
+    first = push(client, device, [change], batch_id="batch-0001")
+    second = push(client, device, [change], batch_id="batch-0001")
+    assert first.json() == second.json()
+    assert SyncRow.select().where(SyncRow.entity == "board").count() == 1
+    # the same change in a new batch (its answer was lost) is reported as a duplicate
+    third = push(client, device, [change], batch_id="batch-0002").json()
+    assert third["accepted"] == [] and [d["id"] for d in third["duplicates"]] == [change["id"]]
+
+
+def test_a_stale_base_version_is_a_conflict_with_the_server_copy(client, county):
+    a = enroll(client, "539901101000", "一号机")
+    b = enroll(client, "539901101000", "二号机")
+    row_id = str(uuid.uuid4())
+    assert push(client, a, [board(county["shimen"], "原名", 1, row_id)]).json()["accepted"]
+    assert push(client, a, [board(county["shimen"], "甲改", 2, row_id)]).json()["accepted"]
+    result = push(client, b, [board(county["shimen"], "乙改", 2, row_id)]).json()
+    assert result["accepted"] == []
+    assert result["conflicts"][0]["server_data"]["name"] == "甲改"
+    assert json.loads(SyncRow.get(SyncRow.id == row_id).data)["name"] == "甲改"
+
+
+def test_one_invalid_change_does_not_block_the_others(client, county):
+    device = enroll(client, "539901101000")
+    good = [board(county["shimen"], f"公开栏{i}") for i in range(3)]
+    bad = {"entity": "board", "id": "x", "version": "one", "data": {}}
+    result = push(client, device, [good[0], bad, good[1], good[2]]).json()
+    assert len(result["accepted"]) == 3 and len(result["rejected"]) == 1
+    assert "version" in result["rejected"][0]["reason"]
+
+
+def test_a_township_can_neither_read_nor_write_another_townships_rows(client, county):
+    shimen = enroll(client, "539901101000")
+    liu = enroll(client, "539901102000")
+    mine = board(county["liu"], "柳镇公开栏")
+    assert push(client, liu, [mine]).json()["accepted"]
+    # writing a row claimed for another township
+    forged = board(county["liu"], "冒名")
+    assert push(client, shimen, [forged]).json()["rejected"][0]["reason"] == "row belongs to another township"
+    # overwriting another township's row by claiming it for one's own
+    steal = board(county["shimen"], "抢占", 2, mine["id"])
+    assert push(client, shimen, [steal]).json()["rejected"]
+    # reading
+    assert all(c["id"] != mine["id"] for c in pull_all(client, shimen))
+    assert json.loads(SyncRow.get(SyncRow.id == mine["id"]).data)["name"] == "柳镇公开栏"
+
+
+def test_county_rows_cannot_be_pushed_by_a_township(client, county):
+    device = enroll(client, "539901101000")
+    row = {"entity": "county_setting", "id": "county-setting:public_url", "version": 9, "base_version": None,
+           "data": {"id": "county-setting:public_url", "township_id": county["shimen"], "key": "public_url",
+                    "value": "http://evil.example"}}
+    assert push(client, device, [row]).json()["rejected"][0]["reason"] == "county_setting rows belong to the county"
+
+
+def test_a_published_notice_is_immutable(client, county):
+    device = enroll(client, "539901101000")
+    nid = str(uuid.uuid4())
+    data = {"id": nid, "township_id": county["shimen"], "status": "published", "title": "公示", "fingerprint": "ab",
+            "version": 1}
+    first = {"entity": "notice", "id": nid, "version": 1, "base_version": None, "data": data}
+    assert push(client, device, [first]).json()["accepted"]
+    changed = {"entity": "notice", "id": nid, "version": 2, "base_version": 1,
+               "data": {**data, "title": "改过的公示", "version": 2}}
+    assert "immutable" in push(client, device, [changed]).json()["rejected"][0]["reason"]
+    closed = {"entity": "notice", "id": nid, "version": 2, "base_version": 1,
+              "data": {**data, "status": "closed", "closed_at": "2026-12-01", "version": 2}}
+    assert push(client, device, [closed]).json()["accepted"]
+
+
+def test_revoked_and_missing_tokens_are_refused(client, county):
+    device = enroll(client, "539901101000")
+    assert client.get("/api/v1/sync/pull", headers=PROTO).status_code == 401
+    svc.revoke(device["device_id"])
+    r = client.get("/api/v1/sync/pull", headers=auth(device))
+    assert r.status_code == 401 and "revoked" in r.json()["error"]
+    assert push(client, device, [board(county["shimen"])]).status_code == 401
+
+
+def test_protocol_mismatch_is_426_and_applies_nothing(client, county):
+    device = enroll(client, "539901101000")
+    headers = auth(device) | {"X-Gongkai-Protocol": "2"}
+    assert client.get("/api/v1/sync/pull", headers=headers).status_code == 426
+    body = gzip.compress(json.dumps({"protocol": 2, "batch_id": "b" * 10, "changes": [board(county["shimen"])]}).encode())
+    r = client.post("/api/v1/sync/push", content=body, headers=auth(device) | {"Content-Encoding": "gzip"})
+    assert r.status_code == 426
+    assert SyncRow.select().where(SyncRow.entity == "board").count() == 0
+
+
+@pytest.mark.parametrize("body, encoding, status", [
+    (b"\x1f\x8b\x08\x00broken", "gzip", 400),
+    (gzip.compress(b"{not json"), "gzip", 400),
+    (gzip.compress(b"[1, 2, 3]"), "gzip", 422),
+    (gzip.compress(json.dumps({"protocol": 1, "batch_id": 5, "changes": []}).encode()), "gzip", 422),
+    (gzip.compress(json.dumps({"protocol": 1, "batch_id": "x" * 20, "changes": "all"}).encode()), "gzip", 422),
+    (gzip.compress(b"0" * (40 * 1024 * 1024)), "gzip", 413),
+    (b"{" * (3 * 1024 * 1024), "", 413),
+])
+def test_hostile_bodies_get_4xx_and_change_nothing(client, county, body, encoding, status):
+    device = enroll(client, "539901101000")
+    before = SyncRow.select().count()
+    headers = auth(device) | ({"Content-Encoding": encoding} if encoding else {})
+    r = client.post("/api/v1/sync/push", content=body, headers=headers)
+    assert r.status_code == status, r.text
+    assert SyncRow.select().count() == before
+
+
+def test_injection_strings_are_stored_as_plain_data(client, county):
+    device = enroll(client, "539901101000")
+    evil = board(county["shimen"], "'); DROP TABLE sync_row; -- <script>alert(1)</script>")
+    assert push(client, device, [evil]).json()["accepted"]
+    assert json.loads(SyncRow.get(SyncRow.id == evil["id"]).data)["name"].startswith("');")
+
+
+def test_concurrent_pushes_are_all_seen_exactly_once_by_pulls(client, county, server_db):
+    devices = [enroll(client, "539901101000", f"机{i}") for i in range(4)] + \
+              [enroll(client, "539901102000", f"柳{i}") for i in range(4)]
+    townships = [county["shimen"]] * 4 + [county["liu"]] * 4
+    accepted: dict[str, set] = {county["shimen"]: set(), county["liu"]: set()}
+    lock = threading.Lock()
+    errors = []
+
+    def worker(device, township):
+        try:
+            for _ in range(6):
+                changes = [board(township) for _ in range(5)]
+                r = push(client, device, changes)
+                assert r.status_code == 200, r.text
+                with lock:
+                    accepted[township] |= {a["id"] for a in r.json()["accepted"]}
+        except Exception as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(d, t)) for d, t in zip(devices, townships, strict=True)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    for device, township in ((devices[0], county["shimen"]), (devices[4], county["liu"])):
+        seen = [c["id"] for c in pull_all(client, device) if c["entity"] == "board"]
+        assert len(seen) == len(set(seen)) == 120
+        assert set(seen) == accepted[township]
+    seqs = [r.seq for r in SyncRow.select(SyncRow.seq).order_by(SyncRow.seq)]
+    assert seqs == list(range(1, len(seqs) + 1))  # gap-free
