@@ -143,6 +143,10 @@ def create_app() -> FastAPI:
             device = svc.authenticate(_bearer(authorization))
             return svc.pull(device, since, limit)
 
+    from server.public import create_public_router
+
+    app.include_router(create_public_router())
+
     @app.get("/api/v1/health", tags=["ops"])
     def health() -> dict:
         return {"ok": True, "protocol": PROTOCOL_VERSION}

@@ -34,13 +34,15 @@ def set_county_setting(key: str, value) -> None:
     svc.put_county_row("county_setting", _setting_id(key), {"key": key, "value": value})
 
 
-def add_township(code: str, name: str) -> str:
+def add_township(code: str, name: str, township_id: str | None = None) -> str:
+    """Register a township (idempotent by code). ``township_id`` adopts a workstation's existing
+    township id, for a township that kept its records before the county server existed."""
     check_division_code(code, "township")
     with write_transaction():
         existing = Township.get_or_none(Township.code == code)
         if existing is not None:
             return existing.id
-        township_id = str(uuid.uuid4())
+        township_id = township_id or str(uuid.uuid4())
         Township.create(id=township_id, code=code, name=name)
         svc.put_county_row("region", township_id, {"name": name, "level": "township", "code": code,
                                                   "parent_id": COUNTY_ROW_ID, "sort_key": code})

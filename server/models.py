@@ -92,8 +92,9 @@ class IdLookup(ServerModel):
 
     row_id = TextField(primary_key=True)
     notice_id = TextField(index=True)
-    id_hmac = TextField(index=True)
+    id_hmac = TextField(null=True, index=True)  # None for rows without an ID number (projects)
     row_seq = IntegerField()
+    deleted = BooleanField(default=False)
 
 
 class Blob(ServerModel):

@@ -252,11 +252,13 @@ def _store(change: dict, township_id: str, seq: int, new: bool) -> None:
         SyncRow.insert(entity=change["entity"], id=change["id"], **fields).execute()
     else:
         SyncRow.update(**fields).where((SyncRow.entity == change["entity"]) & (SyncRow.id == change["id"])).execute()
-    if change["entity"] == "roster_row" and data.get("id_number"):
-        IdLookup.insert(row_id=change["id"], notice_id=data.get("notice_id", ""), id_hmac=id_hmac(data["id_number"]),
-                        row_seq=int(data.get("seq") or 0)).on_conflict(
+    if change["entity"] == "roster_row":
+        lookup = {"notice_id": str(data.get("notice_id", "")), "row_seq": int(data.get("seq") or 0),
+                  "id_hmac": id_hmac(data["id_number"]) if data.get("id_number") else None,
+                  "deleted": bool(data.get("deleted"))}
+        IdLookup.insert(row_id=change["id"], **lookup).on_conflict(
             conflict_target=[IdLookup.row_id],
-            update={IdLookup.id_hmac: id_hmac(data["id_number"]), IdLookup.row_seq: int(data.get("seq") or 0)},
+            update={getattr(IdLookup, k): v for k, v in lookup.items()},
         ).execute()
 
 

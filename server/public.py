@@ -1,0 +1,266 @@
+"""Public pages a resident's phone opens from a notice's QR code (server-rendered, no JavaScript).
+
+They are built only from the frozen public view a township published (``public_snapshot``): the
+internal roster with its ID numbers, accounts and phones is never read here. "Check my row"
+compares a keyed hash of the typed ID number and shows only that resident's own masked row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+import threading
+import time
+from collections import deque
+from datetime import UTC, date, datetime, timedelta, timezone
+from pathlib import Path
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from app.money import format_yuan
+from app.validation import check_id_number, normalize_id_number
+from server import sync_service as svc
+from server.db import database, is_postgres, write_transaction
+from server.models import IdLookup, SeqCounter, SyncRow
+
+CHINA = timezone(timedelta(hours=8))
+MAX_OBJECTION_CHARS = 2000
+MAX_CONTACT_CHARS = 100
+
+_env = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
+                   autoescape=select_autoescape(["html"]))
+_env.filters["yuan"] = format_yuan
+
+
+class RateLimiter:
+    """At most ``limit`` events per ``window`` seconds per key (client address), in this process.
+
+    Behind several workers each keeps its own window; the reverse proxy's own limit is the outer
+    bound (see the deployment notes).
+    """
+
+    def __init__(self, limit: int, window: float) -> None:
+        self.limit, self.window = limit, window
+        self._events: dict[str, deque] = {}
+        self._lock = threading.Lock()
+
+    def allow(self, key: str) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            q = self._events.setdefault(key, deque())
+            while q and q[0] <= now - self.window:
+                q.popleft()
+            if len(q) >= self.limit:
+                return False
+            q.append(now)
+            if len(self._events) > 100_000:  # forget idle clients
+                self._events = {k: v for k, v in self._events.items() if v}
+            return True
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _page(name: str, status: int = 200, **context) -> HTMLResponse:
+    return HTMLResponse(_env.get_template(name).render(**context), status_code=status)
+
+
+def _notice(notice_id: str) -> dict | None:
+    if len(notice_id) > 64:
+        return None
+    row = SyncRow.get_or_none((SyncRow.entity == "notice") & (SyncRow.id == notice_id))
+    if row is None or row.deleted:
+        return None
+    data = json.loads(row.data)
+    if data.get("status") not in ("published", "closed", "superseded", "withdrawn") or not data.get("public_snapshot"):
+        return None  # drafts are never public
+    return data
+
+
+def _newest_edition(notice_id: str) -> dict | None:
+    """The published correction that superseded this notice, following the chain."""
+    newest = None
+    current = notice_id
+    for _ in range(20):
+        found = None
+        for row in SyncRow.select().where(SyncRow.entity == "notice"):
+            data = json.loads(row.data)
+            if data.get("supersedes_id") == current and data.get("public_snapshot"):
+                found = data
+                break
+        if found is None:
+            return newest
+        newest, current = found, found["id"]
+    return newest
+
+
+def _state(data: dict, today: date) -> str:
+    if data["status"] == "withdrawn":
+        return "withdrawn"
+    if data["status"] == "superseded":
+        return "superseded"
+    end = data.get("posting_end")
+    if data["status"] == "closed" or (end and today > date.fromisoformat(end)):
+        return "ended"
+    return "posting"
+
+
+def _csrf_token(secret: str) -> str:
+    stamp = str(int(time.time()))
+    nonce = secrets.token_hex(8)
+    sig = hmac.new(secret.encode(), f"{stamp}.{nonce}".encode(), hashlib.sha256).hexdigest()[:32]
+    return f"{stamp}.{nonce}.{sig}"
+
+
+def _csrf_ok(secret: str, token: str, max_age: int = 3600) -> bool:
+    try:
+        stamp, nonce, sig = token.split(".")
+        age = time.time() - int(stamp)
+    except ValueError:
+        return False
+    good = hmac.new(secret.encode(), f"{stamp}.{nonce}".encode(), hashlib.sha256).hexdigest()[:32]
+    return 0 <= age <= max_age and hmac.compare_digest(sig, good)
+
+
+def create_public_router() -> APIRouter:
+    router = APIRouter(include_in_schema=False)
+    check_limit = RateLimiter(limit=10, window=60)
+    objection_limit = RateLimiter(limit=5, window=600)
+
+    def view_context(notice_id: str, version: int, fingerprint: str | None) -> dict | None:
+        data = _notice(notice_id)
+        if data is None or int(data.get("edition", 1)) != version:
+            return None
+        view = json.loads(data["public_snapshot"])
+        today = datetime.now(CHINA).date()
+        state = _state(data, today)
+        match = None
+        if fingerprint is not None:
+            match = bool(data.get("fingerprint")) and hmac.compare_digest(fingerprint[:12], data["fingerprint"][:12])
+        return {"data": data, "view": view, "state": state, "match": match, "fingerprint": fingerprint,
+                "newest": _newest_edition(notice_id) if state == "superseded" else None,
+                "days_left": (date.fromisoformat(data["posting_end"]) - today).days if data.get("posting_end") else None}
+
+    def cell(column: dict, value) -> str:
+        if value is None or value == "":
+            return ""
+        return format_yuan(value) if column["kind"] == "money" else str(value)
+
+    @router.get("/v/{notice_id}/{version}", response_class=HTMLResponse)
+    def verify_page(notice_id: str, version: int, f: str | None = None) -> HTMLResponse:
+        with database.connection_context():
+            ctx = view_context(notice_id, version, f)
+        if ctx is None:
+            return _page("not_found.html", 404)
+        return _page("notice.html", cell=cell, csrf=_csrf_token(svc_secret()), **ctx)
+
+    @router.post("/v/{notice_id}/{version}/check", response_class=HTMLResponse)
+    def check_row(request: Request, notice_id: str, version: int, id_number: str = Form("", max_length=40),
+                  csrf: str = Form("", max_length=100)) -> HTMLResponse:
+        if not check_limit.allow(_client(request)):
+            return _page("message.html", 429, title="请稍后再试", text="查询过于频繁，请一分钟后再试。")
+        if not _csrf_ok(svc_secret(), csrf):
+            return _page("message.html", 403, title="页面已过期", text="请返回公示页面重新查询。")
+        with database.connection_context():
+            ctx = view_context(notice_id, version, None)
+            if ctx is None:
+                return _page("not_found.html", 404)
+            number = normalize_id_number(id_number)
+            found = None
+            if number and not any(i.severity == "error" for i in check_id_number(number).issues):
+                digest = svc.id_hmac(number)
+                hit = IdLookup.get_or_none((IdLookup.notice_id == notice_id) & (IdLookup.id_hmac == digest)
+                                           & (~IdLookup.deleted))
+                if hit is not None:
+                    position = IdLookup.select().where((IdLookup.notice_id == notice_id) & (~IdLookup.deleted)
+                                                       & (IdLookup.row_seq <= hit.row_seq)).count()
+                    rows = ctx["view"]["rows"]
+                    if 1 <= position <= len(rows):
+                        found = rows[position - 1]
+        return _page("check.html", cell=cell, found=found, valid=bool(number), csrf=_csrf_token(svc_secret()), **ctx)
+
+    @router.get("/v/{notice_id}/{version}/objection", response_class=HTMLResponse)
+    def objection_form(notice_id: str, version: int) -> HTMLResponse:
+        with database.connection_context():
+            ctx = view_context(notice_id, version, None)
+        if ctx is None:
+            return _page("not_found.html", 404)
+        return _page("objection.html", csrf=_csrf_token(svc_secret()), error=None, **ctx)
+
+    @router.post("/v/{notice_id}/{version}/objection", response_class=HTMLResponse)
+    def objection_submit(request: Request, notice_id: str, version: int,
+                         content: str = Form("", max_length=MAX_OBJECTION_CHARS * 4),
+                         contact: str = Form("", max_length=MAX_CONTACT_CHARS * 4),
+                         row: str = Form("", max_length=10), csrf: str = Form("", max_length=100)) -> HTMLResponse:
+        if not objection_limit.allow(_client(request)):
+            return _page("message.html", 429, title="请稍后再试", text="提交过于频繁，请稍后再试，或直接到村委会、乡镇反映。")
+        if not _csrf_ok(svc_secret(), csrf):
+            return _page("message.html", 403, title="页面已过期", text="请返回公示页面重新填写。")
+        with database.connection_context():
+            ctx = view_context(notice_id, version, None)
+            if ctx is None:
+                return _page("not_found.html", 404)
+            content, contact = content.strip(), contact.strip()
+            error = None
+            if not content:
+                error = "请填写异议内容。"
+            elif len(content) > MAX_OBJECTION_CHARS or len(contact) > MAX_CONTACT_CHARS:
+                error = f"内容请不超过 {MAX_OBJECTION_CHARS} 字，联系方式不超过 {MAX_CONTACT_CHARS} 字。"
+            elif row and (not row.isdigit() or not 1 <= int(row) <= len(ctx["view"]["rows"])):
+                error = "序号不在本公示名单中。"
+            if error:
+                return _page("objection.html", 422, csrf=_csrf_token(svc_secret()), error=error, **ctx)
+            number = create_portal_objection(ctx["data"], content, contact, int(row) if row else None)
+        return _page("message.html", title="已收到您的反映",
+                     text=f"登记编号 {number}。乡镇将在公示期内核实并答复，请留意村务公开栏。")
+
+    return router
+
+
+def svc_secret() -> str:
+    """The key for form tokens, derived from the server secret (never the secret itself)."""
+    with database.connection_context():
+        key = svc.meta("id_hmac_key")
+    return hmac.new(bytes.fromhex(key), b"csrf", hashlib.sha256).hexdigest()
+
+
+def create_portal_objection(notice: dict, content: str, contact: str, row_position: int | None) -> str:
+    """Store a resident's objection as a server-owned row of the notice's township; it reaches the
+    township with its next pull. Numbered by the server."""
+    import uuid
+
+    now = datetime.now(UTC)
+    today = now.astimezone(CHINA).date()
+    answer_days = 7
+    setting = SyncRow.get_or_none((SyncRow.entity == "county_setting") & (SyncRow.id == "county-setting:objection_answer_days"))
+    if setting is not None:
+        answer_days = int(json.loads(setting.data).get("value") or 7)
+    roster_row_id = None
+    if row_position is not None:
+        rows = list(IdLookup.select(IdLookup.row_id).where((IdLookup.notice_id == notice["id"]) & (~IdLookup.deleted))
+                    .order_by(IdLookup.row_seq).offset(row_position - 1).limit(1))
+        roster_row_id = rows[0].row_id if rows else None
+    with write_transaction():
+        counter_q = SeqCounter.select().where(SeqCounter.id == 1)
+        counter = (counter_q.for_update() if is_postgres() else counter_q).get()
+        prefix = f"WS-{today:%Y%m%d}-"
+        count = SyncRow.select().where((SyncRow.entity == "objection") & (SyncRow.township_id == notice["township_id"])
+                                       & (SyncRow.data.contains(f'"number": "{prefix}'))).count()
+        number = f"{prefix}{count + 1:03d}"
+        objection_id = str(uuid.uuid4())
+        counter.value += 1
+        data = {"id": objection_id, "version": 1, "updated_at": svc.now_iso(), "deleted": False,
+                "township_id": notice["township_id"], "notice_id": notice["id"], "roster_row_id": roster_row_id,
+                "number": number, "origin": "portal", "channel": "portal", "received_at": now.isoformat(),
+                "contact": contact, "content": content, "due_date": (today + timedelta(days=answer_days)).isoformat(),
+                "status": "open", "recorded_by": None}
+        SyncRow.insert(entity="objection", id=objection_id, township_id=notice["township_id"], version=1,
+                       deleted=False, seq=counter.value, data=json.dumps(data, ensure_ascii=False, sort_keys=True),
+                       updated_at=svc.now_iso()).execute()
+        counter.save()
+    return number

@@ -1,0 +1,148 @@
+"""The public verification pages, fed by a real demo township's published notices."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import pytest
+
+from db.models import Notice, Outbox, RosterRow
+from server.models import SyncRow
+
+from .test_sync_api import auth, enroll, pull_all, push
+
+
+@pytest.fixture
+def synced(client, county, demo_ctx):
+    """The demo township registered on the server, its whole outbox pushed."""
+    from app.settings import local_township_id
+    from server.county import add_township
+
+    township_id = local_township_id()
+    add_township("539901103000", "演示镇", township_id=township_id)
+    device = enroll(client, "539901103000")
+    entries = list(Outbox.select().order_by(Outbox.seq))
+    for start in range(0, len(entries), 500):
+        changes = [{"entity": e.entity, "id": e.entity_id, "version": e.version, "base_version": e.base_version,
+                    "data": e.payload} for e in entries[start:start + 500]]
+        r = push(client, device, changes)
+        assert r.status_code == 200, r.text
+    secrets = set()
+    for r in RosterRow.select():
+        secrets |= {v for v in (r.id_number, r.bank_account, r.phone) if v}
+    return {"device": device, "secrets": secrets, "ctx": demo_ctx}
+
+
+def _clean(body: str, secrets: set[str]) -> None:
+    for s in secrets:
+        assert s not in body
+    assert not re.search(r"(?<!\d)\d{17}[\dX](?!\d)", body)
+
+
+def _published() -> Notice:
+    """A running subsidy notice (a roster of people)."""
+    from db.models import NoticeType
+
+    return (Notice.select().join(NoticeType).where((Notice.status == "published") & (Notice.edition == 1)
+            & (NoticeType.code == "subsidy_payout")).order_by(Notice.title).first())
+
+
+def test_verification_page_shows_the_public_view_and_confirms_the_fingerprint(client, synced):
+    n = _published()
+    r = client.get(f"/v/{n.id}/{n.edition}?f={n.fingerprint[:12]}")
+    assert r.status_code == 200
+    assert n.title in r.text and "与正式记录一致" in r.text and "公示中" in r.text
+    _clean(r.text, synced["secrets"])
+    bad = client.get(f"/v/{n.id}/{n.edition}?f=000000000000")
+    assert "与正式记录不一致" in bad.text
+
+
+def test_drafts_unknown_ids_and_wrong_editions_are_not_found(client, synced):
+    draft = Notice.get(Notice.status == "draft")
+    n = _published()
+    for url in (f"/v/{draft.id}/1", f"/v/{uuid.uuid4()}/1", f"/v/{n.id}/{n.edition + 1}", "/v/x/1",
+                f"/v/{'a' * 500}/1"):
+        r = client.get(url)
+        assert r.status_code == 404, url
+        assert "未找到" in r.text
+
+
+def test_a_superseded_notice_links_to_the_correction(client, synced):
+    old = Notice.get(Notice.status == "superseded")
+    new = Notice.get(Notice.supersedes == old.id)
+    r = client.get(f"/v/{old.id}/{old.edition}")
+    assert "已被更正" in r.text and f"/v/{new.id}/{new.edition}" in r.text
+
+
+def _csrf(html: str) -> str:
+    return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
+
+
+def test_check_my_row_shows_only_that_row_masked(client, synced):
+    n = _published()
+    page = client.get(f"/v/{n.id}/{n.edition}")
+    person = RosterRow.select().where(RosterRow.notice == n.id).order_by(RosterRow.seq).offset(4).first()
+    r = client.post(f"/v/{n.id}/{n.edition}/check", data={"id_number": person.id_number, "csrf": _csrf(page.text)})
+    assert r.status_code == 200 and "您在本公示名单中" in r.text
+    assert person.name in r.text
+    others = RosterRow.select().where((RosterRow.notice == n.id) & (RosterRow.id != person.id)).limit(20)
+    assert not any(o.name in r.text for o in others if o.name != person.name)
+    _clean(r.text, synced["secrets"])
+    miss = client.post(f"/v/{n.id}/{n.edition}/check", data={"id_number": "11010519491231002X",
+                                                             "csrf": _csrf(page.text)})
+    assert "没有这个身份证号码" in miss.text
+
+
+def test_check_my_row_needs_a_valid_form_token_and_is_rate_limited(client, synced):
+    n = _published()
+    person = RosterRow.select().where(RosterRow.notice == n.id).first()
+    assert client.post(f"/v/{n.id}/{n.edition}/check", data={"id_number": person.id_number,
+                                                             "csrf": "1.2.3"}).status_code == 403
+    token = _csrf(client.get(f"/v/{n.id}/{n.edition}").text)
+    codes = [client.post(f"/v/{n.id}/{n.edition}/check", data={"id_number": person.id_number, "csrf": token}).status_code
+             for _ in range(12)]
+    # ten attempts a minute per client, the refused one included
+    assert codes[:9] == [200] * 9 and codes[9:] == [429, 429, 429]
+
+
+def test_a_resident_objection_reaches_the_township_through_pull(client, synced):
+    n = _published()
+    form = client.get(f"/v/{n.id}/{n.edition}/objection")
+    r = client.post(f"/v/{n.id}/{n.edition}/objection",
+                    data={"content": "第3行的面积与实际不符", "contact": "李某 13900001111", "row": "3",
+                          "csrf": _csrf(form.text)})
+    assert r.status_code == 200 and "已收到您的反映" in r.text
+    assert "13900001111" not in r.text
+    objections = [c for c in pull_all(client, synced["device"]) if c["entity"] == "objection"
+                  and c["data"]["origin"] == "portal"]
+    assert len(objections) == 1
+    data = objections[0]["data"]
+    assert data["notice_id"] == n.id and data["status"] == "open" and data["number"].startswith("WS-")
+    third = RosterRow.select().where(RosterRow.notice == n.id).order_by(RosterRow.seq).offset(2).first()
+    assert data["roster_row_id"] == third.id
+
+
+@pytest.mark.parametrize("fields, status", [
+    ({"content": ""}, 422),
+    ({"content": "x" * 2001}, 422),
+    ({"content": "ok", "row": "99999"}, 422),
+    ({"content": "<script>alert(1)</script>", "contact": "'; DROP TABLE sync_row; --"}, 200),
+])
+def test_objection_form_refuses_bad_input_cleanly(client, synced, fields, status):
+    n = _published()
+    form = client.get(f"/v/{n.id}/{n.edition}/objection")
+    before = SyncRow.select().where(SyncRow.entity == "objection").count()
+    r = client.post(f"/v/{n.id}/{n.edition}/objection", data={**fields, "csrf": _csrf(form.text)})
+    assert r.status_code == status
+    assert "<script>alert(1)</script>" not in r.text
+    after = SyncRow.select().where(SyncRow.entity == "objection").count()
+    assert after == before + (1 if status == 200 else 0)
+
+
+def test_pull_responses_of_one_township_hold_no_other_townships_data(client, synced, county):
+    other = enroll(client, "539901102000")
+    changes = pull_all(client, other)
+    assert all(c["data"].get("township_id") in (None, county["liu"]) for c in changes)
+    assert not any(c["entity"] == "roster_row" for c in changes)
+    assert auth(other)
