@@ -6,7 +6,9 @@ Start it with ``python main.py serve --db URL --host H --port P``.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
+import re
 import zlib
 from typing import Any
 
@@ -38,6 +40,10 @@ class EnrollResponse(BaseModel):
     township_id: str
     epoch: str
     protocol: int
+
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+MAX_BLOB_BYTES = 50 * 1024 * 1024
 
 
 def _error(status: int, message: str) -> JSONResponse:
@@ -142,6 +148,35 @@ def create_app() -> FastAPI:
         with database.connection_context():
             device = svc.authenticate(_bearer(authorization))
             return svc.pull(device, since, limit)
+
+    @app.put("/api/v1/blobs/{sha256}", tags=["sync"], status_code=201)
+    async def put_blob(sha256: str, request: Request, authorization: str | None = Header(default=None),
+                       x_gongkai_protocol: str | None = Header(default=None)) -> dict:
+        """Store a photo or archived PDF by its SHA-256; idempotent; the hash is checked."""
+        _check_protocol(x_gongkai_protocol)
+        if not _SHA256.fullmatch(sha256):
+            raise svc.SyncError(422, "blob name must be 64 lowercase hex digits")
+        await run_in_threadpool(_in_db, svc.authenticate, _bearer(authorization))
+        data = bytearray()
+        async for chunk in request.stream():
+            data += chunk
+            if len(data) > MAX_BLOB_BYTES:
+                raise svc.SyncError(413, f"blob larger than {MAX_BLOB_BYTES} bytes")
+        if hashlib.sha256(data).hexdigest() != sha256:
+            raise svc.SyncError(422, "content does not match its SHA-256")
+        await run_in_threadpool(_in_db, svc.put_blob, sha256, bytes(data))
+        return {"sha256": sha256, "size": len(data)}
+
+    @app.get("/api/v1/blobs/{sha256}", tags=["sync"])
+    def get_blob(sha256: str, authorization: str | None = Header(default=None),
+                 x_gongkai_protocol: str | None = Header(default=None)) -> Response:
+        _check_protocol(x_gongkai_protocol)
+        if not _SHA256.fullmatch(sha256):
+            raise svc.SyncError(422, "blob name must be 64 lowercase hex digits")
+        with database.connection_context():
+            device = svc.authenticate(_bearer(authorization))
+            data = svc.get_blob(device, sha256)
+        return Response(data, media_type="application/octet-stream")
 
     from server.public import create_public_router
 

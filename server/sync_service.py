@@ -19,6 +19,7 @@ from typing import Any
 from server.db import database, is_postgres, write_transaction
 from server.models import (
     SERVER_MODELS,
+    Blob,
     Device,
     EnrollCode,
     IdLookup,
@@ -281,6 +282,22 @@ def pull(device: Device, since: int, limit: int) -> dict:
         "more": more,
         "epoch": meta("epoch"),
     }
+
+
+# ------------------------------------------------------------------------- blobs
+def put_blob(sha256: str, data: bytes) -> None:
+    Blob.insert(sha256=sha256, size=len(data), data=data, created_at=now_iso()).on_conflict_ignore().execute()
+
+
+def get_blob(device: Device, sha256: str) -> bytes:
+    """A blob the device's township refers to (an evidence photo of its own postings)."""
+    referenced = SyncRow.select().where(
+        (SyncRow.entity == "evidence_file") & (SyncRow.township_id == device.township_id)
+        & SyncRow.data.contains(f'"sha256": "{sha256}"')).exists()
+    blob = Blob.get_or_none(Blob.sha256 == sha256)
+    if blob is None or not referenced:
+        raise SyncError(404, "no such blob for this township")
+    return bytes(blob.data)
 
 
 # ------------------------------------------------------------------------- county-owned rows

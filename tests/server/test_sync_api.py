@@ -226,3 +226,23 @@ def test_concurrent_pushes_are_all_seen_exactly_once_by_pulls(client, county, se
         assert set(seen) == accepted[township]
     seqs = [r.seq for r in SyncRow.select(SyncRow.seq).order_by(SyncRow.seq)]
     assert seqs == list(range(1, len(seqs) + 1))  # gap-free
+
+
+def test_blobs_are_content_addressed_checked_and_scoped_to_their_township(client, county):
+    import hashlib
+
+    device = enroll(client, "539901101000")
+    other = enroll(client, "539901102000")
+    photo = b"\x89PNG fake photo bytes" * 100
+    digest = hashlib.sha256(photo).hexdigest()
+    wrong = client.put(f"/api/v1/blobs/{digest}", content=photo + b"x", headers=auth(device))
+    assert wrong.status_code == 422
+    for _ in range(2):  # idempotent
+        assert client.put(f"/api/v1/blobs/{digest}", content=photo, headers=auth(device)).status_code == 201
+    row_id = str(uuid.uuid4())
+    evidence = {"entity": "evidence_file", "id": row_id, "version": 1, "base_version": None,
+                "data": {"id": row_id, "township_id": county["shimen"], "sha256": digest, "filename": "p.png"}}
+    assert push(client, device, [evidence]).json()["accepted"]
+    assert client.get(f"/api/v1/blobs/{digest}", headers=auth(device)).content == photo
+    assert client.get(f"/api/v1/blobs/{digest}", headers=auth(other)).status_code == 404
+    assert client.put("/api/v1/blobs/not-a-hash", content=photo, headers=auth(device)).status_code == 422
