@@ -120,7 +120,16 @@ def create_app() -> FastAPI:
             return EnrollResponse(device_id=device.id, token=token, township_id=device.township_id,
                                   epoch=svc.meta("epoch"), protocol=PROTOCOL_VERSION)
 
-    @app.post("/api/v1/sync/push", tags=["sync"])
+    @app.post("/api/v1/sync/push", tags=["sync"], openapi_extra={"requestBody": {"required": True, "content": {
+        "application/json": {"schema": {
+            "type": "object", "required": ["protocol", "batch_id", "changes"],
+            "properties": {
+                "protocol": {"type": "integer"}, "device_id": {"type": "string"}, "batch_id": {"type": "string"},
+                "changes": {"type": "array", "items": {"type": "object", "properties": {
+                    "entity": {"type": "string"}, "id": {"type": "string"}, "version": {"type": "integer"},
+                    "base_version": {"type": ["integer", "null"]}, "deleted": {"type": "boolean"},
+                    "data": {"type": "object"}}}},
+            }}}}}})
     async def push(request: Request, authorization: str | None = Header(default=None),
                    x_gongkai_protocol: str | None = Header(default=None)) -> dict:
         _check_protocol(x_gongkai_protocol)

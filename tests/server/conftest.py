@@ -24,16 +24,9 @@ def postgres():
     shutil.rmtree(root, ignore_errors=True)
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def server_db(request, tmp_path):
-    """An empty server database (URL) of each kind, opened as the server's database."""
+def _opened(url: str):
     from server.db import database, open_server_database
 
-    if request.param == "postgres":
-        cluster = request.getfixturevalue("postgres")
-        url = cluster.create_database(f"t{next(_names)}")
-    else:
-        url = f"sqlite:///{tmp_path / 'county.sqlite3'}"
     db = open_server_database(url)
     yield url
     if not db.is_closed():
@@ -43,13 +36,33 @@ def server_db(request, tmp_path):
     database.initialize(None)
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def server_db(request, tmp_path):
+    """An empty server database (URL) of each kind, opened as the server's database."""
+    if request.param == "postgres":
+        url = request.getfixturevalue("postgres").create_database(f"t{next(_names)}")
+    else:
+        url = f"sqlite:///{tmp_path / 'county.sqlite3'}"
+    yield from _opened(url)
+
+
 @pytest.fixture
-def county(server_db):
+def sqlite_server_db(tmp_path):
+    """The embedded SQLite server database only, for tests that are not about the database."""
+    yield from _opened(f"sqlite:///{tmp_path / 'county.sqlite3'}")
+
+
+def make_county() -> dict[str, str]:
     """A county with one township 石门镇 and a second township 柳镇; returns their ids."""
     from server.county import add_township, init_county
 
     init_county("539901000000", "云岭县", "http://127.0.0.1:8765")
     return {"shimen": add_township("539901101000", "石门镇"), "liu": add_township("539901102000", "柳镇")}
+
+
+@pytest.fixture
+def county(server_db):
+    return make_county()
 
 
 @pytest.fixture
