@@ -67,6 +67,14 @@ def check_division_code(code: str | None, level: str) -> None:
         raise ValidationError(_("乡镇区划代码的后 3 位应为 0。"), details=code)
 
 
+def catalogue_id(code: str) -> str:
+    """The id of a shipped catalogue entry: the same on every workstation and on the county
+    server, so that a county override arrives as a new version of the row the township has."""
+    import uuid
+
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"gongkai:notice_type:{code}"))
+
+
 class ReferenceService:
     """Regions, notice types, programs and boards. Safe to call from any thread."""
 
@@ -104,7 +112,7 @@ class ReferenceService:
             for spec in DEFAULT_NOTICE_TYPES:
                 if spec["code"] in have:
                     continue
-                save_change(NoticeType(id=new_id(), township_id=None, **spec), created=True)
+                save_change(NoticeType(id=catalogue_id(spec["code"]), township_id=None, **spec), created=True)
                 added += 1
         return added
 

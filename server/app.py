@@ -97,8 +97,11 @@ def _in_db(fn, *args):
         return fn(*args)
 
 
-def create_app() -> FastAPI:
-    """The application over the already-opened server database (see server.db)."""
+def create_app(*, https_only: bool = False, session_secret: str | None = None) -> FastAPI:
+    """The application over the already-opened server database (see server.db).
+
+    ``https_only`` marks the admin cookie Secure; set it behind a TLS reverse proxy.
+    """
     app = FastAPI(title="Gongkai county server", version=str(PROTOCOL_VERSION),
                   description="Sync API for township workstations and public verification pages.")
 
@@ -187,9 +190,16 @@ def create_app() -> FastAPI:
             data = svc.get_blob(device, sha256)
         return Response(data, media_type="application/octet-stream")
 
-    from server.public import create_public_router
+    from starlette.middleware.sessions import SessionMiddleware
+
+    from server.admin import create_admin_router
+    from server.public import create_public_router, svc_secret
 
     app.include_router(create_public_router())
+    app.include_router(create_admin_router())
+    # signed session cookie for the county admin; HttpOnly, SameSite=strict, 8 hours
+    app.add_middleware(SessionMiddleware, secret_key=session_secret or svc_secret(), session_cookie="gk_admin",
+                       max_age=8 * 3600, same_site="strict", https_only=https_only)
 
     @app.get("/api/v1/health", tags=["ops"])
     def health() -> dict:

@@ -28,6 +28,9 @@ def init_county(code: str, name: str, public_url: str) -> None:
                                                 "parent_id": None, "sort_key": code})
     set_county_setting("county_name", name)
     set_county_setting("public_url", public_url.rstrip("/"))
+    from server.admin import seed_catalogue
+
+    seed_catalogue()
 
 
 def set_county_setting(key: str, value) -> None:

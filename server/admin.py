@@ -1,0 +1,297 @@
+"""County administration pages (server-rendered): townships and enrolment codes, devices,
+programs and standards, notice types and posting periods, the holiday calendar, the masking
+policy and public URL, and a compliance dashboard per township and village."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections import defaultdict
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from app.catalogue import DEFAULT_NOTICE_TYPES
+from app.masking import MaskPolicy
+from app.reference import catalogue_id
+from app.users import check_password
+from server import county as county_admin
+from server import sync_service as svc
+from server.db import database
+from server.models import Admin, Device, SyncRow, Township
+from server.public import CHINA, RateLimiter, _client, _csrf_ok, _csrf_token, _env, svc_secret
+
+SECTIONS = [("/admin", "合规概览"), ("/admin/townships", "乡镇与注册码"), ("/admin/devices", "工作站"),
+            ("/admin/programs", "项目与标准"), ("/admin/notice-types", "公开事项与公示期"),
+            ("/admin/holidays", "节假日安排"), ("/admin/settings", "脱敏与公开网址")]
+
+
+def seed_catalogue() -> None:
+    """County copies of the shipped notice types, under the ids every workstation uses."""
+    for spec in DEFAULT_NOTICE_TYPES:
+        row_id = catalogue_id(spec["code"])
+        if SyncRow.get_or_none((SyncRow.entity == "notice_type") & (SyncRow.id == row_id)) is None:
+            svc.put_county_row("notice_type", row_id, dict(spec))
+
+
+def _rows(entity: str, township_id: str | None = None) -> list[dict]:
+    q = SyncRow.select().where((SyncRow.entity == entity) & (~SyncRow.deleted))
+    if township_id:
+        q = q.where(SyncRow.township_id == township_id)
+    return [json.loads(r.data) for r in q]
+
+
+def _setting(key: str, default=None):
+    row = SyncRow.get_or_none((SyncRow.entity == "county_setting") & (SyncRow.id == f"county-setting:{key}"))
+    return json.loads(row.data).get("value") if row else default
+
+
+def compliance() -> list[dict]:
+    """Per township and village: notices published, windows running/ended, objections open and
+    overdue, published notices without posting evidence."""
+    today = datetime.now(CHINA).date()
+    villages = {r["id"]: r["name"] for r in _rows("region") if r.get("level") == "village"}
+    postings = defaultdict(set)
+    for p in _rows("posting"):
+        postings[p["notice_id"]].add(p["id"])
+    with_photo = {e["posting_id"] for e in _rows("evidence_file")}
+    stats: dict[tuple, dict] = {}
+    names = {t.id: t.name for t in Township.select()}
+
+    def entry(township_id, village_id):
+        key = (names.get(township_id, "?"), villages.get(village_id, "乡镇级") if village_id else "乡镇级")
+        return stats.setdefault(key, {"township": key[0], "village": key[1], "published": 0, "running": 0,
+                                      "ended": 0, "open": 0, "overdue": 0, "no_evidence": 0})
+
+    notices = {}
+    for n in _rows("notice"):
+        notices[n["id"]] = n
+        if n.get("status") not in ("published", "closed"):
+            continue
+        s = entry(n["township_id"], n.get("village_id"))
+        s["published"] += 1
+        end = n.get("posting_end")
+        if n["status"] == "published" and end and date.fromisoformat(end) >= today:
+            s["running"] += 1
+        else:
+            s["ended"] += 1
+        if not any(p in with_photo for p in postings.get(n["id"], ())):
+            s["no_evidence"] += 1
+    for o in _rows("objection"):
+        if o.get("status") == "answered" or o.get("notice_id") not in notices:
+            continue
+        n = notices[o["notice_id"]]
+        s = entry(n["township_id"], n.get("village_id"))
+        s["open"] += 1
+        if o.get("due_date") and date.fromisoformat(o["due_date"]) < today:
+            s["overdue"] += 1
+    return sorted(stats.values(), key=lambda s: (s["township"], s["village"]))
+
+
+def create_admin_router() -> APIRouter:
+    router = APIRouter(prefix="/admin", include_in_schema=False)
+    login_limit = RateLimiter(limit=10, window=300)
+
+    def user(request: Request) -> str | None:
+        return request.session.get("admin")
+
+    def page(request: Request, name: str, status: int = 200, **context) -> HTMLResponse:
+        html = _env.get_template(name).render(sections=SECTIONS, path=request.url.path, admin=user(request),
+                                              csrf=_csrf_token(svc_secret()), **context)
+        return HTMLResponse(html, status_code=status)
+
+    def guard(request: Request, csrf: str | None = None):
+        if user(request) is None:
+            return RedirectResponse("/admin/login", status_code=303)
+        if csrf is not None and not _csrf_ok(svc_secret(), csrf):
+            return HTMLResponse("页面已过期，请返回重试。", status_code=403)
+        return None
+
+    def back(path: str, message: str = "") -> RedirectResponse:
+        from urllib.parse import quote
+
+        return RedirectResponse(f"{path}?msg={quote(message)}" if message else path, status_code=303)
+
+    @router.get("/login", response_class=HTMLResponse)
+    def login_form(request: Request):
+        return page(request, "admin_login.html", error=None)
+
+    @router.post("/login", response_class=HTMLResponse)
+    def login(request: Request, username: str = Form("", max_length=100), password: str = Form("", max_length=200),
+              csrf: str = Form("", max_length=100)):
+        if not login_limit.allow(_client(request)):
+            return page(request, "admin_login.html", 429, error="登录尝试过于频繁，请五分钟后再试。")
+        if not _csrf_ok(svc_secret(), csrf):
+            return page(request, "admin_login.html", 403, error="页面已过期，请重试。")
+        with database.connection_context():
+            admin = Admin.get_or_none(Admin.username == username)
+        if admin is None or not check_password(password, admin.password_hash):
+            return page(request, "admin_login.html", 401, error="用户名或密码不正确。")
+        request.session["admin"] = admin.username
+        return RedirectResponse("/admin", status_code=303)
+
+    @router.post("/logout")
+    def logout(request: Request):
+        request.session.clear()
+        return RedirectResponse("/admin/login", status_code=303)
+
+    @router.get("", response_class=HTMLResponse)
+    def dashboard(request: Request):
+        if (r := guard(request)) is not None:
+            return r
+        with database.connection_context():
+            rows = compliance()
+        return page(request, "admin_dashboard.html", rows=rows)
+
+    @router.get("/townships", response_class=HTMLResponse)
+    def townships(request: Request, msg: str = "", code: str = ""):
+        if (r := guard(request)) is not None:
+            return r
+        with database.connection_context():
+            items = list(Township.select().order_by(Township.code))
+        return page(request, "admin_townships.html", townships=items, msg=msg, new_code=code)
+
+    @router.post("/townships")
+    def add_township(request: Request, code: str = Form("", max_length=20), name: str = Form("", max_length=50),
+                     csrf: str = Form("", max_length=100)):
+        if (r := guard(request, csrf)) is not None:
+            return r
+        try:
+            with database.connection_context():
+                county_admin.add_township(code.strip(), name.strip())
+        except Exception as exc:  # AppError / SyncError: shown to the officer
+            return back("/admin/townships", f"未添加：{exc}")
+        return back("/admin/townships", f"已添加 {name}")
+
+    @router.post("/townships/{code}/enroll-code")
+    def enroll_code(request: Request, code: str, csrf: str = Form("", max_length=100)):
+        if (r := guard(request, csrf)) is not None:
+            return r
+        with database.connection_context():
+            one_time = svc.create_enroll_code(code)
+        from urllib.parse import quote
+
+        return RedirectResponse(f"/admin/townships?code={quote(one_time)}", status_code=303)
+
+    @router.get("/devices", response_class=HTMLResponse)
+    def devices(request: Request, msg: str = ""):
+        if (r := guard(request)) is not None:
+            return r
+        with database.connection_context():
+            names = {t.id: t.name for t in Township.select()}
+            items = [(d, names.get(d.township_id, "?")) for d in Device.select().order_by(Device.created_at.desc())]
+        return page(request, "admin_devices.html", devices=items, msg=msg)
+
+    @router.post("/devices/{device_id}/revoke")
+    def revoke(request: Request, device_id: str, csrf: str = Form("", max_length=100)):
+        if (r := guard(request, csrf)) is not None:
+            return r
+        with database.connection_context():
+            svc.revoke(device_id)
+        return back("/admin/devices", "已停用该工作站，其令牌不再有效。")
+
+    @router.get("/programs", response_class=HTMLResponse)
+    def programs(request: Request, msg: str = ""):
+        if (r := guard(request)) is not None:
+            return r
+        with database.connection_context():
+            items = [p for p in _rows("program") if p.get("township_id") is None]
+            types = sorted(_rows("notice_type"), key=lambda t: t["code"])
+        return page(request, "admin_programs.html", programs=items, types=types, msg=msg)
+
+    @router.post("/programs")
+    def add_program(request: Request, name: str = Form("", max_length=100), year: int = Form(2026, ge=2000, le=2100),
+                    notice_type: str = Form("", max_length=60), unit: str = Form("", max_length=10),
+                    rate: str = Form("", max_length=20), csrf: str = Form("", max_length=100)):
+        if (r := guard(request, csrf)) is not None:
+            return r
+        try:
+            value = str(Decimal(rate)) if rate.strip() else None
+            if value is not None and Decimal(value) < 0:
+                raise InvalidOperation
+        except InvalidOperation:
+            return back("/admin/programs", "补贴标准应为不小于 0 的数字。")
+        with database.connection_context():
+            spec = next((t for t in _rows("notice_type") if t["code"] == notice_type), None)
+            if spec is None or not name.strip():
+                return back("/admin/programs", "请填写项目名称并选择公开事项。")
+            svc.put_county_row("program", str(uuid.uuid4()), {
+                "name": name.strip(), "category": spec["category"], "year": year, "unit": unit.strip(),
+                "rate": value, "funding_source": "", "legal_basis": "", "notice_type_id": spec["id"]})
+        return back("/admin/programs", f"已发布项目：{name}")
+
+    @router.get("/notice-types", response_class=HTMLResponse)
+    def notice_types(request: Request, msg: str = ""):
+        if (r := guard(request)) is not None:
+            return r
+        with database.connection_context():
+            items = sorted(_rows("notice_type"), key=lambda t: t["code"])
+        return page(request, "admin_notice_types.html", types=items, msg=msg)
+
+    @router.post("/notice-types/{code}")
+    def set_period(request: Request, code: str, min_days: int = Form(..., ge=1, le=365),
+                   day_unit: str = Form(..., pattern="^(natural|working)$"), csrf: str = Form("", max_length=100)):
+        if (r := guard(request, csrf)) is not None:
+            return r
+        with database.connection_context():
+            spec = next((t for t in _rows("notice_type") if t["code"] == code), None)
+            if spec is None:
+                return back("/admin/notice-types", "没有这个公开事项。")
+            svc.put_county_row("notice_type", spec["id"], {**spec, "min_days": min_days, "day_unit": day_unit})
+        return back("/admin/notice-types", f"已更新“{spec['name']}”的公示期：{min_days} 个{'工作日' if day_unit == 'working' else '自然日'}")
+
+    @router.get("/holidays", response_class=HTMLResponse)
+    def holidays(request: Request, msg: str = ""):
+        if (r := guard(request)) is not None:
+            return r
+        with database.connection_context():
+            items = sorted(_rows("holiday_override"), key=lambda h: h["day"])
+            years = _setting("holiday_complete_years", [])
+        return page(request, "admin_holidays.html", holidays=items, years=years, msg=msg)
+
+    @router.post("/holidays")
+    def add_holiday(request: Request, day: date = Form(...), kind: str = Form(..., pattern="^(holiday|workday)$"),
+                    name: str = Form("", max_length=30), complete_year: bool = Form(False),
+                    csrf: str = Form("", max_length=100)):
+        if (r := guard(request, csrf)) is not None:
+            return r
+        with database.connection_context():
+            row_id = f"holiday:{day.isoformat()}"
+            svc.put_county_row("holiday_override", row_id, {"day": day.isoformat(), "is_workday": kind == "workday",
+                                                            "name": name.strip() or ("调休上班" if kind == "workday" else "节假日")})
+            if complete_year:
+                years = sorted(set(_setting("holiday_complete_years", []) or []) | {day.year})
+                county_admin.set_county_setting("holiday_complete_years", years)
+        return back("/admin/holidays", f"已登记 {day.isoformat()}")
+
+    @router.get("/settings", response_class=HTMLResponse)
+    def settings_page(request: Request, msg: str = ""):
+        if (r := guard(request)) is not None:
+            return r
+        with database.connection_context():
+            values = {k: _setting(k, d) for k, d in (("public_url", ""), ("id_mask_pattern", "2+3"),
+                                                     ("show_id_column", False), ("objection_answer_days", 7))}
+        return page(request, "admin_settings.html", values=values, msg=msg)
+
+    @router.post("/settings")
+    def save_settings(request: Request, public_url: str = Form("", max_length=200),
+                      id_mask_pattern: str = Form("2+3", max_length=30), show_id_column: bool = Form(False),
+                      objection_answer_days: int = Form(7, ge=1, le=60), csrf: str = Form("", max_length=100)):
+        if (r := guard(request, csrf)) is not None:
+            return r
+        if not public_url.startswith(("http://", "https://")):
+            return back("/admin/settings", "公开网址须以 http:// 或 https:// 开头。")
+        try:
+            MaskPolicy.from_pattern(id_mask_pattern)
+        except ValueError as exc:
+            return back("/admin/settings", f"脱敏规则无效：{exc}")
+        with database.connection_context():
+            for key, value in (("public_url", public_url.rstrip("/")), ("id_mask_pattern", id_mask_pattern),
+                               ("show_id_column", show_id_column), ("objection_answer_days", objection_answer_days)):
+                if _setting(key) != value:
+                    county_admin.set_county_setting(key, value)
+        return back("/admin/settings", "已保存；各乡镇下次同步后生效。")
+
+    return router

@@ -1,0 +1,105 @@
+"""County admin pages: login, CSRF, and every change reaching the townships through pull."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from server.county import create_admin
+
+from .test_public_pages import synced  # noqa: F401 - fixture
+from .test_sync_api import auth, enroll, pull_all
+
+PASSWORD = "county-secret-1"
+
+
+def _csrf(html: str) -> str:
+    return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
+
+
+@pytest.fixture
+def admin(client):
+    create_admin("zhangsan", PASSWORD)
+    page = client.get("/admin/login")
+    r = client.post("/admin/login", data={"username": "zhangsan", "password": PASSWORD, "csrf": _csrf(page.text)},
+                    follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/admin"
+    return client
+
+
+def _form(client, path: str) -> str:
+    return _csrf(client.get(path).text)
+
+
+def test_pages_need_a_login_and_wrong_passwords_are_refused(client):
+    create_admin("zhangsan", PASSWORD)
+    for path in ("/admin", "/admin/townships", "/admin/devices", "/admin/settings"):
+        r = client.get(path, follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"] == "/admin/login"
+    token = _form(client, "/admin/login")
+    bad = client.post("/admin/login", data={"username": "zhangsan", "password": "nope", "csrf": token})
+    assert bad.status_code == 401 and "不正确" in bad.text
+    no_token = client.post("/admin/login", data={"username": "zhangsan", "password": PASSWORD, "csrf": "x"})
+    assert no_token.status_code == 403
+
+
+def test_forms_need_the_page_token(admin):
+    r = admin.post("/admin/townships", data={"code": "539901104000", "name": "新镇", "csrf": "forged"})
+    assert r.status_code == 403
+
+
+def test_township_enrolment_code_and_revocation(admin):
+    admin.post("/admin/townships", data={"code": "539901104000", "name": "新镇",
+                                         "csrf": _form(admin, "/admin/townships")})
+    page = admin.get("/admin/townships")
+    assert "新镇" in page.text
+    r = admin.post("/admin/townships/539901104000/enroll-code", data={"csrf": _csrf(page.text)})
+    code = re.search(r'class="code">([A-Z0-9-]+)<', r.text).group(1)
+    device = admin.post("/api/v1/enroll", json={"code": code, "device_name": "新镇一号机"},
+                        headers={"X-Gongkai-Protocol": "1"}).json()
+    assert admin.get("/api/v1/sync/pull", headers=auth(device)).status_code == 200
+    devices = admin.get("/admin/devices")
+    assert "新镇一号机" in devices.text
+    admin.post(f"/admin/devices/{device['device_id']}/revoke", data={"csrf": _csrf(devices.text)})
+    assert admin.get("/api/v1/sync/pull", headers=auth(device)).status_code == 401
+    assert "已停用" in admin.get("/admin/devices").text
+
+
+def test_county_changes_reach_townships_by_pull(admin):
+    device = enroll(admin, "539901101000")
+    admin.post("/admin/notice-types/subsidy_payout", data={"min_days": 5, "day_unit": "natural",
+                                                           "csrf": _form(admin, "/admin/notice-types")})
+    admin.post("/admin/programs", data={"name": "2026年一次性种粮补贴", "year": 2026, "notice_type": "subsidy_payout",
+                                        "unit": "亩", "rate": "13.5", "csrf": _form(admin, "/admin/programs")})
+    admin.post("/admin/holidays", data={"day": "2027-01-01", "kind": "holiday", "name": "元旦",
+                                        "complete_year": "true", "csrf": _form(admin, "/admin/holidays")})
+    admin.post("/admin/settings", data={"public_url": "https://gk.example.gov.cn", "id_mask_pattern": "6+4",
+                                        "objection_answer_days": 10, "csrf": _form(admin, "/admin/settings")})
+    pulled = pull_all(admin, device)
+    subsidy = [c for c in pulled if c["entity"] == "notice_type" and c["data"]["code"] == "subsidy_payout"]
+    assert subsidy[-1]["data"]["min_days"] == 5 and subsidy[-1]["version"] == 2
+    assert any(c["entity"] == "program" and c["data"]["rate"] == "13.5" for c in pulled)
+    assert any(c["entity"] == "holiday_override" and c["data"]["day"] == "2027-01-01" for c in pulled)
+    settings = {c["data"]["key"]: c["data"]["value"] for c in pulled if c["entity"] == "county_setting"}
+    assert settings["public_url"] == "https://gk.example.gov.cn" and settings["id_mask_pattern"] == "6+4"
+    assert settings["objection_answer_days"] == 10 and settings["holiday_complete_years"] == [2027]
+
+
+def test_a_mask_that_reveals_too_much_is_refused(admin):
+    r = admin.post("/admin/settings", data={"public_url": "https://gk.example.gov.cn", "id_mask_pattern": "9+9",
+                                            "objection_answer_days": 7, "csrf": _form(admin, "/admin/settings")})
+    assert "脱敏规则无效" in r.text
+    assert 'value="2+3"' in admin.get("/admin/settings").text
+
+
+def test_dashboard_counts_what_a_county_officer_watches(admin, synced):  # noqa: F811
+    page = admin.get("/admin")
+    assert page.status_code == 200, page.text
+    rows = re.findall(r"<tr><td>演示镇</td><td>([^<]+)</td>(.*?)</tr>", page.text, re.S)
+    table = {village: [int(x) for x in re.findall(r">(\d+)<", cells)] for village, cells in rows}
+    # published, running, ended, open objections, overdue, without photo
+    assert table["柳溪村"][:3] == [1, 0, 1]
+    assert sum(v[3] for v in table.values()) == 1  # the phone objection on a running notice
+    assert sum(v[0] for v in table.values()) >= 8
+    assert sum(v[5] for v in table.values()) >= 2  # closed notices have no posting photo in the demo
