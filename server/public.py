@@ -36,6 +36,16 @@ _env = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
 _env.filters["yuan"] = format_yuan
 
 
+def _cn_date(value: str | None) -> str:
+    if not value:
+        return ""
+    d = date.fromisoformat(value[:10])
+    return f"{d.year}年{d.month}月{d.day}日"
+
+
+_env.filters["cn_date"] = _cn_date
+
+
 class RateLimiter:
     """At most ``limit`` events per ``window`` seconds per key (client address), in this process.
 

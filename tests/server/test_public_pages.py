@@ -13,9 +13,8 @@ from server.models import SyncRow
 from .test_sync_api import auth, enroll, pull_all, push
 
 
-@pytest.fixture
-def synced(client, county, demo_ctx):
-    """The demo township registered on the server, its whole outbox pushed."""
+def push_demo(client) -> dict:
+    """Register the demo township (open in this process) on the server and push its outbox."""
     from app.settings import local_township_id
     from db.changes import payload_of
     from db.models import Region
@@ -37,7 +36,13 @@ def synced(client, county, demo_ctx):
     secrets = set()
     for r in RosterRow.select():
         secrets |= {v for v in (r.id_number, r.bank_account, r.phone) if v}
-    return {"device": device, "secrets": secrets, "ctx": demo_ctx}
+    return {"device": device, "secrets": secrets}
+
+
+@pytest.fixture
+def synced(client, county, demo_ctx):
+    """The demo township registered on the server, its whole outbox pushed."""
+    return push_demo(client) | {"ctx": demo_ctx}
 
 
 def _clean(body: str, secrets: set[str]) -> None:

@@ -1,0 +1,98 @@
+"""The public page in a real browser (Debian's Chromium, headless, at phone width) against the
+real server running in a subprocess (uvicorn)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from fastapi.testclient import TestClient
+
+from db.models import Notice, NoticeType, RosterRow
+from server.app import create_app
+
+from .conftest import make_county
+from .test_public_pages import push_demo
+
+ROOT = Path(__file__).resolve().parents[2]
+PHONE = {"width": 390, "height": 844}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def live_server(sqlite_server_db, demo_ctx, tmp_path):
+    make_county()
+    push_demo(TestClient(create_app()))
+    from server.db import database
+
+    database.close()
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "main.py", "serve", "--db", sqlite_server_db, "--port", str(port)],
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"{base}/api/v1/health", timeout=1).ok:
+                break
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    else:
+        proc.kill()
+        pytest.fail(f"server did not start: {proc.stderr.read()}")
+    yield base
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@pytest.fixture
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync"])
+        yield b
+        b.close()
+
+
+def test_a_resident_checks_the_notice_their_row_and_objects_on_a_phone(live_server, browser, tmp_path):
+    shots = Path(os.environ.get("GONGKAI_SHOTS", tmp_path))
+    shots.mkdir(parents=True, exist_ok=True)
+    n = (Notice.select().join(NoticeType).where((Notice.status == "published") & (Notice.edition == 1)
+         & (NoticeType.code == "subsidy_payout")).order_by(Notice.title).first())
+    person = RosterRow.select().where(RosterRow.notice == n.id).order_by(RosterRow.seq).offset(2).first()
+    page = browser.new_page(viewport=PHONE, device_scale_factor=2, java_script_enabled=False)
+
+    page.goto(f"{live_server}/v/{n.id}/{n.edition}?f={n.fingerprint[:12]}")
+    assert "与正式记录一致" in page.inner_text("body")
+    page.screenshot(path=str(shots / "public-notice.png"))
+    width = page.locator("main").bounding_box()["width"]
+    assert width <= PHONE["width"]
+
+    page.fill("#id_number", person.id_number)
+    page.click("form[action$='/check'] button")
+    body = page.inner_text("body")
+    assert "您在本公示名单中" in body and person.name in body and person.id_number not in page.content()
+    page.screenshot(path=str(shots / "public-check.png"), full_page=True)
+
+    page.goto(f"{live_server}/v/{n.id}/{n.edition}/objection")
+    page.fill("#row", "3")
+    page.fill("#content", "我家的补贴面积少算了 0.8 亩，请核实。")
+    page.fill("#contact", "周某 13900001111")
+    page.screenshot(path=str(shots / "public-objection-form.png"), full_page=True)
+    page.click("form button")
+    assert "已收到您的反映" in page.inner_text("body")
+    page.screenshot(path=str(shots / "public-objection-done.png"))
