@@ -219,9 +219,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from server.app import create_app
 
-    _server_db(args)
-    uvicorn.run(create_app(), host=args.host, port=args.port, log_level="warning",
-                proxy_headers=True, forwarded_allow_ips="127.0.0.1")
+    url = _server_db(args)
+    if args.workers > 1:
+        import os
+
+        os.environ["GONGKAI_SERVER_DB"] = url
+        uvicorn.run("server.app:create_app_from_env", factory=True, workers=args.workers, host=args.host,
+                    port=args.port, log_level="warning", proxy_headers=True, forwarded_allow_ips="127.0.0.1")
+    else:
+        uvicorn.run(create_app(), host=args.host, port=args.port, log_level="warning",
+                    proxy_headers=True, forwarded_allow_ips="127.0.0.1")
     return 0
 
 
@@ -313,6 +320,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--db", help="postgresql://… or sqlite:///… (default: county.sqlite3 in the data folder)")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8765)
+    p.add_argument("--workers", type=int, default=1, help="worker processes (PostgreSQL only)")
     p.set_defaults(handler=cmd_serve)
 
     p = sub.add_parser("county", parents=[common], help="county server administration")

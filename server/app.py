@@ -12,9 +12,11 @@ import re
 import zlib
 from typing import Any
 
+import peewee
 from fastapi import FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from playhouse.pool import MaxConnectionsExceeded
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -108,6 +110,15 @@ def create_app(*, https_only: bool = False, session_secret: str | None = None) -
     @app.exception_handler(svc.SyncError)
     async def _sync_error(_request: Request, exc: svc.SyncError) -> JSONResponse:
         return _error(exc.status, exc.message)
+
+    @app.exception_handler(peewee.OperationalError)
+    @app.exception_handler(peewee.InterfaceError)
+    @app.exception_handler(MaxConnectionsExceeded)
+    async def _database_unavailable(_request: Request, _exc: Exception) -> JSONResponse:
+        # the database is restarting or saturated: nothing was applied, the client retries later
+        response = _error(503, "the county database is busy or restarting; nothing was applied, retry later")
+        response.headers["Retry-After"] = "5"
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -210,3 +221,14 @@ def create_app(*, https_only: bool = False, session_secret: str | None = None) -
         return Response(status_code=204)
 
     return app
+
+
+def create_app_from_env() -> FastAPI:
+    """Factory for ``uvicorn --factory`` with several worker processes: each worker opens the
+    database named by ``GONGKAI_SERVER_DB`` itself."""
+    import os
+
+    from server.db import open_server_database
+
+    open_server_database(os.environ["GONGKAI_SERVER_DB"])
+    return create_app(https_only=os.environ.get("GONGKAI_HTTPS_ONLY") == "1")

@@ -19,7 +19,9 @@ def open_server_database(url: str):
 
         db = PooledPostgresqlDatabase(
             u.path.lstrip("/"), user=unquote(u.username or ""), password=unquote(u.password or "") or None,
-            host=u.hostname or None, port=u.port or None, max_connections=32, stale_timeout=300,
+            host=u.hostname or None, port=u.port or None,
+            # one connection per request thread (anyio's pool has 40); wait for one rather than fail
+            max_connections=48, stale_timeout=300, timeout=30,
         )
     elif url.startswith("sqlite:///"):
         path = Path(url.removeprefix("sqlite:///"))

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from peewee import Tuple
+
 from server.db import database, is_postgres, write_transaction
 from server.models import (
     SERVER_MODELS,
@@ -130,11 +132,13 @@ class _Outcome:
                 "rejected": self.rejected}
 
 
-def id_hmac(id_number: str) -> str:
-    return hmac.new(bytes.fromhex(meta("id_hmac_key")), id_number.encode(), hashlib.sha256).hexdigest()
+def id_hmac(id_number: str, key: bytes | None = None) -> str:
+    """Keyed hash of an ID number; pass ``key`` when hashing many (it is read from the database)."""
+    key = key if key is not None else bytes.fromhex(meta("id_hmac_key"))
+    return hmac.new(key, id_number.encode(), hashlib.sha256).hexdigest()
 
 
-def _check_change(device: Device, change: dict, current: SyncRow | None) -> str | None:
+def _check_change(device: Device, change: dict, current: SyncRow | None, notices) -> str | None:
     """Why the device may not make this change, or None when it may."""
     entity, data = change["entity"], change["data"]
     if entity in COUNTY_ENTITIES and entity != "program":
@@ -154,10 +158,8 @@ def _check_change(device: Device, change: dict, current: SyncRow | None) -> str 
         changed = {k for k in set(old) | set(data) if old.get(k) != data.get(k)}
         if changed - NOTICE_FIELDS_AFTER_PUBLISH:
             return "a published notice is immutable; publish a correction instead"
-    if entity == "roster_row":
-        notice = SyncRow.get_or_none((SyncRow.entity == "notice") & (SyncRow.id == old.get("notice_id")))
-        if notice is not None and json.loads(notice.data).get("status") in FROZEN_NOTICE_STATUSES:
-            return "rows of a published notice are immutable"
+    if entity == "roster_row" and notices.status(old.get("notice_id")) in FROZEN_NOTICE_STATUSES:
+        return "rows of a published notice are immutable"
     if entity == "objection" and old.get("origin") == "portal":
         changed = {k for k in set(old) | set(data) if old.get(k) != data.get(k)}
         if changed - {"status", "version", "updated_at"}:
@@ -166,7 +168,11 @@ def _check_change(device: Device, change: dict, current: SyncRow | None) -> str 
 
 
 def push(device: Device, body: dict) -> dict:
-    """Apply a batch; the same ``batch_id`` again returns the stored result and changes nothing."""
+    """Apply a batch; the same ``batch_id`` again returns the stored result and changes nothing.
+
+    The rows a batch touches are read (and on PostgreSQL locked) in one query first; the sequence
+    counter is locked only for the short write phase, so concurrent townships queue briefly.
+    """
     batch_id = body.get("batch_id")
     changes = body.get("changes")
     if not isinstance(batch_id, str) or not 8 <= len(batch_id) <= 64:
@@ -176,48 +182,89 @@ def push(device: Device, body: dict) -> dict:
     stored = PushBatch.get_or_none(PushBatch.batch_id == batch_id)
     if stored is not None:
         return _replayed(stored, device)
+    try:
+        return _apply(device, batch_id, changes)
+    except _Replay:
+        return _replayed(PushBatch.get_by_id(batch_id), device)
+
+
+def _apply(device: Device, batch_id: str, changes: list) -> dict:
+    out = _Outcome([], [], [], [])
+    well_formed = []
+    for change in changes:
+        reason = _malformed(change)
+        if reason:
+            out.rejected.append({"id": str(change.get("id", ""))[:64] if isinstance(change, dict) else "",
+                                 "reason": reason})
+        else:
+            well_formed.append(change)
     with write_transaction():
-        # lock the counter first: batches commit in the order of their sequence numbers
-        counter_q = SeqCounter.select().where(SeqCounter.id == 1)
-        counter = (counter_q.for_update() if is_postgres() else counter_q).get()
-        stored = PushBatch.get_or_none(PushBatch.batch_id == batch_id)
-        if stored is not None:  # a concurrent delivery of the same batch won the race
-            return _replayed(stored, device)
-        seq = counter.value
-        out = _Outcome([], [], [], [])
-        for change in changes:
-            reason = _malformed(change)
-            if reason:
-                out.rejected.append({"id": str(change.get("id", ""))[:64] if isinstance(change, dict) else "",
-                                     "reason": reason})
-                continue
-            current = SyncRow.get_or_none((SyncRow.entity == change["entity"]) & (SyncRow.id == change["id"]))
-            reason = _check_change(device, change, current)
+        keys = {(c["entity"], c["id"]) for c in well_formed}
+        current: dict[tuple[str, str], SyncRow] = {}
+        if keys:
+            q = SyncRow.select().where(Tuple(SyncRow.entity, SyncRow.id).in_(list(keys)))
+            current = {(r.entity, r.id): r for r in (q.for_update() if is_postgres() else q)}
+        notices = _NoticeStatus(current)
+        staged: dict[tuple[str, str], dict] = {}
+        for change in well_formed:
+            key = (change["entity"], change["id"])
+            row = current.get(key)
+            reason = _check_change(device, change, row, notices)
             if reason:
                 out.rejected.append({"id": change["id"], "reason": reason})
                 continue
-            if current is not None and current.version >= change["version"] and change["base_version"] != current.version:
-                if current.version == change["version"] and json.loads(current.data) == change["data"]:
-                    out.duplicates.append({"id": change["id"], "version": current.version, "seq": current.seq})
-                else:
-                    out.conflicts.append({"id": change["id"], "entity": change["entity"],
-                                          "server_version": current.version, "server_data": json.loads(current.data)})
+            if row is not None and row.version == change["version"] and json.loads(row.data) == change["data"]:
+                out.duplicates.append({"id": change["id"], "version": row.version, "seq": row.seq})
                 continue
-            if (current is None and change["base_version"] is not None) or (
-                    current is not None and change["base_version"] != current.version):
+            if (row is None and change["base_version"] is not None) or (
+                    row is not None and change["base_version"] != row.version):
                 out.conflicts.append({"id": change["id"], "entity": change["entity"],
-                                      "server_version": current.version if current else None,
-                                      "server_data": json.loads(current.data) if current else None})
+                                      "server_version": row.version if row else None,
+                                      "server_data": json.loads(row.data) if row else None})
                 continue
+            staged[key] = change
+            # a later change of the same row in this batch builds on this one
+            current[key] = SyncRow(entity=key[0], id=key[1], version=change["version"],
+                                   data=json.dumps(change["data"]), seq=0, township_id=device.township_id)
+            if key[0] == "notice":
+                notices.known[key[1]] = change["data"].get("status")
+            out.accepted.append(change)
+        # the write phase: sequence numbers in commit order
+        counter_q = SeqCounter.select().where(SeqCounter.id == 1)
+        counter = (counter_q.for_update() if is_postgres() else counter_q).get()
+        if PushBatch.get_or_none(PushBatch.batch_id == batch_id) is not None:
+            raise _Replay()  # a concurrent delivery of the same batch committed first
+        seq = counter.value
+        accepted = []
+        for change in out.accepted:
             seq += 1
-            _store(change, device.township_id, seq, current is None)
-            out.accepted.append({"id": change["id"], "version": change["version"], "seq": seq})
+            accepted.append({"id": change["id"], "version": change["version"], "seq": seq})
+            staged[(change["entity"], change["id"])] = {**change, "_seq": seq}
+        _store_many(list(staged.values()), device.township_id)
         counter.value = seq
         counter.save()
+        out.accepted = accepted
         result = out.as_dict() | {"epoch": meta("epoch")}
         PushBatch.create(batch_id=batch_id, device_id=device.id, result=json.dumps(result), created_at=now_iso())
         Device.update(last_seen_at=now_iso()).where(Device.id == device.id).execute()
     return result
+
+
+class _Replay(Exception):
+    pass
+
+
+class _NoticeStatus:
+    """Status of notices referenced by a batch, read once per notice."""
+
+    def __init__(self, current: dict) -> None:
+        self.known = {k[1]: json.loads(r.data).get("status") for k, r in current.items() if k[0] == "notice"}
+
+    def status(self, notice_id: str | None) -> str | None:
+        if notice_id not in self.known:
+            row = SyncRow.get_or_none((SyncRow.entity == "notice") & (SyncRow.id == notice_id))
+            self.known[notice_id] = json.loads(row.data).get("status") if row else None
+        return self.known[notice_id]
 
 
 def _replayed(stored: PushBatch, device: Device) -> dict:
@@ -245,21 +292,33 @@ def _malformed(change: Any) -> str | None:
     return None
 
 
-def _store(change: dict, township_id: str, seq: int, new: bool) -> None:
-    data = change["data"]
-    fields = {"township_id": township_id, "version": change["version"], "deleted": bool(data.get("deleted")),
-              "seq": seq, "data": json.dumps(data, ensure_ascii=False, sort_keys=True), "updated_at": now_iso()}
-    if new:
-        SyncRow.insert(entity=change["entity"], id=change["id"], **fields).execute()
-    else:
-        SyncRow.update(**fields).where((SyncRow.entity == change["entity"]) & (SyncRow.id == change["id"])).execute()
-    if change["entity"] == "roster_row":
-        lookup = {"notice_id": str(data.get("notice_id", "")), "row_seq": int(data.get("seq") or 0),
-                  "id_hmac": id_hmac(data["id_number"]) if data.get("id_number") else None,
-                  "deleted": bool(data.get("deleted"))}
-        IdLookup.insert(row_id=change["id"], **lookup).on_conflict(
+def _store_many(changes: list[dict], township_id: str | None) -> None:
+    """Upsert the final state of each changed row in one statement (and its ID lookup)."""
+    if not changes:
+        return
+    now = now_iso()
+    rows = [{"entity": c["entity"], "id": c["id"], "township_id": township_id, "version": c["version"],
+             "deleted": bool(c["data"].get("deleted")), "seq": c["_seq"],
+             "data": json.dumps(c["data"], ensure_ascii=False, sort_keys=True), "updated_at": now} for c in changes]
+    SyncRow.insert_many(rows).on_conflict(
+        conflict_target=[SyncRow.entity, SyncRow.id],
+        preserve=[SyncRow.township_id, SyncRow.version, SyncRow.deleted, SyncRow.seq, SyncRow.data, SyncRow.updated_at],
+    ).execute()
+    lookups = []
+    key = None
+    for c in changes:
+        if c["entity"] != "roster_row":
+            continue
+        data = c["data"]
+        key = key or bytes.fromhex(meta("id_hmac_key"))
+        lookups.append({"row_id": c["id"], "notice_id": str(data.get("notice_id", "")),
+                        "row_seq": int(data.get("seq") or 0),
+                        "id_hmac": id_hmac(data["id_number"], key) if data.get("id_number") else None,
+                        "deleted": bool(data.get("deleted"))})
+    if lookups:
+        IdLookup.insert_many(lookups).on_conflict(
             conflict_target=[IdLookup.row_id],
-            update={getattr(IdLookup, k): v for k, v in lookup.items()},
+            preserve=[IdLookup.notice_id, IdLookup.row_seq, IdLookup.id_hmac, IdLookup.deleted],
         ).execute()
 
 
@@ -313,6 +372,6 @@ def put_county_row(entity: str, row_id: str, data: dict) -> int:
         data = {**data, "id": row_id, "version": version, "township_id": None, "updated_at": now_iso(),
                 "deleted": bool(data.get("deleted"))}
         counter.value += 1
-        _store({"entity": entity, "id": row_id, "version": version, "data": data}, None, counter.value, current is None)
+        _store_many([{"entity": entity, "id": row_id, "version": version, "data": data, "_seq": counter.value}], None)
         counter.save()
     return counter.value

@@ -246,3 +246,15 @@ def test_blobs_are_content_addressed_checked_and_scoped_to_their_township(client
     assert client.get(f"/api/v1/blobs/{digest}", headers=auth(device)).content == photo
     assert client.get(f"/api/v1/blobs/{digest}", headers=auth(other)).status_code == 404
     assert client.put("/api/v1/blobs/not-a-hash", content=photo, headers=auth(device)).status_code == 422
+
+
+def test_two_edits_of_one_row_in_one_batch_are_both_applied_in_order(client, county):
+    device = enroll(client, "539901101000")
+    row_id = str(uuid.uuid4())
+    result = push(client, device, [board(county["shimen"], "初稿", 1, row_id),
+                                   board(county["shimen"], "定稿", 2, row_id)]).json()
+    assert [(a["version"], a["seq"]) for a in result["accepted"]][1][0] == 2
+    seqs = [a["seq"] for a in result["accepted"]]
+    assert seqs[1] == seqs[0] + 1
+    stored = SyncRow.get(SyncRow.id == row_id)
+    assert stored.version == 2 and json.loads(stored.data)["name"] == "定稿" and stored.seq == seqs[1]
