@@ -257,6 +257,50 @@ def cmd_county(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_print(args: argparse.Namespace) -> int:
+    from printing.service import PrintService
+
+    ctx = open_context(args.data_dir, must_exist=True)
+    service = PrintService(ctx)
+    if args.program:
+        if not args.per_village:
+            raise AppError("按项目打印时请加 --per-village（每个村一份 PDF）。")
+        out = Path(args.output)
+        out.mkdir(parents=True, exist_ok=True)
+
+        def progress(done: int, total: int, message: str) -> None:
+            if args.verbose:
+                print(f"[{done}/{total}] {message}", file=sys.stderr)
+
+        files = service.print_program_by_village(args.program, out, progress=progress)
+        print(f"{len(files)} notices printed to {out} (index: 00-打印清单.pdf)")
+        return 0
+    if not args.notice_id:
+        raise AppError("请给出公示编号，或用 --program 按项目打印。")
+    landscape = True if args.landscape else None
+    info = service.print_notice(args.notice_id, Path(args.output), paper=args.paper, landscape=landscape)
+    print(f"{info.pages} pages ({info.paper.upper()}{' landscape' if info.landscape else ''}) written to {args.output}")
+    return 0
+
+
+def cmd_print_board(args: argparse.Namespace) -> int:
+    from printing.service import PrintService
+
+    ctx = open_context(args.data_dir, must_exist=True)
+    info = PrintService(ctx).print_board_sheet(args.board_id, Path(args.output))
+    print(f"board sheet ({info.pages} page) written to {args.output}")
+    return 0
+
+
+def cmd_print_slip(args: argparse.Namespace) -> int:
+    from printing.service import PrintService
+
+    ctx = open_context(args.data_dir, must_exist=True)
+    PrintService(ctx).print_objection_slip(args.notice_id, Path(args.output))
+    print(f"objection slip written to {args.output}")
+    return 0
+
+
 def cmd_ui(args: argparse.Namespace) -> int:
     from ui.app import run
 
@@ -315,6 +359,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True)
     p.add_argument("--user", help="username (internal and payment exports are audited)")
     p.set_defaults(handler=cmd_export)
+
+    p = sub.add_parser("print", parents=[common], help="print a notice (or a program per village) to PDF")
+    p.add_argument("notice_id", nargs="?")
+    p.add_argument("-o", "--output", required=True, help="PDF file, or a folder with --per-village")
+    p.add_argument("--paper", choices=["auto", "a4", "a3"], default="auto")
+    p.add_argument("--landscape", action="store_true")
+    p.add_argument("--program", help="program id: one notice per village")
+    p.add_argument("--per-village", action="store_true")
+    p.set_defaults(handler=cmd_print)
+
+    p = sub.add_parser("print-board", parents=[common], help="one-page summary of what is posted on a board")
+    p.add_argument("board_id")
+    p.add_argument("-o", "--output", required=True)
+    p.set_defaults(handler=cmd_print_board)
+
+    p = sub.add_parser("print-slip", parents=[common], help="objection slip (异议登记表) for a notice")
+    p.add_argument("notice_id")
+    p.add_argument("-o", "--output", required=True)
+    p.set_defaults(handler=cmd_print_slip)
 
     p = sub.add_parser("serve", parents=[common], help="run the county server")
     p.add_argument("--db", help="postgresql://… or sqlite:///… (default: county.sqlite3 in the data folder)")

@@ -142,3 +142,27 @@ def test_commands_on_a_missing_data_folder_fail_with_one_line(tmp_path):
     assert out.returncode == 1
     assert out.stderr.startswith("error: ") and out.stderr.count("\n") == 1
     assert "Traceback" not in out.stderr
+
+
+def test_print_commands_write_real_pdfs(demo_dir, tmp_path):
+    from pypdf import PdfReader
+
+    items = notices(demo_dir)
+    published = next(n for n in items if n["status"] == "published" and n["type"] == "subsidy_payout")
+    out = tmp_path / "n.pdf"
+    run("print", published["id"], "--data-dir", str(demo_dir), "-o", str(out), check=True)
+    text = "".join(p.extract_text() for p in PdfReader(out).pages)
+    assert published["title"].replace("（更正）", "") in text.replace("\n", "")
+    programs = json.loads(run("list", "programs", "--data-dir", str(demo_dir), "--json", check=True).stdout)
+    soil = next(p for p in programs if p["notice_type"] == "subsidy_payout")
+    folder = tmp_path / "villages"
+    result = run("print", "--program", soil["id"], "--per-village", "--data-dir", str(demo_dir), "-o", str(folder),
+                 check=True)
+    pdfs = sorted(p.name for p in folder.glob("*.pdf"))
+    assert pdfs[0] == "00-打印清单.pdf" and len(pdfs) >= 4 and "notices printed" in result.stdout
+    boards = json.loads(run("list", "boards", "--data-dir", str(demo_dir), "--json", check=True).stdout)
+    sheet = tmp_path / "board.pdf"
+    run("print-board", boards[0]["id"], "--data-dir", str(demo_dir), "-o", str(sheet), check=True)
+    assert len(PdfReader(sheet).pages) == 1
+    missing = run("print", "no-such-notice", "--data-dir", str(demo_dir), "-o", str(tmp_path / "x.pdf"))
+    assert missing.returncode == 1 and missing.stderr.count("\n") == 1

@@ -1,0 +1,83 @@
+"""Edge cases on a small township: no county URL, drafts, long rosters."""
+
+from __future__ import annotations
+
+from app.money import format_yuan
+from db.changes import new_id, save_change
+from db.models import CountySetting
+from printing.service import PrintService
+from tests.app.world import make_world
+from tests.printing.pdfcheck import decode_qr, page_texts, squeeze
+
+
+def _set_public_url(ctx, url: str) -> None:
+    with ctx.write():
+        save_change(CountySetting(id=new_id(), key="public_url", value=url), created=True)
+
+
+def test_without_a_county_url_there_is_no_qr_and_every_page_says_so(ctx, tmp_path):
+    w = make_world(ctx)
+    nid = w.published(60)
+    pdf = tmp_path / "notice.pdf"
+    info = PrintService(ctx).print_notice(nid, pdf)
+    assert info.url is None and info.pages >= 2
+    for page in page_texts(pdf):
+        assert "县级核验网址尚未设置，本页未印核验二维码。" in page
+        assert "扫码核验" not in page and "http" not in page
+    assert decode_qr(pdf, 1, tmp_path) == []
+    assert decode_qr(pdf, info.pages, tmp_path) == []
+
+
+def test_a_draft_is_marked_on_every_page(ctx, tmp_path):
+    w = make_world(ctx)
+    nid = w.draft(40)
+    pdf = tmp_path / "draft.pdf"
+    PrintService(ctx).print_notice(nid, pdf)
+    pages = page_texts(pdf)
+    assert all("草稿" in p for p in pages)
+    assert "公示期：自张贴之日起计算，起止日期于发布时确定。" in squeeze("".join(pages))
+    published = tmp_path / "published.pdf"
+    PrintService(ctx).print_notice(w.published(5), published)
+    assert not any("草稿" in p for p in page_texts(published))
+
+
+def test_a_300_row_notice_spans_pages_with_the_header_on_each(ctx, tmp_path):
+    w = make_world(ctx)
+    _set_public_url(ctx, "https://gongkai.example.gov.cn/county/")
+    nid = w.published(300)
+    view = w.notices.public_view(nid)
+    pdf = tmp_path / "long.pdf"
+    info = PrintService(ctx).print_notice(nid, pdf)
+    pages = page_texts(pdf)
+    n = len(pages)
+    assert info.pages == n >= 8
+    assert f"第 1 页 共 {n} 页" in pages[0] and f"第 {n} 页 共 {n} 页" in pages[-1]
+    with_rows = [p for p in pages if "组" in p and "103.55" in p]
+    assert len(with_rows) >= n - 1
+    assert all("户主姓名" in p and "补贴面积" in p for p in with_rows)
+    flat = squeeze("".join(pages))
+    assert f"合计（300户）{view.total_quantity}{format_yuan(view.total_amount_fen)}" in flat
+    assert f"金额合计（大写）：{view.amount_in_words}" in flat
+    # groups interleave in this roster (1组, 2组, 3组, 1组 …): their subtotals sit above the total
+    for g in view.group_subtotals:
+        assert f"{g.group}小计（{g.rows}户）" in flat and format_yuan(g.amount_fen) in flat
+    assert str(300) in pages[-2] + pages[-1]
+    expected = f"https://gongkai.example.gov.cn/county/v/{nid}/1?f={view.fingerprint()[:12]}"
+    assert info.url == expected
+    assert decode_qr(pdf, 1, tmp_path) == [expected]
+    assert decode_qr(pdf, n, tmp_path) == [expected]
+
+
+def test_a_county_id_column_prints_masked_numbers_only(ctx, tmp_path):
+    w = make_world(ctx)
+    with ctx.write():
+        save_change(CountySetting(id=new_id(), key="show_id_column", value=True), created=True)
+    nid = w.published(12)
+    pdf = tmp_path / "ids.pdf"
+    PrintService(ctx).print_notice(nid, pdf)
+    flat = squeeze("".join(page_texts(pdf)))
+    assert "身份证号码（部分隐去）" in flat and "身份证号码仅显示首尾部分数字" in flat
+    for row in w.notices.rows(nid):
+        masked = row.id_number[:2] + "*" * 13 + row.id_number[-3:]
+        assert masked in flat and row.id_number not in flat
+        assert row.bank_account not in flat and row.phone not in flat

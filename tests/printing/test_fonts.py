@@ -1,0 +1,75 @@
+"""Font discovery and the refusal of fonts that cannot be embedded."""
+
+from __future__ import annotations
+
+import struct
+import sys
+from pathlib import Path
+
+import pytest
+
+from printing.errors import PrintError
+from printing.fonts import FONT_ENV, check_font_file, find_cjk_font, sfnt_faces
+
+WQY = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
+DEJAVU = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+
+
+def _otf(path: Path) -> Path:
+    """The head of an OpenType font with CFF outlines ('OTTO', a 'CFF ' table)."""
+    tables = [b"CFF ", b"cmap", b"head", b"maxp"]
+    data = b"OTTO" + struct.pack(">HHHH", len(tables), 64, 2, 0)
+    for i, tag in enumerate(tables):
+        data += tag + struct.pack(">III", 0, 12 + 16 * len(tables) + i * 4, 4)
+    path.write_bytes(data + b"\0" * 16)
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _no_font_env(monkeypatch):
+    monkeypatch.delenv(FONT_ENV, raising=False)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or not WQY.exists(), reason="needs fonts-wqy-microhei")
+def test_discovery_picks_wenquanyi_on_this_machine():
+    font = find_cjk_font()
+    assert font.path.name == "wqy-microhei.ttc" and font.subfont_index == 0
+    assert sfnt_faces(font.path) == ["truetype", "truetype"]
+
+
+def test_a_cff_font_is_refused_with_advice(tmp_path):
+    otf = _otf(tmp_path / "NotoSansCJKsc-Regular.otf")
+    assert sfnt_faces(otf) == ["cff"]
+    with pytest.raises(PrintError) as err:
+        find_cjk_font(otf)
+    assert "OpenType/CFF" in str(err.value) and "TrueType" in str(err.value)
+    assert "fonts-wqy-microhei" in str(err.value)
+
+
+def test_a_missing_configured_font_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setenv(FONT_ENV, str(tmp_path / "simsun.ttc"))
+    with pytest.raises(PrintError) as err:
+        find_cjk_font()
+    assert "找不到指定的打印字体文件“simsun.ttc”" in str(err.value)
+    assert "simsun.ttc" in err.value.details
+
+
+@pytest.mark.skipif(not DEJAVU.exists(), reason="needs fonts-dejavu")
+def test_a_font_without_chinese_is_refused():
+    with pytest.raises(PrintError) as err:
+        check_font_file(DEJAVU)
+    assert "不是可嵌入的 TrueType 中文字体" in str(err.value)
+
+
+def test_no_usable_font_says_how_to_install_one(tmp_path):
+    _otf(tmp_path / "SourceHanSans.otf")
+    with pytest.raises(PrintError) as err:
+        find_cjk_font(search_dirs=[tmp_path])
+    assert "找不到可用于打印的中文字体" in str(err.value)
+    assert "apt-get install fonts-wqy-microhei" in str(err.value)
+
+
+@pytest.mark.skipif(not WQY.exists(), reason="needs fonts-wqy-microhei")
+def test_a_configured_collection_is_used():
+    font = check_font_file(WQY)
+    assert font.path == WQY and font.subfont_index == 0
