@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 from app.boards import BoardService
-from app.context import Context
+from app.context import Clock, Context
 from app.money import compute_amount_fen
 from app.notices import NoticeService
 from app.objections import ObjectionService
@@ -155,12 +155,18 @@ def create_demo(ctx: Context, seed: int = 2026, progress=None) -> DemoSummary:
         rows.sort(key=lambda r: GROUP_NAMES.index(r.group_name))
         return rows
 
-    def through_review(nid: str, village_name: str | None, signed: date) -> None:
-        notices.submit(nid, clerk.id)
+    def on(day: date) -> NoticeService:
+        """The notice service as it was on ``day`` (10:00 China time): the demo has a history."""
+        moment = datetime.combine(day, time(2, 0), tzinfo=UTC)
+        return NoticeService(Context(db=ctx.db, data_dir=ctx.data_dir, clock=Clock.fixed(moment)))
+
+    def through_review(nid: str, village_name: str | None, approved: date) -> None:
+        past = on(approved)
+        past.submit(nid, clerk.id)
         if village_name:
-            notices.record_village_review(nid, clerk.id, body=f"{village_name}村务监督委员会",
-                                          names=["李德明", "陈秀英", "赵国强"], signed_on=signed)
-        notices.approve(nid, reviewer.id)
+            past.record_village_review(nid, clerk.id, body=f"{village_name}村务监督委员会",
+                                       names=["李德明", "陈秀英", "赵国强"], signed_on=approved - timedelta(days=1))
+        past.approve(nid, reviewer.id)
 
     counts = {"notices": 0, "rows": 0}
 
@@ -191,11 +197,11 @@ def create_demo(ctx: Context, seed: int = 2026, progress=None) -> DemoSummary:
         if state == "in_review":
             notices.submit(nid, clerk.id)
             continue
-        through_review(nid, village.name, today - timedelta(days=40))
+        start = today - timedelta(days=30) if state == "closed" else today - timedelta(days=2)
+        through_review(nid, village.name, today - timedelta(days=1) if state == "approved" else start)
         if state == "approved":
             continue
-        start = today - timedelta(days=30) if state == "closed" else today - timedelta(days=2)
-        notices.publish(nid, clerk.id, start=start)
+        on(start).publish(nid, clerk.id, start=start)
         if state == "withdrawn":
             notices.withdraw(nid, reviewer.id, "补贴面积统计口径有误，核实后重新公示")
         elif state == "closed":
@@ -212,7 +218,7 @@ def create_demo(ctx: Context, seed: int = 2026, progress=None) -> DemoSummary:
                 rate=first.rate, amount_fen=compute_amount_fen(qty, first.rate),
                 bank_account=first.bank_account, phone=first.phone, remark="更正：面积核减 0.5 亩"))
             through_review(new_id_, village.name, today - timedelta(days=1))
-            notices.publish(new_id_, clerk.id, start=today - timedelta(days=1))
+            on(today - timedelta(days=1)).publish(new_id_, clerk.id, start=today - timedelta(days=1))
             counts["notices"] += 1
             counts["rows"] += notices.row_count(new_id_)
 
@@ -232,7 +238,7 @@ def create_demo(ctx: Context, seed: int = 2026, progress=None) -> DemoSummary:
             extra={"x_item": "小额信贷贴息"}, amount_fen=interest, bank_account=make_account(rng)))
     nid = new_notice(credit, village, credit_rows)
     through_review(nid, village.name, today - timedelta(days=3))
-    notices.publish(nid, clerk.id, start=today - timedelta(days=3))
+    on(today - timedelta(days=3)).publish(nid, clerk.id, start=today - timedelta(days=3))
 
     project_rows = []
     for i, (v, _) in enumerate(villages[:6]):
@@ -244,7 +250,7 @@ def create_demo(ctx: Context, seed: int = 2026, progress=None) -> DemoSummary:
             amount_fen=rng.randrange(20, 150) * 1_000_000))
     nid = new_notice(projects, None, project_rows)
     through_review(nid, None, today - timedelta(days=5))
-    notices.publish(nid, clerk.id, start=today - timedelta(days=5))
+    on(today - timedelta(days=5)).publish(nid, clerk.id, start=today - timedelta(days=5))
 
     # land acquisition: a pre-announcement (working days) and a compensation plan (30 days)
     village, groups = villages[2]
@@ -252,7 +258,7 @@ def create_demo(ctx: Context, seed: int = 2026, progress=None) -> DemoSummary:
                          extra={"x_land_class": rng.choice(["水田", "旱地", "林地"])}) for g in groups[:3]]
     nid = new_notice(land_pre, village, pre_rows)
     through_review(nid, village.name, today - timedelta(days=4))
-    notices.publish(nid, clerk.id, start=today - timedelta(days=4))
+    on(today - timedelta(days=4)).publish(nid, clerk.id, start=today - timedelta(days=4))
     plan_rows = []
     for g in groups[:3]:
         qty = Decimal(rng.randrange(100, 900)) / 10

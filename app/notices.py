@@ -410,6 +410,10 @@ class NoticeService:
         start = start or self._ctx.clock.today()
         with self._ctx.write():
             n = self._in_state(notice_id, "approved", _("发布"))
+            approved_on = max((s.signed_on for s in _sign_offs(n.id, "township_approval")), default=None)
+            if approved_on is not None and start < approved_on:
+                raise ValidationError(
+                    _("公示开始日期不能早于乡镇审批日期（{day}）。").format(day=approved_on.isoformat()))
             nt = n.notice_type
             period = compute_period(start, nt.min_days, nt.day_unit, holiday_calendar())
             n.posting_start, n.posting_end = period.start, period.end

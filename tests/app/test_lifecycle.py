@@ -180,11 +180,18 @@ def test_withdraw_needs_a_reason_and_return_needs_comments(w):
     assert Notice.get_by_id(nid).status == "approved"
 
 
+def test_posting_cannot_start_before_the_township_approved_it(w):
+    nid = w.approved()
+    with pytest.raises(ValidationError, match="不能早于乡镇审批日期"):
+        w.notices.publish(nid, w.clerk, start=w.ctx.clock.today() - timedelta(days=1))
+    assert Notice.get_by_id(nid).status == "approved"
+
+
 def test_publish_freezes_content_and_period(w):
     nid = w.approved()
-    view = w.notices.publish(nid, w.clerk, start=date(2026, 11, 2))
+    view = w.notices.publish(nid, w.clerk, start=date(2026, 11, 25))
     n = Notice.get_by_id(nid)
-    assert (n.posting_start, n.posting_end) == (date(2026, 11, 2), date(2026, 11, 9))
+    assert (n.posting_start, n.posting_end) == (date(2026, 11, 25), date(2026, 12, 2))
     assert n.fingerprint == view.fingerprint() and len(n.fingerprint) == 64
     assert any("民法典" in line for line in n.posting_explanation)
     # the frozen public view is what the service returns from now on
@@ -192,15 +199,16 @@ def test_publish_freezes_content_and_period(w):
 
 
 def test_land_preannouncement_counts_working_days_across_national_day(w):
-    nid = w.notices.create(w.clerk, notice_type_id=w._type(w.land_program_id), program_id=w.land_program_id,
-                           village_id=w.village_id)
     from decimal import Decimal
 
-    w.notices.add_rows(nid, w.clerk, [RowInput(group_name="一组", quantity=Decimal("12.5"))])
-    w.notices.submit(nid, w.clerk)
-    w.notices.record_village_review(nid, w.clerk, body="村民委员会", names=["甲"], signed_on=w.ctx.clock.today())
-    w.notices.approve(nid, w.reviewer)
-    w.notices.publish(nid, w.clerk, start=date(2026, 9, 28))
+    past = w.at(date(2026, 9, 28))
+    nid = past.create(w.clerk, notice_type_id=w._type(w.land_program_id), program_id=w.land_program_id,
+                      village_id=w.village_id)
+    past.add_rows(nid, w.clerk, [RowInput(group_name="一组", quantity=Decimal("12.5"))])
+    past.submit(nid, w.clerk)
+    past.record_village_review(nid, w.clerk, body="村民委员会", names=["甲"], signed_on=date(2026, 9, 28))
+    past.approve(nid, w.reviewer)
+    past.publish(nid, w.clerk, start=date(2026, 9, 28))
     n = Notice.get_by_id(nid)
     # Sep 29, 30, Oct 8, 9, 10 (make-up Saturday), 12, 13, 14, 15, 16
     assert n.posting_end == date(2026, 10, 16)
@@ -255,8 +263,8 @@ def test_county_override_of_the_posting_period_applies_at_publish(w):
 
     ReferenceService(w.ctx).override_notice_type("subsidy_payout", min_days=5)
     nid = w.approved()
-    w.notices.publish(nid, w.clerk, start=date(2026, 11, 2))
-    assert Notice.get_by_id(nid).posting_end == date(2026, 11, 9)  # 5 days → Sat 7th → Mon 9th
+    w.notices.publish(nid, w.clerk, start=date(2026, 11, 30))
+    assert Notice.get_by_id(nid).posting_end == date(2026, 12, 7)  # 5 days → Sat 5th → Mon 7th
 
 
 def test_county_holiday_arrangement_extends_working_day_periods_into_a_new_year(w):

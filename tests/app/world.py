@@ -65,9 +65,27 @@ class World:
         return nid
 
     def published(self, n: int = 5, start: date | None = None) -> str:
-        nid = self.approved(n)
-        self.notices.publish(nid, self.clerk, start=start)
+        """Approved and published; a start in the past means it was approved back then too."""
+        if start is None or start >= self.ctx.clock.today():
+            nid = self.approved(n)
+            self.notices.publish(nid, self.clerk, start=start)
+            return nid
+        past = self.at(start)
+        nid = self.draft(n)
+        past.submit(nid, self.clerk)
+        past.record_village_review(nid, self.clerk, body="村务监督委员会", names=["甲", "乙"], signed_on=start)
+        past.approve(nid, self.reviewer)
+        past.publish(nid, self.clerk, start=start)
         return nid
+
+    def at(self, day: date) -> NoticeService:
+        """The notice service as it was on ``day`` (10:00 China time)."""
+        from datetime import UTC, datetime, time
+
+        from app.context import Clock, Context
+
+        return NoticeService(Context(db=self.ctx.db, data_dir=self.ctx.data_dir,
+                                     clock=Clock.fixed(datetime.combine(day, time(2, 0), tzinfo=UTC))))
 
     def ended(self, n: int = 5) -> str:
         return self.published(n, start=self.ctx.clock.today() - timedelta(days=30))
