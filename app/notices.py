@@ -243,11 +243,13 @@ class NoticeService:
             record(self._ctx, user, "notice.edit", "notice", n.id, {"fields": sorted(fields)})
 
     def add_rows(self, notice_id: str, by: str, rows: list[RowInput],
-                 prechecked: list[tuple[Any, ...]] | None = None) -> int:
+                 prechecked: list[tuple[Any, ...]] | None = None, *, validated: bool = False) -> int:
         """Append validated rows to a draft in one transaction; returns how many were added.
 
         ``prechecked`` may carry issues already found for each row (for example by an importer),
-        which are stored with the row's own validation results.
+        which are stored with the row's own validation results; a field with a reading problem is
+        not reported a second time as missing. With ``validated`` the rows were already normalised
+        and checked by a ``RowChecker`` of this notice type and ``prechecked`` holds every issue.
         """
         user = self._users.require(by, "preparer")
         with self._ctx.write():
@@ -256,10 +258,14 @@ class NoticeService:
             start = (RosterRow.select(fn.MAX(RosterRow.seq)).where(RosterRow.notice == n.id).scalar() or 0) + 1
             new_rows = []
             for i, raw in enumerate(rows):
-                row = checker.normalize(raw)
-                issues = checker.validate(row)
-                if prechecked is not None and prechecked[i]:
-                    issues.extend(prechecked[i])
+                if validated:
+                    row, issues = raw, list(prechecked[i])
+                else:
+                    row = checker.normalize(raw)
+                    issues = checker.validate(row)
+                    if prechecked is not None and prechecked[i]:
+                        refused = {p.column for p in prechecked[i]}
+                        issues = [x for x in issues if x.column not in refused] + list(prechecked[i])
                 new_rows.append({
                     "notice": n.id, "township_id": n.township_id, "seq": start + i, "name": row.name,
                     "id_number": row.id_number, "group_name": row.group_name, "quantity": row.quantity,
@@ -339,8 +345,8 @@ class NoticeService:
         flagged = {rid for (rid,) in RosterRow.select(RosterRow.id).where(
             (RosterRow.notice == n.id) & (~RosterRow.deleted)
             & (fn.instr(RosterRow.issues, f'"{DUPLICATE_CODE}"') > 0)).tuples()}
-        for rid in flagged | set(dups):
-            r = RosterRow.get_by_id(rid)
+        for r in RosterRow.select().where(RosterRow.id.in_(list(flagged | set(dups)))):
+            rid = r.id
             kept = [i for i in r.issues if i["code"] != DUPLICATE_CODE]
             new = kept + issue_dicts(dups.get(rid, []))
             if new != r.issues:

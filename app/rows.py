@@ -75,18 +75,19 @@ class RowChecker:
         )
 
     def validate(self, row: RowInput) -> list[Issue]:
-        """Every problem of one normalised row, without duplicate checks (they need the notice)."""
+        """Every problem of one row that went through :meth:`normalize`, without duplicate checks
+        (they need the notice)."""
         issues: list[Issue] = []
         for key, label in self._required:
             value = _CORE_VALUE[key](row) if key in _CORE_VALUE else row.extra.get(key)
             if value is None or value == "":
                 issues.append(Issue(key, "missing_value", f"“{label}”不能为空", "error"))
         if self._person_name:
-            issues.extend(check_name(row.name))
+            issues.extend(check_name(row.name, normalized=True))
         elif self._name_required and not row.name:
             issues.append(Issue("name", "missing_value", f"“{self._name_label}”不能为空", "error"))
         if self._has_id and (row.id_number or self._id_required):
-            issues.extend(check_id_number(row.id_number).issues)
+            issues.extend(check_id_number(row.id_number, normalized=True).issues)
         if self._has_phone and row.phone:
             issues.extend(check_phone(row.phone))
         if row.quantity is not None or row.rate is not None or row.amount_fen is not None:

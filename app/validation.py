@@ -96,13 +96,13 @@ def _region_known(prefix: str, birth_year: int) -> bool:
     return False
 
 
-def check_id_number(text: str, *, today: date | None = None) -> IdCheck:
+def check_id_number(text: str, *, today: date | None = None, normalized: bool = False) -> IdCheck:
     """Check a 身份证号码: shape, check digit (18 digits), birth date and region code.
 
     A 15-digit legacy number is accepted with a warning. ``today`` (default: the current date)
     bounds the birth date.
     """
-    number = normalize_id_number(text)
+    number = text if normalized else normalize_id_number(text)
     col = "id_number"
     if not number:
         return IdCheck(number, (_issue(col, "missing_value", _("身份证号码未填写")),), None, False)
@@ -155,9 +155,9 @@ def normalize_name(text: str) -> str:
     return " ".join(_SPACE_IN_CJK.sub("", name).split())
 
 
-def check_name(text: str) -> tuple[Issue, ...]:
+def check_name(text: str, *, normalized: bool = False) -> tuple[Issue, ...]:
     """missing_value when empty; bad_name for digits, stray symbols or a misplaced '·'."""
-    name = normalize_name(text)
+    name = text if normalized else normalize_name(text)
     if not name:
         return (_issue("name", "missing_value", _("姓名未填写")),)
     if any(c.isdigit() for c in name):

@@ -1,0 +1,9 @@
+"""Reading roster files (.xlsx, .xls, .ods, .csv) into rows, without a database.
+
+The one entry point is :func:`read_roster`; storing the rows is app.imports' job.
+"""
+
+from app.importing.model import ParsedRoster, ParsedRow, ReadError, ReportIssue
+from app.importing.reader import MAX_BYTES, read_roster
+
+__all__ = ["MAX_BYTES", "ParsedRoster", "ParsedRow", "ReadError", "ReportIssue", "read_roster"]

@@ -1,0 +1,62 @@
+"""What reading a roster file produces: parsed rows, reading problems and the one read failure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from app.errors import AppError
+from app.rows import RowInput
+from app.validation import Severity
+
+
+class ReadError(AppError):
+    """The file cannot be read as a roster at all; nothing was imported.
+
+    ``str(err)`` names the file (and the sheet where relevant) and says what to do;
+    ``err.details`` holds the technical cause.
+    """
+
+
+@dataclass(frozen=True, slots=True)
+class ReportIssue:
+    """One problem in one cell, as the clerk finds it in Excel.
+
+    ``row`` is the Excel row number, ``column`` the header text shown in the file and ``key`` the
+    schema key. ``message`` is fixed text: it never repeats an ID number, bank account or phone.
+    """
+
+    row: int
+    column: str
+    key: str
+    code: str
+    message: str
+    severity: Severity = "error"
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedRow:
+    """One data row: the values already converted (money in fen, quantity in 亩, rate in 元 per
+    unit) and the problems found while reading it. Validation of the values is the caller's."""
+
+    excel_row: int
+    row: RowInput
+    issues: tuple[ReportIssue, ...] = ()
+
+
+@dataclass(frozen=True)
+class ParsedRoster:
+    """A roster table read from one sheet of one file."""
+
+    file: str
+    sheet: str
+    #: 1-based Excel row number of the (last) header row
+    header_row: int
+    #: schema key → header text as shown in the file
+    mapping: dict[str, str]
+    #: schema key → unit read from the header or the title rows ('公顷', '万元', '元/亩' …)
+    units: dict[str, str]
+    rows: tuple[ParsedRow, ...]
+    #: (excel_row, reason) of rows that are not data: 'blank', 'subtotal', 'note', 'header'
+    skipped: tuple[tuple[int, str], ...]
+    #: problems of the table as a whole (subtotal_mismatch, missing_column, mapping_not_found)
+    warnings: tuple[ReportIssue, ...]

@@ -1,0 +1,215 @@
+"""Importing roster files into draft notices: all or nothing, precise reports, nothing half-written."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from app.errors import ValidationError
+from app.importing import ReadError
+from app.imports import ImportService, write_validation_report
+from app.money import compute_amount_fen
+from db.models import Notice, Outbox, RosterRow
+
+from .world import make_world
+
+ROOT = Path(__file__).resolve().parents[2]
+HEADERS = ["序号", "组别", "户主姓名", "身份证号码", "补贴面积（亩）", "补贴标准（元/亩）", "补贴金额（元）", "一卡通账号", "备注"]
+
+
+def people(n: int, seed: int = 11) -> list:
+    import random
+
+    from app.demo import make_id_number, make_name
+    from app.rows import RowInput
+
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        qty = Decimal(rng.randrange(50, 2000)) / 100
+        out.append(RowInput(name=make_name(rng), id_number=make_id_number(rng), group_name=f"{i % 3 + 1}组",
+                            quantity=qty, rate=Decimal("103.55"),
+                            amount_fen=compute_amount_fen(qty, Decimal("103.55")),
+                            bank_account="6228480000000000001"))
+    return out
+
+
+def write_xlsx(path: Path, w, n: int = 6, *, break_rows: dict[int, dict] | None = None) -> list:
+    """A roster with a title row and a date row above the header; returns the source rows."""
+    import openpyxl
+
+    people_ = people(n)
+    book = openpyxl.Workbook()
+    ws = book.active
+    ws.title = "清册"
+    ws.append(["测试村2026年耕地地力保护补贴发放清册"])
+    ws.append(["填报日期：2026年11月20日"])
+    ws.append(HEADERS)
+    for i, p in enumerate(people_):
+        values = [i + 1, p.group_name, p.name, p.id_number, str(p.quantity), "103.55",
+                  f"{Decimal(p.amount_fen) / 100:.2f}", p.bank_account, ""]
+        for col, value in (break_rows or {}).get(i, {}).items():
+            values[HEADERS.index(col)] = value
+        ws.append(values)
+    total = sum(p.amount_fen for p in people_)
+    ws.append(["合计", "", "", "", "", "", f"{Decimal(total) / 100:.2f}", "", ""])
+    book.save(path)
+    return people_
+
+
+def _db_fingerprint(ctx) -> str:
+    h = hashlib.sha256()
+    for table in ("notice", "roster_row", "outbox", "audit_event", "local_setting"):
+        for row in ctx.db.execute_sql(f'SELECT * FROM "{table}" ORDER BY 1').fetchall():
+            h.update(repr(row).encode())
+    return h.hexdigest()
+
+
+def test_a_clean_file_becomes_a_draft_with_every_row(ctx, tmp_path):
+    w = make_world(ctx)
+    path = tmp_path / "清册.xlsx"
+    source = write_xlsx(path, w, 6)
+    result = ImportService(ctx).import_file(path, program_id=w.program_id, by=w.clerk, village_id=w.village_id)
+    assert (result.sheet, result.header_row, result.data_rows, result.valid_rows) == ("清册", 3, 6, 6)
+    assert result.invalid_rows == ()
+    assert result.skipped_rows == ((10, "subtotal"),)
+    assert result.amount_fen == sum(p.amount_fen for p in source)
+    assert result.mapping["id_number"] == "身份证号码" and result.mapping["group"] == "组别"
+    n = Notice.get_by_id(result.notice_id)
+    assert n.status == "draft" and n.village_id == w.village_id
+    rows = w.notices.rows(result.notice_id)
+    assert [r.id_number for r in rows] == [p.id_number for p in source]
+    assert [r.quantity for r in rows] == [p.quantity for p in source]
+    w.notices.submit(result.notice_id, w.clerk)  # nothing stands in the way
+
+
+def test_rows_with_errors_are_kept_marked_and_block_submission(ctx, tmp_path):
+    w = make_world(ctx)
+    path = tmp_path / "bad.xlsx"
+    source = write_xlsx(path, w, 6, break_rows={
+        1: {"身份证号码": "110105194912310021"},          # wrong check digit, Excel row 5
+        3: {"补贴金额（元）": "999.99"},                    # amount ≠ quantity × rate, Excel row 7
+        4: {"户主姓名": ""},                                # missing name, Excel row 8
+    })
+    result = ImportService(ctx).import_file(path, program_id=w.program_id, by=w.clerk, village_id=w.village_id)
+    got = [(r.row, r.column, r.code) for r in result.invalid_rows]
+    assert got == [(5, "身份证号码", "id_checksum"), (7, "补贴金额（元）", "amount_mismatch"),
+                   (8, "户主姓名", "missing_value")]
+    assert result.data_rows == 6 and result.valid_rows == 3
+    bad = {1, 3, 4}
+    assert result.valid_amount_fen == sum(p.amount_fen for i, p in enumerate(source) if i not in bad)
+    assert all("110105194912310021" not in r.message for r in result.invalid_rows)
+    stored = w.notices.rows(result.notice_id)
+    assert len(stored) == 6 and [bool(r.issues) for r in stored] == [False, True, False, True, True, False]
+    with pytest.raises(ValidationError, match="3 行明细存在错误"):
+        w.notices.submit(result.notice_id, w.clerk)
+
+    report = write_validation_report(result, tmp_path / "report.xlsx")
+    import python_calamine
+
+    sheet = python_calamine.CalamineWorkbook.from_path(str(report)).get_sheet_by_index(0).to_python()
+    assert [int(r[0]) for r in sheet[3:]] == [5, 7, 8]
+    assert "校验位" in sheet[3][-1]
+
+
+def test_dry_run_reads_and_checks_but_writes_nothing(ctx, tmp_path):
+    w = make_world(ctx)
+    path = tmp_path / "dry.xlsx"
+    write_xlsx(path, w, 4)
+    before = _db_fingerprint(ctx)
+    result = ImportService(ctx).import_file(path, program_id=w.program_id, by=w.clerk, dry_run=True)
+    assert result.notice_id is None and result.data_rows == 4
+    assert _db_fingerprint(ctx) == before
+
+
+@pytest.mark.parametrize("make_bad", [
+    lambda p: p.write_bytes(os.urandom(5000)),
+    lambda p: p.write_bytes(b"PK\x03\x04" + b"\x00" * 100),
+    lambda p: p.write_bytes(b""),
+])
+def test_garbage_files_fail_cleanly_and_change_nothing(ctx, tmp_path, make_bad):
+    w = make_world(ctx)
+    path = tmp_path / "garbage.xlsx"
+    make_bad(path)
+    before = _db_fingerprint(ctx)
+    with pytest.raises(ReadError) as err:
+        ImportService(ctx).import_file(path, program_id=w.program_id, by=w.clerk)
+    assert "garbage.xlsx" in str(err.value)
+    assert _db_fingerprint(ctx) == before
+
+
+def test_a_200_mb_file_is_refused_before_it_is_read(ctx, tmp_path):
+    w = make_world(ctx)
+    path = tmp_path / "huge.xlsx"
+    with path.open("wb") as f:  # sparse: instant, no disk used
+        f.truncate(200 * 1024 * 1024)
+    before = _db_fingerprint(ctx)
+    with pytest.raises(ReadError, match="huge.xlsx"):
+        ImportService(ctx).import_file(path, program_id=w.program_id, by=w.clerk)
+    assert _db_fingerprint(ctx) == before
+
+
+def test_a_failure_while_storing_leaves_no_half_written_draft(ctx, tmp_path, monkeypatch):
+    w = make_world(ctx)
+    path = tmp_path / "ok.xlsx"
+    write_xlsx(path, w, 5)
+    before = (Notice.select().count(), RosterRow.select().count(), Outbox.select().count())
+
+    def disk_full(*args, **kwargs):  # a fault that is hard to cause for real here
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("app.notices.NoticeService._refresh_duplicates", disk_full)
+    with pytest.raises(OSError):
+        ImportService(ctx).import_file(path, program_id=w.program_id, by=w.clerk)
+    assert (Notice.select().count(), RosterRow.select().count(), Outbox.select().count()) == before
+
+
+def test_a_mapping_override_is_remembered_for_the_program(ctx, tmp_path):
+    w = make_world(ctx)
+    path = tmp_path / "remark.xlsx"
+    write_xlsx(path, w, 3)
+    service = ImportService(ctx)
+    first = service.import_file(path, program_id=w.program_id, by=w.clerk,
+                                mapping_override={"remark": "一卡通账号"})
+    assert first.mapping["remark"] == "一卡通账号"
+    again = service.import_file(path, program_id=w.program_id, by=w.clerk, dry_run=True)
+    assert again.mapping["remark"] == "一卡通账号"
+
+
+def test_cli_import_json_and_exit_codes(demo_dir, tmp_path):
+    from app.context import Context
+    from app.reference import ReferenceService
+    from db.connection import close_database, open_database
+
+    ctx = Context(db=open_database(demo_dir / "gongkai.sqlite3"), data_dir=demo_dir)
+    program = next(p for p in ReferenceService(ctx).programs() if p.notice_type_code == "subsidy_payout")
+    village = ReferenceService(ctx).regions("village")[0]
+    close_database()
+    path = tmp_path / "cli.xlsx"
+    source = write_xlsx(path, None, 5, break_rows={2: {"身份证号码": "abc"}})
+
+    def run(*args):
+        return subprocess.run([sys.executable, str(ROOT / "main.py"), *args], cwd=ROOT, capture_output=True,
+                              text=True, timeout=120)
+
+    out = run("import", str(path), "--data-dir", str(demo_dir), "--program", program.id, "--village",
+              village.id, "--json")
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert set(data) >= {"file", "sheet", "header_row", "mapping", "data_rows", "valid_rows", "invalid_rows",
+                         "skipped_rows", "totals", "notice_id"}
+    assert [(r["row"], r["column"], r["code"]) for r in data["invalid_rows"]] == [(6, "身份证号码", "id_format")]
+    assert data["totals"]["amount_fen"] == sum(p.amount_fen for p in source)
+    assert data["skipped_rows"] == [{"row": 9, "reason": "subtotal"}]
+    assert data["notice_id"] and (data["data_rows"], data["valid_rows"]) == (5, 4)
+    garbage = tmp_path / "x.xlsx"
+    garbage.write_bytes(b"not a spreadsheet")
+    bad = run("import", str(garbage), "--data-dir", str(demo_dir), "--program", program.id, "--json")
+    assert bad.returncode == 2 and "x.xlsx" in bad.stderr
