@@ -35,7 +35,8 @@ from app.rows import (
 )
 from app.settings import CountySettings, local_township_id
 from app.users import UserInfo, UserService
-from db.changes import insert_many, new_id, save_change
+from db.changes import insert_many, insert_values, new_id, new_ids, save_change
+from db.fields import dumps_json
 from db.models import (
     HolidayOverride,
     Notice,
@@ -256,26 +257,28 @@ class NoticeService:
             n = self._editable(notice_id)
             checker = RowChecker(n.notice_type.roster_schema)
             start = (RosterRow.select(fn.MAX(RosterRow.seq)).where(RosterRow.notice == n.id).scalar() or 0) + 1
-            new_rows = []
+            values = []
+            ids = new_ids(len(rows))
             for i, raw in enumerate(rows):
                 if validated:
-                    row, issues = raw, list(prechecked[i])
+                    row, issues = raw, prechecked[i]
                 else:
                     row = checker.normalize(raw)
                     issues = checker.validate(row)
                     if prechecked is not None and prechecked[i]:
                         refused = {p.column for p in prechecked[i]}
                         issues = [x for x in issues if x.column not in refused] + list(prechecked[i])
-                new_rows.append({
-                    "notice": n.id, "township_id": n.township_id, "seq": start + i, "name": row.name,
-                    "id_number": row.id_number, "group_name": row.group_name, "quantity": row.quantity,
-                    "rate": row.rate, "amount_fen": row.amount_fen, "bank_account": row.bank_account,
-                    "phone": row.phone, "remark": row.remark, "extra": row.extra,
-                    "issues": issue_dicts(issues),
-                })
-            insert_many(RosterRow, new_rows)
+                values.append([
+                    ids[i], False, n.township_id, n.id, start + i, row.name, row.id_number, row.group_name,
+                    None if row.quantity is None else str(row.quantity),
+                    None if row.rate is None else str(row.rate),
+                    row.amount_fen, row.bank_account, row.phone, row.remark,
+                    dumps_json(row.extra) if row.extra else "{}",
+                    dumps_json(issue_dicts(issues)) if issues else "[]",
+                ])
+            insert_values(RosterRow, _ROSTER_COLUMNS, values)
             self._refresh_duplicates(n)
-            record(self._ctx, user, "notice.rows_add", "notice", n.id, {"rows": len(new_rows)})
+            record(self._ctx, user, "notice.rows_add", "notice", n.id, {"rows": len(values)})
         return len(rows)
 
     def update_row(self, row_id: str, by: str, row: RowInput) -> RowView:
@@ -510,6 +513,10 @@ class NoticeService:
             setattr(n, k, v)
         save_change(n)
         record(self._ctx, user, action, "notice", n.id, {"from": before, "to": status, **(summary or {})})
+
+
+_ROSTER_COLUMNS = ("deleted", "township_id", "notice_id", "seq", "name", "id_number", "group_name", "quantity",
+                   "rate", "amount_fen", "bank_account", "phone", "remark", "extra", "issues")
 
 
 def _check_header(fields: dict[str, Any]) -> None:

@@ -20,11 +20,22 @@ from db.models import Outbox, SyncedModel
 def new_id() -> str:
     """A UUID version 7 (RFC 9562): time-ordered, so bulk inserts append to the primary-key
     index instead of scattering over it, and ids still never collide across workstations."""
-    ms = time.time_ns() // 1_000_000
-    rand = int.from_bytes(os.urandom(10), "big")
-    value = (ms & 0xFFFF_FFFF_FFFF) << 80 | 0x7 << 76 | (rand >> 64 & 0xFFF) << 64 | 0b10 << 62 | rand & (2**62 - 1)
-    h = f"{value:032x}"
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    return new_ids(1)[0]
+
+
+def new_ids(count: int) -> list[str]:
+    """``count`` UUIDv7 ids from one timestamp and one read of the random source."""
+    ms = (time.time_ns() // 1_000_000) & 0xFFFF_FFFF_FFFF
+    stamp = f"{ms:012x}"
+    head = f"{stamp[:8]}-{stamp[8:]}-7"
+    pool = os.urandom(10 * count).hex()
+    out = []
+    for i in range(0, 20 * count, 20):
+        r = pool[i : i + 20]
+        # 12 random bits after the version; the variant bits 10 on the next group's first digit
+        variant = "89ab"[int(r[3], 16) & 3]
+        out.append(f"{head}{r[:3]}-{variant}{r[4:7]}-{r[7:19]}")
+    return out
 
 
 def utc_now() -> str:
@@ -72,40 +83,46 @@ def save_change(row: SyncedModel, *, created: bool = False) -> SyncedModel:
 def insert_many(model: type[SyncedModel], rows: Sequence[dict[str, Any]]) -> list[str]:
     """Insert many new rows of one model with their outbox entries; returns their ids.
 
-    ``rows`` are dicts of field name → value; missing fields take their defaults. Values are bound
-    straight to ``executemany`` (a peewee query per row costs more than the insert itself), and the
-    outbox payloads are built by SQLite's ``json_object`` from the rows just written, which is ten
-    times faster than encoding them in Python. Call inside a transaction.
+    ``rows`` are dicts of field name → value; missing fields take their defaults. Call inside a
+    transaction.
     """
-    if not rows:
-        return []
-    now = utc_now()
     fields = [f for f in model._meta.sorted_fields if f.name not in ("id", "version", "updated_at")]
-    table = model._meta.table_name
-    columns = ", ".join(['"id"', '"version"', '"updated_at"', *(f'"{f.column_name}"' for f in fields)])
-    marks = ", ".join("?" for _ in range(len(fields) + 3))
     # defaults are shared between rows: they are only read, never mutated
-    spec = [
-        (f.name, f.default() if callable(f.default) else f.default, _fast_db_value(f)) for f in fields
-    ]
-    values, ids = [], []
+    spec = [(f.name, f.default() if callable(f.default) else f.default, _fast_db_value(f)) for f in fields]
+    values = []
     for data in rows:
-        row_id = data.get("id") or new_id()
-        ids.append(row_id)
-        record = [row_id, 1, now]
+        record = [data.get("id") or new_id()]
         for name, default, convert in spec:
             value = data.get(name, default)
             record.append(value if convert is None else convert(value))
         values.append(record)
+    return insert_values(model, [f.column_name for f in fields], values)
+
+
+def insert_values(model: type[SyncedModel], columns: Sequence[str], values: list[list[Any]]) -> list[str]:
+    """Insert rows given as ``[id, *values in columns order]``, already converted for SQLite, with
+    their outbox entries; returns the ids.
+
+    Values are bound straight to ``executemany`` (a peewee query per row costs more than the insert
+    itself), and the outbox payloads are built by SQLite's ``json_object`` from the rows just
+    written, ten times faster than encoding them in Python. Call inside a transaction.
+    """
+    if not values:
+        return []
+    now = utc_now()
+    table = model._meta.table_name
+    names = ", ".join(['"id"', '"version"', '"updated_at"', *(f'"{c}"' for c in columns)])
+    marks = ", ".join("?" for _ in columns)
     conn = model._meta.database.connection()
     last_rowid = conn.execute(f'SELECT coalesce(max(rowid), 0) FROM "{table}"').fetchone()[0]
-    conn.executemany(f'INSERT INTO "{table}" ({columns}) VALUES ({marks})', values)
+    # ``now`` is our own ISO timestamp (digits, '-', ':', '.', 'T', 'Z'): safe as a literal
+    conn.executemany(f"INSERT INTO \"{table}\" ({names}) VALUES (?, 1, '{now}', {marks})", values)
     conn.execute(
         'INSERT INTO "outbox" ("entity", "entity_id", "version", "base_version", "payload", "created_at") '
         f'SELECT ?, "id", 1, NULL, {_json_object_sql(model)}, ? FROM "{table}" WHERE rowid > ? ORDER BY rowid',
         (model.entity, now, last_rowid),
     )
-    return ids
+    return [v[0] for v in values]
 
 
 def _json_object_sql(model: type[SyncedModel]) -> str:

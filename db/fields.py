@@ -26,13 +26,16 @@ class DecimalText(TextField):
         return None if value is None else Decimal(value)
 
 
+def dumps_json(value: Any) -> str:
+    """The stored form of a JSON column: compact, key-sorted, UTF-8."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
 class JSONText(TextField):
     """A JSON document stored as compact, key-sorted UTF-8 text."""
 
     def db_value(self, value: Any) -> str | None:
-        if value is None:
-            return None
-        return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+        return None if value is None else dumps_json(value)
 
     def python_value(self, value: Any) -> Any:
         return None if value is None else json.loads(value)

@@ -4,6 +4,8 @@ The one entry point is :func:`read_roster`; storing the rows is app.imports' job
 """
 
 from app.importing.model import ParsedRoster, ParsedRow, ReadError, ReportIssue
-from app.importing.reader import MAX_BYTES, read_roster
+from app.importing.reader import MAX_BYTES, collector_paused, read_roster
 
-__all__ = ["MAX_BYTES", "ParsedRoster", "ParsedRow", "ReadError", "ReportIssue", "read_roster"]
+__all__ = [
+    "MAX_BYTES", "ParsedRoster", "ParsedRow", "ReadError", "ReportIssue", "collector_paused", "read_roster",
+]

@@ -31,12 +31,12 @@ def read_roster(path: Path, schema: list[dict], *, sheet: str | None = None,
     the key unmapped); an override whose header is not in the file is ignored with a warning.
     Raises :class:`ReadError` when the file cannot be read as a roster. Safe on any thread.
     """
-    with _collector_paused():
+    with collector_paused():
         return _read(Path(path), schema, sheet, mapping_override, max_bytes)
 
 
 @contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
+def collector_paused() -> Iterator[None]:
     """Pause the cyclic garbage collector while a file is read.
 
     Reading 100,000 rows allocates over a million objects and frees almost none, so every

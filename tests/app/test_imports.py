@@ -213,3 +213,24 @@ def test_cli_import_json_and_exit_codes(demo_dir, tmp_path):
     garbage.write_bytes(b"not a spreadsheet")
     bad = run("import", str(garbage), "--data-dir", str(demo_dir), "--program", program.id, "--json")
     assert bad.returncode == 2 and "x.xlsx" in bad.stderr
+
+
+def test_the_reader_returns_rows_exactly_as_the_checker_normalises_them(ctx, tmp_path):
+    """ImportService relies on it to skip a second normalising pass."""
+    from app.importing import read_roster
+    from app.reference import ReferenceService
+    from app.rows import RowChecker
+
+    w = make_world(ctx)
+    path = tmp_path / "messy.xlsx"
+    write_xlsx(path, w, 6, break_rows={
+        0: {"身份证号码": "１１０１０５１９４９１２３１００２ｘ", "户主姓名": " 阿依古丽 • 买买提 "},
+        1: {"户主姓名": "王　 五", "组别": " 二组 ", "一卡通账号": "6228 4800 0000 0000 001"},
+        2: {"身份证号码": "11010519491231002x"},
+    })
+    schema = ReferenceService(ctx).notice_type("subsidy_payout").roster_schema
+    checker = RowChecker(schema)
+    parsed = read_roster(path, schema)
+    assert [checker.normalize(p.row) for p in parsed.rows] == [p.row for p in parsed.rows]
+    assert parsed.rows[0].row.id_number == "11010519491231002X"
+    assert parsed.rows[0].row.name == "阿依古丽·买买提"
