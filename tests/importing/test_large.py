@@ -1,9 +1,8 @@
-"""A 100,000-row roster is read in about a second (the whole import budget is 3 s)."""
+"""A 100,000-row roster is read completely and exactly (its speed is measured by bench/import_bench.py)."""
 
 from __future__ import annotations
 
 import random
-import time
 from decimal import Decimal
 
 import pytest
@@ -20,7 +19,7 @@ GIVEN = "国建华明志秀英桂兰玉芳德文军平春红海云成永强福�
 
 
 @pytest.mark.slow
-def test_reading_100k_rows_stays_fast(tmp_path):
+def test_a_100k_row_roster_is_read_completely_with_exact_totals(tmp_path):
     rng = random.Random(7)
     rows: list[list] = [["石门镇2026年耕地地力保护补贴发放清册"], [], HEADER]
     total = 0
@@ -34,12 +33,8 @@ def test_reading_100k_rows_stays_fast(tmp_path):
                      float(quantity), float(RATE), amount / 100, f"6228{rng.randrange(10**15):015d}"])
     path = write_fast_xlsx(tmp_path / "big.xlsx", "清册", rows)
 
-    started = time.perf_counter()
     parsed = read_roster(path, SUBSIDY)
-    elapsed = time.perf_counter() - started
 
     assert len(parsed.rows) == ROWS and parsed.rows[-1].excel_row == ROWS + 3
     assert sum(r.row.amount_fen for r in parsed.rows) == total
     assert not any(r.issues for r in parsed.rows)
-    print(f"\nread {ROWS} rows in {elapsed:.2f} s")
-    assert elapsed < 3.0  # about 1 s on a developer machine; generous for a loaded CI runner
