@@ -17,6 +17,7 @@ from typing import Any
 from app.context import Context
 from app.errors import Cancelled, NotFound
 from app.i18n import _
+from app.importing.model import ReportIssue
 from app.notices import NoticeService
 from app.reference import ReferenceService
 from app.rows import RowChecker, duplicate_issues
@@ -27,15 +28,6 @@ Progress = Callable[[int, int, str], None]
 
 
 @dataclass(frozen=True)
-class ReportLine:
-    row: int
-    column: str
-    code: str
-    message: str
-    severity: str = "error"
-
-
-@dataclass(frozen=True)
 class ImportResult:
     file: str
     sheet: str
@@ -43,8 +35,8 @@ class ImportResult:
     mapping: dict[str, str]
     data_rows: int
     valid_rows: int
-    invalid_rows: tuple[ReportLine, ...]
-    warnings: tuple[ReportLine, ...]
+    invalid_rows: tuple[ReportIssue, ...]
+    warnings: tuple[ReportIssue, ...]
     skipped_rows: tuple[tuple[int, str], ...]
     amount_fen: int
     valid_amount_fen: int
@@ -140,20 +132,20 @@ class ImportService:
             rows.append(row)
             prechecked.append((*found, *(_as_issue(i) for i in pr.issues)))
             for i in found:
-                line = ReportLine(pr.excel_row, header_of.get(i.column, i.column), i.code, i.message, i.severity)
+                line = ReportIssue(pr.excel_row, header_of.get(i.column, i.column), i.column, i.code, i.message,
+                                   i.severity)
                 (lines if i.severity == "error" else warnings).append(line)
             for i in pr.issues:
-                line = ReportLine(pr.excel_row, i.column, i.code, i.message, i.severity)
-                (lines if i.severity == "error" else warnings).append(line)
+                (lines if i.severity == "error" else warnings).append(i)
         dups = duplicate_issues([(str(k), r.id_number) for k, r in enumerate(rows)], {})
         for k, issues in dups.items():
             position = int(k)
             excel_row = parsed.rows[position].excel_row
             prechecked[position] = (*prechecked[position], *issues)  # stored as the notice will mark them
             for i in issues:
-                lines.append(ReportLine(excel_row, header_of.get(i.column, i.column), i.code, i.message, i.severity))
-        for w in parsed.warnings:
-            warnings.append(ReportLine(w.row, w.column, w.code, w.message, w.severity))
+                lines.append(ReportIssue(excel_row, header_of.get(i.column, i.column), i.column, i.code, i.message,
+                                         i.severity))
+        warnings.extend(parsed.warnings)
         lines.sort(key=lambda r: (r.row, r.column))
 
         bad_rows = {r.row for r in lines}
@@ -203,7 +195,7 @@ def write_validation_report(result: ImportResult, path: Path) -> Path:
 
     from app.exports import cell_text
 
-    by_row: dict[int, list[ReportLine]] = {}
+    by_row: dict[int, list[ReportIssue]] = {}
     for line in (*result.invalid_rows, *result.warnings):
         by_row.setdefault(line.row, []).append(line)
     keys = list(result.mapping)
