@@ -2,6 +2,9 @@
 uvicorn + PostgreSQL (a throwaway cluster started here), with the single-township sequential rate
 measured in the same run as the baseline.
 
+The concurrent load comes from wrk (C, Debian's package) when it is installed, so that the load
+generator takes as little of the two cores as possible; otherwise from an asyncio client.
+
 Goal (DESIGN §10): ≥ 500 sync requests/s on 2 cores with p99 ≤ 200 ms at 50 concurrent townships.
 
     python bench/server_bench.py [--townships 50] [--seconds 20] [--workers 2]
@@ -107,6 +110,59 @@ async def run_load(base: str, devices: list[tuple[str, str]], seconds: float, ba
     }
 
 
+WRK_SCRIPT = r"""
+local devices = {%s}
+local counter = 0
+math.randomseed(os.time() + math.floor(os.clock() * 1000000))
+local function uuid()
+  return string.format("%%08x-%%04x-4%%03x-a%%03x-%%012x", math.random(0, 0xffffffff), math.random(0, 0xffff),
+                       math.random(0, 0xfff), math.random(0, 0xfff), math.random(0, 0xffffffffffff))
+end
+request = function()
+  counter = counter + 1
+  local d = devices[(counter %% #devices) + 1]
+  local headers = {["Authorization"] = "Bearer " .. d[2], ["X-Gongkai-Protocol"] = "1",
+                   ["Content-Type"] = "application/json"}
+  if counter %% 2 == 0 then
+    return wrk.format("GET", "/api/v1/sync/pull?since=0&limit=20", headers)
+  end
+  local changes = {}
+  for i = 1, %d do
+    local id = uuid()
+    changes[i] = string.format('{"entity":"board","id":"%%s","version":1,"base_version":null,"deleted":false,'
+      .. '"data":{"id":"%%s","township_id":"%%s","name":"公开栏","version":1,"deleted":false,'
+      .. '"village_id":null,"location":"村委会门前"}}', id, id, d[1])
+  end
+  local body = string.format('{"protocol":1,"batch_id":"%%s","changes":[%%s]}', uuid(), table.concat(changes, ","))
+  return wrk.format("POST", "/api/v1/sync/push", headers, body)
+end
+"""
+
+
+def run_wrk(base: str, devices: list[tuple[str, str]], seconds: float, batch: int, tmp: Path) -> dict:
+    """Concurrent load with wrk: one connection per township, pushes and pulls alternating."""
+    entries = ", ".join(f'{{"{t}", "{tok}"}}' for t, tok in devices)
+    script = tmp / "load.lua"
+    script.write_text(WRK_SCRIPT % (entries, batch), encoding="utf-8")
+    out = subprocess.run(["wrk", "-t2", f"-c{len(devices)}", f"-d{int(seconds)}s", "--latency", "-s", str(script),
+                          base], capture_output=True, text=True, check=True).stdout
+
+    def ms(label: str) -> float:
+        import re
+
+        value, unit = re.search(rf"{label}\s+([\d.]+)(us|ms|s)", out).groups()
+        return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+    import re
+
+    requests_done = int(re.search(r"(\d+) requests in", out).group(1))
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = re.search(r"Socket errors: .*", out)
+    return {"requests": requests_done, "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+            "errors": int(non_2xx.group(1)) if non_2xx else 0, "p50_ms": ms("50%"), "p99_ms": ms("99%"),
+            "socket_errors": errors.group(0) if errors else ""}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--townships", type=int, default=50)
@@ -136,14 +192,20 @@ def main() -> None:
             except httpx.HTTPError:
                 time.sleep(0.1)
         baseline = asyncio.run(run_load(base, devices[:1], min(5.0, args.seconds), args.batch))
-        loaded = asyncio.run(run_load(base, devices, args.seconds, args.batch))
+        if shutil.which("wrk"):
+            loaded = run_wrk(base, devices, args.seconds, args.batch, root)
+            client = "wrk"
+        else:
+            loaded = asyncio.run(run_load(base, devices, args.seconds, args.batch))
+            client = "asyncio client"
     finally:
         if server is not None:
             server.terminate()
             server.wait(timeout=20)
         cluster.stop()
         shutil.rmtree(root, ignore_errors=True)
-    print(f"server: uvicorn x{args.workers} workers + PostgreSQL, {args.batch} changes per push, loopback")
+    print(f"server: uvicorn x{args.workers} workers + PostgreSQL, {args.batch} changes per push, loopback; "
+          f"concurrent load from {client}")
     for name, r in (("1 township, sequential", baseline), (f"{args.townships} townships, concurrent", loaded)):
         print(f"{name:<28}: {r['rps']:7.1f} req/s  p50 {r['p50_ms']:6.1f} ms  p99 {r['p99_ms']:6.1f} ms  "
               f"({r['requests']} requests, {r['errors']} errors)")

@@ -9,7 +9,7 @@ PACKAGES=(
   libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libxcb-xinerama0 libxcb-randr0
   libxcb-render-util0 libxcb-image0 libnss3 libxcomposite1 libxdamage1 libxrandr2 libxtst6
   fonts-wqy-microhei poppler-utils xvfb xauth
-  postgresql postgresql-contrib chromium
+  postgresql postgresql-contrib chromium wrk
 )
 
 missing=()

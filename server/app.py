@@ -147,21 +147,16 @@ def create_app(*, https_only: bool = False, session_secret: str | None = None) -
     async def push(request: Request, authorization: str | None = Header(default=None),
                    x_gongkai_protocol: str | None = Header(default=None)) -> dict:
         _check_protocol(x_gongkai_protocol)
-        token = _bearer(authorization)
-        await run_in_threadpool(_in_db, svc.authenticate, token)  # refuse before reading the body
+        # refuse a bad token before reading the body
+        device = await run_in_threadpool(_in_db, svc.authenticate, _bearer(authorization))
         body = await _json_body(request)
         if not isinstance(body, dict):
             raise svc.SyncError(422, "push body must be a JSON object")
         if body.get("protocol") != PROTOCOL_VERSION:
             raise svc.SyncError(426, "protocol field does not match this server")
-
-        def apply() -> dict:
-            device = svc.authenticate(token)
-            if body.get("device_id") not in (None, device.id):
-                raise svc.SyncError(403, "device_id does not match the token")
-            return svc.push(device, body)
-
-        return await run_in_threadpool(_in_db, apply)
+        if body.get("device_id") not in (None, device.id):
+            raise svc.SyncError(403, "device_id does not match the token")
+        return await run_in_threadpool(_in_db, svc.push, device, body)
 
     @app.get("/api/v1/sync/pull", tags=["sync"])
     def pull(since: int = Query(0, ge=0, le=2**62), limit: int = Query(500, ge=1, le=MAX_PULL_LIMIT),

@@ -75,6 +75,22 @@ def meta(key: str) -> str:
     return ServerMeta.get_by_id(key).value
 
 
+_epoch_cache: dict[tuple, tuple[float, str]] = {}
+
+
+def epoch() -> str:
+    """The server epoch, read at most every few seconds per database (it changes only when the
+    database is restored from a backup, which restarts the server anyway)."""
+    import time
+
+    key = (id(database.obj), database.obj.database)
+    cached = _epoch_cache.get(key)
+    if cached is None or time.monotonic() - cached[0] > 5:
+        cached = (time.monotonic(), meta("epoch"))
+        _epoch_cache[key] = cached
+    return cached[1]
+
+
 # ------------------------------------------------------------------------- enrolment and tokens
 def create_enroll_code(township_code: str, hours: int = ENROLL_CODE_HOURS) -> str:
     """A one-time code (e.g. 'K7QF-9ZRM-2WXA') for enrolling one workstation of a township."""
@@ -244,7 +260,7 @@ def _apply(device: Device, batch_id: str, changes: list) -> dict:
         counter.value = seq
         counter.save()
         out.accepted = accepted
-        result = out.as_dict() | {"epoch": meta("epoch")}
+        result = out.as_dict() | {"epoch": epoch()}
         PushBatch.create(batch_id=batch_id, device_id=device.id, result=json.dumps(result), created_at=now_iso())
         Device.update(last_seen_at=now_iso()).where(Device.id == device.id).execute()
     return result
@@ -339,7 +355,7 @@ def pull(device: Device, since: int, limit: int) -> dict:
                      "data": json.loads(r.data)} for r in rows],
         "next": rows[-1].seq if rows else since,
         "more": more,
-        "epoch": meta("epoch"),
+        "epoch": epoch(),
     }
 
 
