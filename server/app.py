@@ -99,12 +99,23 @@ def _in_db(fn, *args):
         return fn(*args)
 
 
-def create_app(*, https_only: bool = False, session_secret: str | None = None) -> FastAPI:
+def create_app(*, https_only: bool = False, session_secret: str | None = None, request_threads: int = 4) -> FastAPI:
     """The application over the already-opened server database (see server.db).
 
     ``https_only`` marks the admin cookie Secure; set it behind a TLS reverse proxy.
     """
-    app = FastAPI(title="Gongkai county server", version=str(PROTOCOL_VERSION),
+    from contextlib import asynccontextmanager
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        # Few request threads per worker: database work queues on the sequence lock anyway, and
+        # dozens of threads competing for the interpreter lock slow down the one holding it.
+        import anyio.to_thread
+
+        anyio.to_thread.current_default_thread_limiter().total_tokens = request_threads
+        yield
+
+    app = FastAPI(title="Gongkai county server", version=str(PROTOCOL_VERSION), lifespan=lifespan,
                   description="Sync API for township workstations and public verification pages.")
 
     @app.exception_handler(svc.SyncError)
@@ -226,4 +237,5 @@ def create_app_from_env() -> FastAPI:
     from server.db import open_server_database
 
     open_server_database(os.environ["GONGKAI_SERVER_DB"])
-    return create_app(https_only=os.environ.get("GONGKAI_HTTPS_ONLY") == "1")
+    return create_app(https_only=os.environ.get("GONGKAI_HTTPS_ONLY") == "1",
+                      request_threads=int(os.environ.get("GONGKAI_SERVER_THREADS", "4")))

@@ -24,8 +24,8 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from app.money import format_yuan
 from app.validation import check_id_number, normalize_id_number
 from server import sync_service as svc
-from server.db import database, is_postgres, write_transaction
-from server.models import IdLookup, SeqCounter, SyncRow
+from server.db import database, write_transaction
+from server.models import IdLookup, SyncRow
 
 CHINA = timezone(timedelta(hours=8))
 MAX_OBJECTION_CHARS = 2000
@@ -256,21 +256,18 @@ def create_portal_objection(notice: dict, content: str, contact: str, row_positi
                     .order_by(IdLookup.row_seq).offset(row_position - 1).limit(1))
         roster_row_id = rows[0].row_id if rows else None
     with write_transaction():
-        counter_q = SeqCounter.select().where(SeqCounter.id == 1)
-        counter = (counter_q.for_update() if is_postgres() else counter_q).get()
+        seq = svc.take_sequence(1)
         prefix = f"WS-{today:%Y%m%d}-"
         count = SyncRow.select().where((SyncRow.entity == "objection") & (SyncRow.township_id == notice["township_id"])
                                        & (SyncRow.data.contains(f'"number": "{prefix}'))).count()
         number = f"{prefix}{count + 1:03d}"
         objection_id = str(uuid.uuid4())
-        counter.value += 1
         data = {"id": objection_id, "version": 1, "updated_at": svc.now_iso(), "deleted": False,
                 "township_id": notice["township_id"], "notice_id": notice["id"], "roster_row_id": roster_row_id,
                 "number": number, "origin": "portal", "channel": "portal", "received_at": now.isoformat(),
                 "contact": contact, "content": content, "due_date": (today + timedelta(days=answer_days)).isoformat(),
                 "status": "open", "recorded_by": None}
         SyncRow.insert(entity="objection", id=objection_id, township_id=notice["township_id"], version=1,
-                       deleted=False, seq=counter.value, data=json.dumps(data, ensure_ascii=False, sort_keys=True),
+                       deleted=False, seq=seq, data=json.dumps(data, ensure_ascii=False, sort_keys=True),
                        updated_at=svc.now_iso()).execute()
-        counter.save()
     return number

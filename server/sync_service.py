@@ -1,7 +1,7 @@
 """Server half of SYNC.md: enrolment, authentication, push and pull. No web framework here.
 
-A push batch is applied in one transaction that first locks the sequence counter row, so batches
-commit in sequence order; its result is stored under the batch id and returned again, unchanged,
+A push batch is applied in one transaction that takes its sequence numbers last, by an increment
+that locks the counter row until commit, so batches commit in sequence order; its result is stored under the batch id and returned again, unchanged,
 for a repeated batch id.
 """
 
@@ -245,25 +245,48 @@ def _apply(device: Device, batch_id: str, changes: list) -> dict:
             if key[0] == "notice":
                 notices.known[key[1]] = change["data"].get("status")
             out.accepted.append(change)
-        # the write phase: sequence numbers in commit order
-        counter_q = SeqCounter.select().where(SeqCounter.id == 1)
-        counter = (counter_q.for_update() if is_postgres() else counter_q).get()
-        if PushBatch.get_or_none(PushBatch.batch_id == batch_id) is not None:
-            raise _Replay()  # a concurrent delivery of the same batch committed first
-        seq = counter.value
+        # The write phase, as few statements as possible while the counter row is locked: the
+        # increment takes the lock and returns the new value in one statement; the lock is held
+        # until commit, so commit order equals sequence order.
+        last = take_sequence(len(out.accepted)) if out.accepted else 0
+        seq = last - len(out.accepted)
         accepted = []
         for change in out.accepted:
             seq += 1
             accepted.append({"id": change["id"], "version": change["version"], "seq": seq})
             staged[(change["entity"], change["id"])] = {**change, "_seq": seq}
         _store_many(list(staged.values()), device.township_id)
-        counter.value = seq
-        counter.save()
         out.accepted = accepted
         result = out.as_dict() | {"epoch": epoch()}
-        PushBatch.create(batch_id=batch_id, device_id=device.id, result=json.dumps(result), created_at=now_iso())
-        Device.update(last_seen_at=now_iso()).where(Device.id == device.id).execute()
+        stored = (PushBatch.insert(batch_id=batch_id, device_id=device.id, result=json.dumps(result),
+                                   created_at=now_iso())
+                  .on_conflict_ignore().returning(PushBatch.batch_id).execute())
+        if not list(stored):
+            raise _Replay()  # a concurrent delivery of the same batch committed first: undo ours
+    _touch(device)
     return result
+
+
+_last_touch: dict[str, float] = {}
+
+
+def _touch(device: Device) -> None:
+    """Record when a workstation was last seen; at most once a minute per workstation and process,
+    to keep a write off the path of every push."""
+    import time
+
+    now = time.monotonic()
+    if now - _last_touch.get(device.id, -120.0) >= 60:
+        _last_touch[device.id] = now
+        Device.update(last_seen_at=now_iso()).where(Device.id == device.id).execute()
+
+
+def take_sequence(count: int) -> int:
+    """Advance the change sequence by ``count`` and return its new value. The counter row stays
+    locked until the surrounding transaction ends."""
+    sql = f'UPDATE "seq_counter" SET "value" = "value" + {database.param} WHERE "id" = 1 RETURNING "value"'
+    (value,) = database.execute_sql(sql, (count,)).fetchone()
+    return value
 
 
 class _Replay(Exception):
@@ -381,13 +404,10 @@ def put_county_row(entity: str, row_id: str, data: dict) -> int:
     if entity not in COUNTY_ENTITIES:
         raise SyncError(422, f"{entity} is not county data")
     with write_transaction():
-        counter_q = SeqCounter.select().where(SeqCounter.id == 1)
-        counter = (counter_q.for_update() if is_postgres() else counter_q).get()
         current = SyncRow.get_or_none((SyncRow.entity == entity) & (SyncRow.id == row_id))
         version = (current.version + 1) if current else 1
         data = {**data, "id": row_id, "version": version, "township_id": None, "updated_at": now_iso(),
                 "deleted": bool(data.get("deleted"))}
-        counter.value += 1
-        _store_many([{"entity": entity, "id": row_id, "version": version, "data": data, "_seq": counter.value}], None)
-        counter.save()
-    return counter.value
+        seq = take_sequence(1)
+        _store_many([{"entity": entity, "id": row_id, "version": version, "data": data, "_seq": seq}], None)
+    return seq
