@@ -156,7 +156,7 @@ def create_app(*, https_only: bool = False, session_secret: str | None = None, r
                     "data": {"type": "object"}}}},
             }}}}}})
     async def push(request: Request, authorization: str | None = Header(default=None),
-                   x_gongkai_protocol: str | None = Header(default=None)) -> dict:
+                   x_gongkai_protocol: str | None = Header(default=None)) -> Response:
         _check_protocol(x_gongkai_protocol)
         # refuse a bad token before reading the body
         device = await run_in_threadpool(_in_db, svc.authenticate, _bearer(authorization))
@@ -167,16 +167,17 @@ def create_app(*, https_only: bool = False, session_secret: str | None = None, r
             raise svc.SyncError(426, "protocol field does not match this server")
         if body.get("device_id") not in (None, device.id):
             raise svc.SyncError(403, "device_id does not match the token")
-        return await run_in_threadpool(_in_db, svc.push, device, body)
+        result = await run_in_threadpool(_in_db, svc.push, device, body)
+        return JSONResponse(result)
 
     @app.get("/api/v1/sync/pull", tags=["sync"])
     def pull(since: int = Query(0, ge=0, le=2**62), limit: int = Query(500, ge=1, le=MAX_PULL_LIMIT),
              authorization: str | None = Header(default=None),
-             x_gongkai_protocol: str | None = Header(default=None)) -> dict:
+             x_gongkai_protocol: str | None = Header(default=None)) -> Response:
         _check_protocol(x_gongkai_protocol)
         with database.connection_context():
             device = svc.authenticate(_bearer(authorization))
-            return svc.pull(device, since, limit)
+            return Response(svc.pull_json(device, since, limit), media_type="application/json")
 
     @app.put("/api/v1/blobs/{sha256}", tags=["sync"], status_code=201)
     async def put_blob(sha256: str, request: Request, authorization: str | None = Header(default=None),

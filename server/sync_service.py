@@ -364,22 +364,30 @@ def _store_many(changes: list[dict], township_id: str | None) -> None:
 # ------------------------------------------------------------------------- pull
 def pull(device: Device, since: int, limit: int) -> dict:
     """County rows plus the device's own township's rows changed after ``since``, in seq order."""
+    return json.loads(pull_json(device, since, limit))
+
+
+def pull_json(device: Device, since: int, limit: int) -> str:
+    """:func:`pull` as JSON text: stored row data is spliced in as it is, never decoded."""
     limit = max(1, min(limit, MAX_PULL_LIMIT))
     rows = list(
-        SyncRow.select()
+        SyncRow.select(SyncRow.seq, SyncRow.entity, SyncRow.id, SyncRow.version, SyncRow.deleted, SyncRow.data)
         .where((SyncRow.seq > since) & (SyncRow.township_id.is_null() | (SyncRow.township_id == device.township_id)))
         .order_by(SyncRow.seq)
         .limit(limit + 1)
+        .tuples()
     )
     more = len(rows) > limit
     rows = rows[:limit]
-    return {
-        "changes": [{"seq": r.seq, "entity": r.entity, "id": r.id, "version": r.version, "deleted": r.deleted,
-                     "data": json.loads(r.data)} for r in rows],
-        "next": rows[-1].seq if rows else since,
-        "more": more,
-        "epoch": epoch(),
-    }
+    dumps = json.dumps
+    changes = ",".join(
+        f'{{"seq":{seq},"entity":{dumps(entity)},"id":{dumps(row_id)},"version":{version},'
+        f'"deleted":{"true" if deleted else "false"},"data":{data}}}'
+        for seq, entity, row_id, version, deleted, data in rows
+    )
+    next_seq = rows[-1][0] if rows else since
+    return (f'{{"changes":[{changes}],"next":{next_seq},"more":{"true" if more else "false"},'
+            f'"epoch":{dumps(epoch())}}}')
 
 
 # ------------------------------------------------------------------------- blobs
