@@ -8,7 +8,7 @@ PACKAGES=(
   libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3
   libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libxcb-xinerama0 libxcb-randr0
   libxcb-render-util0 libxcb-image0 libnss3 libxcomposite1 libxdamage1 libxrandr2 libxtst6
-  fonts-wqy-microhei poppler-utils xvfb xauth
+  fonts-wqy-microhei fonts-dejavu-core poppler-utils xvfb xauth
   postgresql postgresql-contrib chromium wrk
 )
 

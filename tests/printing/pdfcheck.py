@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from pathlib import Path
-
-import pytest
 
 
 def page_texts(pdf: Path) -> list[str]:
@@ -23,8 +20,6 @@ def squeeze(text: str) -> str:
 
 def fonts(pdf: Path) -> list[dict[str, str]]:
     """pdffonts rows: name, type, emb, sub."""
-    if shutil.which("pdffonts") is None:
-        pytest.skip("poppler-utils (pdffonts) is not installed")
     out = subprocess.run(["pdffonts", str(pdf)], capture_output=True, text=True, check=True).stdout
     rows = []
     for line in out.splitlines()[2:]:
@@ -39,8 +34,6 @@ def decode_qr(pdf: Path, page: int, tmp: Path, dpi: int = 150) -> list[str]:
     import zxingcpp
     from PIL import Image
 
-    if shutil.which("pdftoppm") is None:
-        pytest.skip("poppler-utils (pdftoppm) is not installed")
     stem = tmp / f"{pdf.stem}-p{page}"
     subprocess.run(["pdftoppm", "-r", str(dpi), "-png", "-f", str(page), "-l", str(page), "-singlefile",
                     str(pdf), str(stem)], check=True)
