@@ -95,10 +95,12 @@ def _notice(notice_id: str) -> dict | None:
 def _newest_edition(notice_id: str) -> dict | None:
     """The published correction that superseded this notice, following the chain."""
     newest = None
-    current = notice_id
+    current = notice_id  # an id read from the database, never raw input
     for _ in range(20):
         found = None
-        for row in SyncRow.select().where(SyncRow.entity == "notice"):
+        candidates = SyncRow.select(SyncRow.data).where(
+            (SyncRow.entity == "notice") & SyncRow.data.contains(f'"supersedes_id": "{current}"'))
+        for row in candidates:
             data = json.loads(row.data)
             if data.get("supersedes_id") == current and data.get("public_snapshot"):
                 found = data
@@ -153,7 +155,7 @@ def create_public_router() -> APIRouter:
         if fingerprint is not None:
             match = bool(data.get("fingerprint")) and hmac.compare_digest(fingerprint[:12], data["fingerprint"][:12])
         return {"data": data, "view": view, "state": state, "match": match, "fingerprint": fingerprint,
-                "newest": _newest_edition(notice_id) if state == "superseded" else None,
+                "newest": _newest_edition(data["id"]) if state == "superseded" else None,
                 "days_left": (date.fromisoformat(data["posting_end"]) - today).days if data.get("posting_end") else None}
 
     def cell(column: dict, value) -> str:
