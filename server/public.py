@@ -7,6 +7,7 @@ compares a keyed hash of the typed ID number and shows only that resident's own 
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
@@ -123,10 +124,15 @@ def _state(data: dict, today: date) -> str:
 
 
 def _csrf_token(secret: str) -> str:
+    """``stamp.nonce.signature``; base64url parts, so a token never looks like a long number."""
     stamp = str(int(time.time()))
-    nonce = secrets.token_hex(8)
-    sig = hmac.new(secret.encode(), f"{stamp}.{nonce}".encode(), hashlib.sha256).hexdigest()[:32]
-    return f"{stamp}.{nonce}.{sig}"
+    nonce = secrets.token_urlsafe(9)
+    return f"{stamp}.{nonce}.{_sign(secret, stamp, nonce)}"
+
+
+def _sign(secret: str, stamp: str, nonce: str) -> str:
+    digest = hmac.new(secret.encode(), f"{stamp}.{nonce}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest[:24]).decode()
 
 
 def _csrf_ok(secret: str, token: str, max_age: int = 3600) -> bool:
@@ -135,8 +141,7 @@ def _csrf_ok(secret: str, token: str, max_age: int = 3600) -> bool:
         age = time.time() - int(stamp)
     except ValueError:
         return False
-    good = hmac.new(secret.encode(), f"{stamp}.{nonce}".encode(), hashlib.sha256).hexdigest()[:32]
-    return 0 <= age <= max_age and hmac.compare_digest(sig, good)
+    return 0 <= age <= max_age and hmac.compare_digest(sig, _sign(secret, stamp, nonce))
 
 
 def create_public_router() -> APIRouter:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -73,3 +74,28 @@ def client(county):
 
     with TestClient(create_app()) as c:
         yield c
+
+
+_PERSONAL = re.compile(r"(?<![0-9])(?:[0-9]{17}[0-9Xx]|1[3-9][0-9]{9}|[0-9]{16,19})(?![0-9])")
+
+
+@pytest.fixture(autouse=True)
+def _no_personal_data_in_public_responses(monkeypatch):
+    """Every response the test suite receives for a request without a workstation token (public
+    pages, admin pages, errors) is scanned: no ID number, mobile number or account number."""
+    from starlette.testclient import TestClient
+
+    seen: list[tuple[str, str]] = []
+    original = TestClient.request
+
+    def request(self, method, url, *args, **kwargs):
+        response = original(self, method, url, *args, **kwargs)
+        headers = {k.lower(): v for k, v in (kwargs.get("headers") or {}).items()}
+        if "authorization" not in headers:
+            seen.append((f"{method} {url}", response.text))
+        return response
+
+    monkeypatch.setattr(TestClient, "request", request)
+    yield
+    leaks = [(where, m.group(0)[:4] + "…") for where, text in seen for m in [_PERSONAL.search(text)] if m]
+    assert leaks == [], f"personal data in public responses: {leaks}"

@@ -157,3 +157,13 @@ def test_pull_responses_of_one_township_hold_no_other_townships_data(client, syn
     assert all(c["data"].get("township_id") in (None, county["liu"]) for c in changes)
     assert not any(c["entity"] == "roster_row" for c in changes)
     assert auth(other)
+
+
+def test_the_personal_data_scanner_recognises_what_it_must_and_spares_the_rest():
+    from .conftest import _PERSONAL
+
+    for leak in ("身份证 11010519491231002X。", "电话13812345678", "卡号6228480000000000001 "):
+        assert _PERSONAL.search(leak), leak
+    for fine in ("合计 1,216.48 元", "2026-11-25T10:00:00Z", "0872-6123456", "01a21509-4cd6-7ffa-90ff-6d8fb5132455",
+                 "539901101000", "f=74d71fcdbf33"):
+        assert not _PERSONAL.search(fine), fine
