@@ -39,11 +39,14 @@ def _event_hash(e: AuditEvent) -> str:
 
 def record(ctx: Context, user, action: str, entity: str, entity_id: str, summary: dict[str, Any]) -> AuditEvent:
     """Append one event. Call inside the transaction of the change it describes."""
-    from app.settings import local_township_id
+    from app.settings import local_township_id, workstation_id
 
-    last = AuditEvent.select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).first()
+    station = workstation_id()
+    last = (AuditEvent.select(AuditEvent.seq, AuditEvent.hash).where(AuditEvent.workstation_id == station)
+            .order_by(AuditEvent.seq.desc()).first())
     event = AuditEvent(
         id=new_id(),
+        workstation_id=station,
         seq=(last.seq + 1) if last else 1,
         at=utc_now(),
         user_id=getattr(user, "id", None),
@@ -68,20 +71,24 @@ class ChainReport:
 
 
 def verify_chain() -> ChainReport:
-    """Walk the chain in order; report the first event whose link or content was altered."""
-    prev = GENESIS
-    expected_seq = 1
+    """Walk each workstation's chain in order; report the first event whose link or content was
+    altered, or that is missing."""
     count = 0
-    for event in AuditEvent.select().order_by(AuditEvent.seq).iterator():
-        count += 1
-        if event.seq != expected_seq:
-            return ChainReport(False, count, expected_seq, "event missing from the chain")
-        if event.prev_hash != prev:
-            return ChainReport(False, count, event.seq, "link to the previous event does not match")
-        if _event_hash(event) != event.hash:
-            return ChainReport(False, count, event.seq, "event content was changed after it was written")
-        prev = event.hash
-        expected_seq += 1
+    stations = [w for (w,) in AuditEvent.select(AuditEvent.workstation_id).distinct().tuples()]
+    for station in sorted(stations):
+        prev = GENESIS
+        expected_seq = 1
+        events = AuditEvent.select().where(AuditEvent.workstation_id == station).order_by(AuditEvent.seq)
+        for event in events.iterator():
+            count += 1
+            if event.seq != expected_seq:
+                return ChainReport(False, count, expected_seq, "event missing from the chain")
+            if event.prev_hash != prev:
+                return ChainReport(False, count, event.seq, "link to the previous event does not match")
+            if _event_hash(event) != event.hash:
+                return ChainReport(False, count, event.seq, "event content was changed after it was written")
+            prev = event.hash
+            expected_seq += 1
     return ChainReport(True, count)
 
 

@@ -301,6 +301,27 @@ def cmd_print_slip(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_enroll(args: argparse.Namespace) -> int:
+    import socket
+
+    from sync.client import SyncClient
+
+    ctx = open_context(args.data_dir)
+    township_id = SyncClient(ctx).enroll(args.server, args.code, args.name or socket.gethostname())
+    print(f"enrolled; township {township_id}. Run 'sync' to receive the county's data.")
+    return 0
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    from sync.client import SyncClient
+
+    ctx = open_context(args.data_dir, must_exist=True)
+    r = SyncClient(ctx).sync()
+    print(f"sync done: {r.pushed} sent, {r.pulled} received, {r.conflicts} conflicts, {r.rejected} refused "
+          f"({r.requests} requests)")
+    return 0
+
+
 def cmd_ui(args: argparse.Namespace) -> int:
     from ui.app import run
 
@@ -378,6 +399,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("notice_id")
     p.add_argument("-o", "--output", required=True)
     p.set_defaults(handler=cmd_print_slip)
+
+    p = sub.add_parser("enroll", parents=[common], help="register this workstation with the county server")
+    p.add_argument("--server", required=True, help="county server URL")
+    p.add_argument("--code", required=True, help="one-time enrolment code from the county")
+    p.add_argument("--name", help="workstation name shown to the county (default: host name)")
+    p.set_defaults(handler=cmd_enroll)
+
+    p = sub.add_parser("sync", parents=[common], help="sync once with the county server (for schedulers)")
+    p.set_defaults(handler=cmd_sync)
 
     p = sub.add_parser("serve", parents=[common], help="run the county server")
     p.add_argument("--db", help="postgresql://… or sqlite:///… (default: county.sqlite3 in the data folder)")

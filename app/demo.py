@@ -21,9 +21,9 @@ from app.notices import NoticeService
 from app.objections import ObjectionService
 from app.reference import ReferenceService
 from app.rows import RowInput
-from app.settings import set_local
+from app.settings import county_setting_id, set_local
 from app.users import UserService
-from db.changes import new_id, save_change
+from db.changes import save_change
 from db.models import CountySetting
 
 DEMO_PASSWORD = "gongkai-demo"
@@ -115,7 +115,7 @@ def create_demo(ctx: Context, seed: int = 2026, progress=None) -> DemoSummary:
         set_local("township_id", township.id)
         for key, value in {"public_url": DEMO_PUBLIC_URL, "county_name": COUNTY[0],
                            "id_mask_pattern": "2+3", "objection_answer_days": 7}.items():
-            save_change(CountySetting(id=new_id(), key=key, value=value), created=True)
+            save_change(CountySetting(id=county_setting_id(key), key=key, value=value), created=True)
     ref.install_defaults()
     villages = []
     for i, name in enumerate(VILLAGES, start=1):

@@ -45,3 +45,7 @@ class DatabaseError(AppError):
 
 class Cancelled(AppError):
     """Long work stopped because the user asked it to."""
+
+
+class SyncError(AppError):
+    """The county server could not be reached or refused the sync; local data is untouched."""

@@ -14,7 +14,7 @@ from app.catalogue import DEFAULT_NOTICE_TYPES
 from app.context import Context
 from app.errors import NotFound, ValidationError
 from app.i18n import _
-from app.settings import local_township_id
+from app.settings import county_setting_id, local_township_id
 from db.changes import new_id, save_change
 from db.models import Board, NoticeType, Program, Region
 
@@ -153,7 +153,8 @@ class ReferenceService:
                 s = CountySetting.get_or_none(CountySetting.key == "holiday_complete_years")
                 years = sorted(set((s.value if s else []) + list(complete_years)))
                 if s is None:
-                    save_change(CountySetting(id=new_id(), key="holiday_complete_years", value=years), created=True)
+                    save_change(CountySetting(id=county_setting_id("holiday_complete_years"),
+                                              key="holiday_complete_years", value=years), created=True)
                 else:
                     s.value = years
                     save_change(s)

@@ -21,6 +21,11 @@ COUNTY_DEFAULTS: dict[str, Any] = {
 }
 
 
+def county_setting_id(key: str) -> str:
+    """The id of a county setting row: the same on the county server and every workstation."""
+    return f"county-setting:{key}"
+
+
 def get_local(key: str, default: Any = None) -> Any:
     row = LocalSetting.get_or_none(LocalSetting.key == key)
     return default if row is None else row.value
@@ -28,6 +33,17 @@ def get_local(key: str, default: Any = None) -> Any:
 
 def set_local(key: str, value: Any) -> None:
     LocalSetting.insert(key=key, value=value).on_conflict_replace().execute()
+
+
+def workstation_id() -> str:
+    """This workstation's own id (its audit chain), made on first use."""
+    value = get_local("workstation_id")
+    if value is None:
+        import uuid
+
+        value = uuid.uuid4().hex
+        set_local("workstation_id", value)
+    return value
 
 
 def local_township_id() -> str | None:

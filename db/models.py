@@ -271,7 +271,8 @@ class AuditEvent(SyncedModel):
     """Append-only, hash-chained record of every state change."""
 
     entity = "audit_event"
-    seq = IntegerField(unique=True)
+    workstation_id = TextField(default="")  # each workstation keeps its own chain
+    seq = IntegerField()
     at = TextField()
     user_id = TextField(null=True)
     username = TextField(default="")
@@ -281,6 +282,9 @@ class AuditEvent(SyncedModel):
     summary = JSONText(default=dict)
     prev_hash = TextField()
     hash = TextField()
+
+    class Meta:
+        indexes = ((("workstation_id", "seq"), True),)
 
 
 class LocalSetting(BaseModel):
@@ -316,6 +320,23 @@ class SyncState(BaseModel):
     last_error_at = TextField(null=True)
 
 
+class SyncProblem(BaseModel):
+    """A change the county rejected, or a conflict between this workstation and the county."""
+
+    id = AutoField()
+    kind = TextField()  # rejected | conflict
+    entity = TextField()
+    entity_id = TextField(index=True)
+    local_version = IntegerField(null=True)
+    server_version = IntegerField(null=True)
+    local_data = JSONText(null=True)
+    server_data = JSONText(null=True)
+    reason = TextField()
+    created_at = TextField()
+    resolved_at = TextField(null=True)
+    resolution = TextField(null=True)  # keep_mine | take_theirs | dropped
+
+
 SYNCED_MODELS: tuple[type[SyncedModel], ...] = (
     Region,
     NoticeType,
@@ -340,6 +361,7 @@ ALL_MODELS: tuple[type[BaseModel], ...] = (
     LocalSetting,
     Outbox,
     SyncState,
+    SyncProblem,
 )
 
 ENTITY_MODELS: dict[str, type[SyncedModel]] = {m.entity: m for m in SYNCED_MODELS}

@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from app.catalogue import DEFAULT_NOTICE_TYPES
 from app.masking import MaskPolicy
 from app.reference import catalogue_id
+from app.settings import county_setting_id
 from app.users import check_password
 from server import county as county_admin
 from server import sync_service as svc
@@ -44,7 +45,7 @@ def _rows(entity: str, township_id: str | None = None) -> list[dict]:
 
 
 def _setting(key: str, default=None):
-    row = SyncRow.get_or_none((SyncRow.entity == "county_setting") & (SyncRow.id == f"county-setting:{key}"))
+    row = SyncRow.get_or_none((SyncRow.entity == "county_setting") & (SyncRow.id == county_setting_id(key)))
     return json.loads(row.data).get("value") if row else default
 
 

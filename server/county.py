@@ -6,16 +6,13 @@ from __future__ import annotations
 import uuid
 
 from app.reference import check_division_code
+from app.settings import county_setting_id
 from app.users import hash_password
 from server import sync_service as svc
 from server.db import write_transaction
 from server.models import Admin, Township
 
 COUNTY_ROW_ID = "county"
-
-
-def _setting_id(key: str) -> str:
-    return f"county-setting:{key}"
 
 
 def init_county(code: str, name: str, public_url: str) -> None:
@@ -34,7 +31,7 @@ def init_county(code: str, name: str, public_url: str) -> None:
 
 
 def set_county_setting(key: str, value) -> None:
-    svc.put_county_row("county_setting", _setting_id(key), {"key": key, "value": value})
+    svc.put_county_row("county_setting", county_setting_id(key), {"key": key, "value": value})
 
 
 def add_township(code: str, name: str, township_id: str | None = None) -> str:

@@ -23,6 +23,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from app.money import format_yuan
+from app.settings import county_setting_id
 from app.validation import check_id_number, normalize_id_number
 from server import sync_service as svc
 from server.db import database, write_transaction
@@ -254,7 +255,7 @@ def create_portal_objection(notice: dict, content: str, contact: str, row_positi
     now = datetime.now(UTC)
     today = now.astimezone(CHINA).date()
     answer_days = 7
-    setting = SyncRow.get_or_none((SyncRow.entity == "county_setting") & (SyncRow.id == "county-setting:objection_answer_days"))
+    setting = SyncRow.get_or_none((SyncRow.entity == "county_setting") & (SyncRow.id == county_setting_id("objection_answer_days")))
     if setting is not None:
         answer_days = int(json.loads(setting.data).get("value") or 7)
     roster_row_id = None

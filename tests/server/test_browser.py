@@ -4,56 +4,30 @@ real server running in a subprocess (uvicorn)."""
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
-import requests
 from fastapi.testclient import TestClient
 
 from db.models import Notice, NoticeType, RosterRow
 from server.app import create_app
+from tests.live import county_server
 
 from .conftest import make_county
 from .test_public_pages import push_demo
 
-ROOT = Path(__file__).resolve().parents[2]
 PHONE = {"width": 390, "height": 844}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
-def live_server(sqlite_server_db, demo_ctx, tmp_path):
+def live_server(sqlite_server_db, demo_ctx):
     make_county()
     push_demo(TestClient(create_app()))
     from server.db import database
 
     database.close()
-    port = _free_port()
-    proc = subprocess.Popen([sys.executable, "main.py", "serve", "--db", sqlite_server_db, "--port", str(port)],
-                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"{base}/api/v1/health", timeout=1).ok:
-                break
-        except requests.ConnectionError:
-            time.sleep(0.1)
-    else:
-        proc.kill()
-        pytest.fail(f"server did not start: {proc.stderr.read()}")
-    yield base
-    proc.terminate()
-    proc.wait(timeout=10)
+    with county_server(sqlite_server_db) as base:
+        yield base
 
 
 @pytest.fixture

@@ -1,0 +1,288 @@
+"""The workstation half of SYNC.md: enrolment, push of the outbox, pull with checkpoints.
+
+Push sends the outbox in bounded, gzip-compressed batches whose ids are derived from their
+content (the same entries always form the same batch), so a retry after a lost answer is applied
+once. Pull applies each page in one transaction together with the new checkpoint. A pulled change
+for a row with unsent local changes is a conflict kept for the clerk; nothing is overwritten.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+
+from app.context import Context
+from app.errors import Cancelled, SyncError
+from app.i18n import _
+from app.settings import get_local, set_local
+from db.changes import utc_now
+from db.models import ENTITY_MODELS, Outbox, SyncProblem, SyncState
+from sync.protocol import COUNTY_ENTITIES, MAX_BATCH_CHANGES, PROTOCOL_HEADER, PROTOCOL_VERSION
+
+Progress = Callable[[int, int, str], None]
+TIMEOUT = (10, 60)  # connect, read (seconds)
+RETRIES = 5
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    pushed: int
+    duplicates: int
+    conflicts: int
+    rejected: int
+    pulled: int
+    requests: int
+
+
+def _status_message(status: int, body: str) -> str:
+    try:
+        detail = json.loads(body).get("error", "")
+    except (ValueError, AttributeError):
+        detail = ""
+    if status == 401:
+        return _("本机的同步授权无效或已被县里停用，请联系县里重新获取注册码。")
+    if status == 426:
+        return _("县级服务器要求更新本软件后才能同步。")
+    if status == 403:
+        return _("县级服务器拒绝了本次同步：{detail}").format(detail=detail or status)
+    return _("县级服务器返回错误（{status}）：{detail}").format(status=status, detail=detail or "")
+
+
+class SyncClient:
+    """Talks to the county server. Runs on a worker thread; takes ``progress`` and ``cancel``."""
+
+    def __init__(self, ctx: Context, session: requests.Session | None = None,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self._ctx = ctx
+        self._http = session or requests.Session()
+        self._sleep = sleep
+        self.requests = 0
+
+    # ------------------------------------------------------------------ transport
+    def _request(self, method: str, url: str, *, token: str | None = None, body: Any = None,
+                 params: dict | None = None) -> Any:
+        headers = {PROTOCOL_HEADER: str(PROTOCOL_VERSION)}
+        data = None
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        if body is not None:
+            data = gzip.compress(json.dumps(body, ensure_ascii=False).encode("utf-8"), compresslevel=6)
+            headers.update({"Content-Type": "application/json", "Content-Encoding": "gzip"})
+        delay = 1.0
+        for attempt in range(RETRIES + 1):
+            try:
+                self.requests += 1
+                response = self._http.request(method, url, headers=headers, data=data, params=params,
+                                              timeout=TIMEOUT)
+            except requests.RequestException as exc:
+                failure = SyncError(_("无法连接县级服务器，已保存的数据不受影响，稍后会自动重试。"),
+                                    details=type(exc).__name__)
+            else:
+                if response.status_code < 400:
+                    return response.json()
+                if response.status_code not in (408, 429, 502, 503, 504):
+                    raise SyncError(_status_message(response.status_code, response.text),
+                                    details=f"HTTP {response.status_code}")
+                failure = SyncError(_status_message(response.status_code, response.text),
+                                    details=f"HTTP {response.status_code}")
+            if attempt == RETRIES:
+                raise failure
+            # exponential backoff with full jitter
+            self._sleep(random.uniform(0, delay))
+            delay = min(delay * 2, 30)
+        raise AssertionError("unreachable")
+
+    def _state(self) -> SyncState:
+        state = SyncState.get_or_none(SyncState.id == 1)
+        if state is None or not state.token:
+            raise SyncError(_("本机尚未注册到县级服务器，请先用注册码注册。"))
+        return state
+
+    # ------------------------------------------------------------------ enrolment
+    def enroll(self, server_url: str, code: str, device_name: str) -> str:
+        """Exchange a one-time code for this workstation's identity; returns the township id."""
+        server_url = server_url.rstrip("/")
+        answer = self._enroll_call(server_url, code, device_name)
+        township_id = answer["township_id"]
+        current = get_local("township_id")
+        if current is not None and current != township_id:
+            raise SyncError(_("注册码属于另一个乡镇，本机数据属于其他乡镇，未做任何更改。"))
+        with self._ctx.write():
+            SyncState.insert(id=1, device_id=answer["device_id"], token=answer["token"], server_url=server_url,
+                             last_pulled_seq=0, server_epoch=answer["epoch"]).on_conflict_replace().execute()
+            set_local("township_id", township_id)
+        return township_id
+
+    def _enroll_call(self, server_url: str, code: str, device_name: str) -> dict:
+        headers = {PROTOCOL_HEADER: str(PROTOCOL_VERSION)}
+        self.requests += 1
+        try:
+            response = self._http.post(f"{server_url}/api/v1/enroll", json={"code": code, "device_name": device_name},
+                                       headers=headers, timeout=TIMEOUT)
+        except requests.RequestException as exc:
+            raise SyncError(_("无法连接县级服务器，请检查网址和网络。"), details=type(exc).__name__) from exc
+        if response.status_code == 403:
+            raise SyncError(_("注册码无效、已使用或已过期，请向县里重新获取。"))
+        if response.status_code >= 400:
+            raise SyncError(_status_message(response.status_code, response.text), details=f"HTTP {response.status_code}")
+        return response.json()
+
+    # ------------------------------------------------------------------ sync
+    def sync(self, progress: Progress | None = None, cancel: threading.Event | None = None) -> SyncReport:
+        """Push everything queued, then pull everything new. Safe to repeat at any time."""
+        report = progress or (lambda done, total, message: None)
+        self.requests = 0
+        state = self._state()
+        try:
+            pushed = self._push(state, report, cancel)
+            pulled = self._pull(state, report, cancel)
+        except SyncError as err:
+            with self._ctx.write():
+                SyncState.update(last_error=str(err), last_error_at=utc_now()).where(SyncState.id == 1).execute()
+            raise
+        with self._ctx.write():
+            SyncState.update(last_success_at=utc_now(), last_error=None).where(SyncState.id == 1).execute()
+        return SyncReport(pushed[0], pushed[1], pushed[2], pushed[3], pulled, self.requests)
+
+    def _push(self, state: SyncState, report: Progress, cancel) -> tuple[int, int, int, int]:
+        totals = [0, 0, 0, 0]
+        self._drop_county_entries()
+        total = Outbox.select().count()
+        done = 0
+        while True:
+            if cancel is not None and cancel.is_set():
+                raise Cancelled(_("同步已取消；已发送的部分已保存在县里。"))
+            entries = list(Outbox.select().order_by(Outbox.seq).limit(MAX_BATCH_CHANGES))
+            if not entries:
+                return tuple(totals)
+            batch_id = hashlib.sha256(
+                f"{state.device_id}:{entries[0].seq}:{entries[-1].seq}".encode()).hexdigest()[:32]
+            body = {"protocol": PROTOCOL_VERSION, "device_id": state.device_id, "batch_id": batch_id,
+                    "changes": [{"entity": e.entity, "id": e.entity_id, "version": e.version,
+                                 "base_version": e.base_version, "deleted": bool(e.payload.get("deleted")),
+                                 "data": e.payload} for e in entries]}
+            result = self._request("POST", f"{state.server_url}/api/v1/sync/push", token=state.token, body=body)
+            self._settle(entries, result)
+            totals[0] += len(result["accepted"])
+            totals[1] += len(result.get("duplicates", []))
+            totals[2] += len(result["conflicts"])
+            totals[3] += len(result["rejected"])
+            done += len(entries)
+            report(done, max(total, done), _("已上传 {done}/{total} 项更改").format(done=done, total=total))
+
+    def _drop_county_entries(self) -> None:
+        """County rows edited locally (e.g. the shipped catalogue) are the county's to send."""
+        with self._ctx.write():
+            Outbox.delete().where(Outbox.entity.in_([e for e in COUNTY_ENTITIES if e != "program"])).execute()
+            Outbox.delete().where((Outbox.entity == "program") & (Outbox.payload.contains('"township_id":null'))).execute()
+
+    def _settle(self, entries: list[Outbox], result: dict) -> None:
+        """Remove what the county holds now; keep conflicts and refusals for the clerk."""
+        by_id: dict[str, list[Outbox]] = {}
+        for e in entries:
+            by_id.setdefault(e.entity_id, []).append(e)
+        with self._ctx.write():
+            done = [e.seq for a in (*result["accepted"], *result.get("duplicates", []))
+                    for e in by_id.get(a["id"], []) if e.version <= a["version"]]
+            for c in result["conflicts"]:
+                mine = by_id.get(c["id"], [])
+                local = mine[-1] if mine else None
+                SyncProblem.create(kind="conflict", entity=c.get("entity") or (local.entity if local else ""),
+                                   entity_id=c["id"], local_version=local.version if local else None,
+                                   server_version=c.get("server_version"), local_data=local.payload if local else None,
+                                   server_data=c.get("server_data"), reason=_("县里已有另一台电脑的修改"),
+                                   created_at=utc_now())
+                done += [e.seq for e in mine]  # kept in sync_problem until the clerk decides
+            for r in result["rejected"]:
+                mine = by_id.get(r["id"], [])
+                local = mine[-1] if mine else None
+                SyncProblem.create(kind="rejected", entity=local.entity if local else "", entity_id=r["id"],
+                                   local_version=local.version if local else None,
+                                   local_data=local.payload if local else None, reason=r["reason"][:500],
+                                   created_at=utc_now())
+                done += [e.seq for e in mine]
+            if done:
+                Outbox.delete().where(Outbox.seq.in_(done)).execute()
+
+    def _pull(self, state: SyncState, report: Progress, cancel) -> int:
+        since = state.last_pulled_seq
+        pulled = 0
+        while True:
+            if cancel is not None and cancel.is_set():
+                raise Cancelled(_("同步已取消；已接收的部分已保存。"))
+            page = self._request("GET", f"{state.server_url}/api/v1/sync/pull", token=state.token,
+                                 params={"since": since, "limit": 500})
+            self._apply_page(page)
+            pulled += len(page["changes"])
+            since = page["next"]
+            report(pulled, pulled + (500 if page["more"] else 0), _("已接收 {n} 项更新").format(n=pulled))
+            if not page["more"]:
+                self._check_references()
+                return pulled
+
+    def _check_references(self) -> None:
+        """After a complete pull every reference must resolve (Anki's check after sync)."""
+        broken = self._ctx.db.execute_sql("PRAGMA foreign_key_check").fetchall()
+        if broken:
+            with self._ctx.write():
+                SyncProblem.create(kind="integrity", entity=broken[0][0], entity_id=str(broken[0][1]),
+                                   reason=f"{len(broken)} rows refer to rows the county has not sent",
+                                   created_at=utc_now())
+
+    def _apply_page(self, page: dict) -> None:
+        """Apply one page and move the checkpoint, in one transaction.
+
+        The change feed orders rows by their latest change, so a child can arrive a page before its
+        parent's newest version: references are checked when the whole pull is done, not per page.
+        """
+        self._ctx.db.execute_sql("PRAGMA foreign_keys = OFF")  # only takes effect outside a transaction
+        try:
+            self._apply_page_rows(page)
+        finally:
+            self._ctx.db.execute_sql("PRAGMA foreign_keys = ON")
+
+    def _apply_page_rows(self, page: dict) -> None:
+        with self._ctx.write():
+            pending = {e.entity_id for e in Outbox.select(Outbox.entity_id)}
+            for change in page["changes"]:
+                model = ENTITY_MODELS.get(change["entity"])
+                if model is None:
+                    continue  # an entity this version does not know yet
+                local = model.get_or_none(model.id == change["id"])
+                county_row = change["entity"] in COUNTY_ENTITIES and change["data"].get("township_id") is None
+                if county_row:
+                    _upsert(model, change["data"])  # the county's reference data: its copy is the truth
+                    continue
+                if local is not None and local.version >= change["version"]:
+                    continue  # our own change coming back, or older news
+                if change["id"] in pending:
+                    SyncProblem.create(kind="conflict", entity=change["entity"], entity_id=change["id"],
+                                       local_version=local.version if local else None,
+                                       server_version=change["version"], server_data=change["data"],
+                                       local_data=None, reason=_("本机有尚未上传的修改"), created_at=utc_now())
+                    continue
+                _upsert(model, change["data"])
+            SyncState.update(last_pulled_seq=page["next"], server_epoch=page.get("epoch")).where(
+                SyncState.id == 1).execute()
+
+
+def _upsert(model, data: dict) -> None:
+    """Write a pulled row as the county sent it (no outbox entry: it is not our change)."""
+    columns = model._meta.columns
+    values = {}
+    for column, value in data.items():
+        field = columns.get(column)
+        if field is not None:
+            values[field] = value
+    # an upsert, never INSERT OR REPLACE: replacing deletes first, which would cascade to children
+    model.insert(values).on_conflict(conflict_target=[model.id],
+                                     preserve=[f for f in values if f is not model.id]).execute()

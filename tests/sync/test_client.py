@@ -1,0 +1,128 @@
+"""The sync client against the real county server running in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.live import county_server
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(ROOT / "main.py"), *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300)
+
+
+@pytest.fixture
+def county(tmp_path, demo_dir):
+    """A county server (SQLite) that knows the demo township; yields (base URL, db URL, township id)."""
+    import sqlite3
+
+    township_id = sqlite3.connect(demo_dir / "gongkai.sqlite3").execute(
+        "SELECT json_extract(value, '$') FROM local_setting WHERE key = 'township_id'").fetchone()[0]
+    db_url = f"sqlite:///{tmp_path / 'county.sqlite3'}"
+    # the county holds the reference data the demo township works with: its villages and programs
+    code = """
+import sys, sqlite3, json
+from server.db import open_server_database
+from server.county import init_county, add_township
+from server import sync_service as svc
+open_server_database(sys.argv[1])
+init_county("539901000000", "云岭县", "http://127.0.0.1:8765")
+add_township("539901101000", "石门镇", township_id=sys.argv[2])
+demo = sqlite3.connect(sys.argv[3])
+for entity, payload in demo.execute(
+        "SELECT entity, payload FROM outbox WHERE entity IN ('region', 'program') ORDER BY seq"):
+    data = json.loads(payload)
+    if data["id"] != sys.argv[2] and data.get("level") != "county":
+        svc.put_county_row(entity, data["id"], data)
+"""
+    subprocess.run([sys.executable, "-c", code, db_url, township_id, str(demo_dir / "gongkai.sqlite3")],
+                   cwd=ROOT, check=True)
+    with county_server(db_url) as base:
+        yield base, db_url, township_id
+
+
+def enroll_code(db_url: str) -> str:
+    out = cli("county", "enroll-code", "--db", db_url, "--township", "539901101000")
+    assert out.returncode == 0, out.stderr
+    return out.stdout.strip()
+
+
+def notices(data: Path) -> list[dict]:
+    return json.loads(cli("notices", "--data-dir", str(data), "--json").stdout)
+
+
+def test_a_township_syncs_and_a_second_workstation_sees_everything(county, demo_dir, tmp_path):
+    base, db_url, township_id = county
+    out = cli("enroll", "--server", base, "--code", enroll_code(db_url), "--data-dir", str(demo_dir))
+    assert out.returncode == 0, out.stderr
+    first = cli("sync", "--data-dir", str(demo_dir))
+    assert first.returncode == 0, first.stderr
+    assert "0 refused" in first.stdout and "0 conflicts" in first.stdout
+    # an idle sync is one small request: nothing to push, one empty pull
+    idle = cli("sync", "--data-dir", str(demo_dir))
+    assert "0 sent" in idle.stdout and "(1 requests)" in idle.stdout
+
+    second = tmp_path / "second"
+    out = cli("enroll", "--server", base, "--code", enroll_code(db_url), "--data-dir", str(second))
+    assert out.returncode == 0, out.stderr
+    assert cli("sync", "--data-dir", str(second)).returncode == 0
+    mine = sorted((n["id"], n["status"], n["rows"], n["total_fen"]) for n in notices(demo_dir))
+    theirs = sorted((n["id"], n["status"], n["rows"], n["total_fen"]) for n in notices(second))
+    assert theirs == mine
+    verify = cli("verify", "--data-dir", str(second))
+    assert verify.returncode == 0, verify.stderr
+
+
+def test_a_used_code_and_an_unreachable_server_fail_with_one_line(county, demo_dir, tmp_path):
+    base, db_url, _ = county
+    code = enroll_code(db_url)
+    assert cli("enroll", "--server", base, "--code", code, "--data-dir", str(demo_dir)).returncode == 0
+    again = cli("enroll", "--server", base, "--code", code, "--data-dir", str(tmp_path / "x"))
+    assert again.returncode == 1 and "注册码无效" in again.stderr and again.stderr.count("\n") == 1
+    nowhere = cli("enroll", "--server", "http://127.0.0.1:9", "--code", "ABCD-EFGH-JKLM",
+                  "--data-dir", str(tmp_path / "y"))
+    assert nowhere.returncode == 1 and "无法连接" in nowhere.stderr
+
+
+def test_two_workstations_editing_one_draft_get_a_conflict_not_a_silent_overwrite(county, demo_dir, tmp_path):
+    from app.context import Context
+    from app.notices import NoticeService
+    from db.connection import close_database, open_database
+    from db.models import Notice, SyncProblem, User
+    from sync.client import SyncClient
+
+    base, db_url, _ = county
+    second = tmp_path / "second"
+    for data in (demo_dir, second):
+        assert cli("enroll", "--server", base, "--code", enroll_code(db_url), "--data-dir", str(data)).returncode == 0
+        assert cli("sync", "--data-dir", str(data)).returncode == 0
+
+    def edit(data: Path, title: str) -> str:
+        ctx = Context(db=open_database(data / "gongkai.sqlite3"), data_dir=data)
+        draft = Notice.get(Notice.status == "draft")
+        clerk = User.get_or_none(User.role == "preparer")
+        if clerk is None:  # the second workstation has no accounts of its own yet
+            from app.users import UserService
+
+            clerk = User.get_by_id(UserService(ctx).create("clerk2", "经办乙", "preparer", "long enough").id)
+        NoticeService(ctx).update_header(draft.id, clerk.id, title=title)
+        SyncClient(ctx).sync()
+        close_database()
+        return draft.id
+
+    draft_id = edit(demo_dir, "甲工作站改的标题")
+    edit(second, "乙工作站改的标题")
+    open_database(second / "gongkai.sqlite3")
+    problem = SyncProblem.get(SyncProblem.entity_id == draft_id)
+    assert problem.kind == "conflict"
+    assert problem.server_data["title"] == "甲工作站改的标题"
+    assert problem.local_data["title"] == "乙工作站改的标题"
+    close_database()
