@@ -112,3 +112,46 @@ def test_a_failing_migration_step_leaves_the_database_at_the_earlier_schema(tmp_
 
 def test_notice_model_is_usable_after_migration(ctx):
     assert Notice.select().count() == 0
+
+
+def test_schema_3_keeps_existing_audit_events_as_this_workstations_chain(tmp_path):
+    import json as _json
+
+    from app.audit import GENESIS, _event_hash, record, verify_chain
+    from app.context import Context
+    from app.settings import workstation_id
+    from db.models import AuditEvent
+
+    db_path = tmp_path / DB_FILENAME
+    conn = sqlite3.connect(db_path)
+    for step in available()[:2]:
+        for statement in step.statements():
+            conn.execute(statement)
+    conn.execute("PRAGMA user_version = 2")
+    prev = GENESIS
+    for seq in (1, 2):
+        event = AuditEvent(id=f"e{seq}", seq=seq, at="2026-01-01T00:00:00Z", user_id=None, username="clerk",
+                           action="notice.create", object_entity="notice", object_id="n1", summary={"n": seq},
+                           prev_hash=prev)
+        event.hash = _event_hash(event)
+        conn.execute(
+            'INSERT INTO audit_event (id, version, updated_at, deleted, township_id, seq, at, user_id, username, '
+            'action, object_entity, object_id, summary, prev_hash, hash) '
+            "VALUES (?, 1, 'x', 0, NULL, ?, ?, NULL, 'clerk', 'notice.create', 'notice', 'n1', ?, ?, ?)",
+            (event.id, seq, event.at, _json.dumps({"n": seq}), prev, event.hash))
+        prev = event.hash
+    conn.commit()
+    conn.close()
+
+    db = open_database(db_path)
+    try:
+        assert verify_chain().ok and verify_chain().events == 2
+        station = workstation_id()
+        assert {e.workstation_id for e in AuditEvent.select()} == {station}
+        with db.atomic():
+            record(Context(db=db, data_dir=tmp_path), None, "notice.edit", "notice", "n1", {})
+        assert AuditEvent.select().where(AuditEvent.workstation_id == station).count() == 3
+        assert verify_chain().ok
+    finally:
+        close_database()
+    assert list((tmp_path / "backups").glob("before-schema-3-*.sqlite3"))
