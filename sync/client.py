@@ -286,3 +286,77 @@ def _upsert(model, data: dict) -> None:
     # an upsert, never INSERT OR REPLACE: replacing deletes first, which would cascade to children
     model.insert(values).on_conflict(conflict_target=[model.id],
                                      preserve=[f for f in values if f is not model.id]).execute()
+
+
+# ---------------------------------------------------------------------- resolving conflicts
+@dataclass(frozen=True)
+class ProblemInfo:
+    id: int
+    kind: str
+    entity: str
+    entity_id: str
+    reason: str
+    local_data: dict | None
+    server_data: dict | None
+
+
+class ConflictService:
+    """What the county refused or found in conflict, and the clerk's decisions about it.
+
+    "Keep mine" re-bases the local row on the county's version and queues it again; "take theirs"
+    applies the county's copy. Either way nothing is silently lost: the losing version stays in
+    the problem record.
+    """
+
+    def __init__(self, ctx: Context) -> None:
+        self._ctx = ctx
+
+    def open_problems(self) -> list[ProblemInfo]:
+        q = SyncProblem.select().where(SyncProblem.resolved_at.is_null()).order_by(SyncProblem.id)
+        return [ProblemInfo(p.id, p.kind, p.entity, p.entity_id, p.reason, p.local_data, p.server_data) for p in q]
+
+    def _open(self, problem_id: int) -> tuple[SyncProblem, Any]:
+        from app.errors import NotFound, ValidationError
+
+        problem = SyncProblem.get_or_none((SyncProblem.id == problem_id) & SyncProblem.resolved_at.is_null())
+        if problem is None:
+            raise NotFound(_("找不到该同步问题，或已处理。"))
+        model = ENTITY_MODELS.get(problem.entity)
+        if model is None or problem.kind != "conflict" or problem.server_data is None:
+            raise ValidationError(_("这一项不是可以二选一的冲突。"))
+        return problem, model
+
+    def keep_mine(self, problem_id: int, by) -> None:
+        from app.audit import record
+        from db.changes import payload_of
+
+        with self._ctx.write():
+            problem, model = self._open(problem_id)
+            row = model.get_or_none(model.id == problem.entity_id)
+            if row is None:
+                raise SyncError(_("本机已没有这一行，无法保留本机版本。"))
+            server_version = int(problem.server_data.get("version") or problem.server_version or 0)
+            Outbox.delete().where(Outbox.entity_id == row.id).execute()
+            row.version = server_version + 1
+            row.updated_at = utc_now()
+            row.save()
+            Outbox.create(entity=model.entity, entity_id=row.id, version=row.version, base_version=server_version,
+                          payload=payload_of(row), created_at=row.updated_at)
+            self._resolve(problem, "keep_mine")
+            record(self._ctx, by, "sync.keep_mine", problem.entity, problem.entity_id, {"over": server_version})
+
+    def take_theirs(self, problem_id: int, by) -> None:
+        from app.audit import record
+
+        with self._ctx.write():
+            problem, model = self._open(problem_id)
+            Outbox.delete().where(Outbox.entity_id == problem.entity_id).execute()
+            _upsert(model, problem.server_data)
+            self._resolve(problem, "take_theirs")
+            record(self._ctx, by, "sync.take_theirs", problem.entity, problem.entity_id,
+                   {"version": problem.server_data.get("version")})
+
+    def _resolve(self, problem: SyncProblem, how: str) -> None:
+        # every open record of the same row is settled by the one decision
+        SyncProblem.update(resolved_at=utc_now(), resolution=how).where(
+            (SyncProblem.entity_id == problem.entity_id) & SyncProblem.resolved_at.is_null()).execute()

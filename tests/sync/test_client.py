@@ -126,3 +126,50 @@ def test_two_workstations_editing_one_draft_get_a_conflict_not_a_silent_overwrit
     assert problem.server_data["title"] == "甲工作站改的标题"
     assert problem.local_data["title"] == "乙工作站改的标题"
     close_database()
+
+
+@pytest.mark.parametrize("choice", ["keep_mine", "take_theirs"])
+def test_the_clerk_resolves_a_conflict_and_both_workstations_agree(county, demo_dir, tmp_path, choice):
+    from app.context import Context
+    from app.notices import NoticeService
+    from app.users import UserService
+    from db.connection import close_database, open_database
+    from db.models import Notice, User
+    from sync.client import ConflictService, SyncClient
+
+    base, db_url, _ = county
+    second = tmp_path / "second"
+    for data in (demo_dir, second):
+        assert cli("enroll", "--server", base, "--code", enroll_code(db_url), "--data-dir", str(data)).returncode == 0
+        assert cli("sync", "--data-dir", str(data)).returncode == 0
+
+    def session(data: Path):
+        ctx = Context(db=open_database(data / "gongkai.sqlite3"), data_dir=data)
+        clerk = User.get_or_none(User.role == "preparer") or User.get_by_id(
+            UserService(ctx).create("clerk2", "经办乙", "preparer", "long enough").id)
+        return ctx, clerk
+
+    ctx, clerk = session(demo_dir)
+    draft = Notice.get(Notice.status == "draft").id
+    NoticeService(ctx).update_header(draft, clerk.id, title="甲的标题")
+    SyncClient(ctx).sync()
+    close_database()
+
+    ctx, clerk = session(second)
+    NoticeService(ctx).update_header(draft, clerk.id, title="乙的标题")
+    SyncClient(ctx).sync()
+    conflicts = ConflictService(ctx)
+    [problem] = conflicts.open_problems()
+    getattr(conflicts, choice)(problem.id, clerk)
+    report = SyncClient(ctx).sync()
+    assert report.conflicts == 0 and conflicts.open_problems() == []
+    expected = "乙的标题" if choice == "keep_mine" else "甲的标题"
+    assert Notice.get_by_id(draft).title == expected
+    close_database()
+
+    ctx, clerk = session(demo_dir)
+    SyncClient(ctx).sync()
+    assert Notice.get_by_id(draft).title == expected
+    close_database()
+    for data in (demo_dir, second):
+        assert cli("verify", "--data-dir", str(data)).returncode == 0
