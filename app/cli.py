@@ -322,6 +322,35 @@ def cmd_sync(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bundle(args: argparse.Namespace) -> int:
+    if args.action == "export":
+        from sync.client import SyncClient
+
+        ctx = open_context(args.data_dir, must_exist=True)
+        count = SyncClient(ctx).export_bundle(Path(args.output))
+        print(f"bundle written and verified: {count} changes in {args.output}; the stick can be removed")
+        return 0
+    if args.db:
+        from server.bundle import import_bundle
+        from server.db import open_server_database
+        from server.sync_service import SyncError as ServerRefusal
+
+        open_server_database(args.db)
+        reply = Path(args.output) if args.output else Path(args.file).with_suffix(".reply.gkb")
+        try:
+            summary = import_bundle(Path(args.file), reply)
+        except ServerRefusal as err:
+            raise AppError(err.message) from err
+        print(f"applied {summary['accepted']} changes; reply with {summary['pulled']} updates written to {reply}")
+        return 0
+    from sync.client import SyncClient
+
+    ctx = open_context(args.data_dir, must_exist=True)
+    r = SyncClient(ctx).import_reply(Path(args.file))
+    print(f"reply applied: {r.pushed} receipted, {r.pulled} received, {r.conflicts} conflicts, {r.rejected} refused")
+    return 0
+
+
 def cmd_ui(args: argparse.Namespace) -> int:
     from ui.app import run
 
@@ -408,6 +437,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("sync", parents=[common], help="sync once with the county server (for schedulers)")
     p.set_defaults(handler=cmd_sync)
+
+    p = sub.add_parser("bundle", parents=[common], help="USB bundles for offline sync")
+    bundle_sub = p.add_subparsers(dest="action", required=True)
+    b = bundle_sub.add_parser("export", parents=[common], help="write this workstation's changes to a file")
+    b.add_argument("-o", "--output", required=True)
+    b = bundle_sub.add_parser("import", parents=[common],
+                              help="county (--db): apply a bundle and write the reply; workstation: apply a reply")
+    b.add_argument("file")
+    b.add_argument("--db", help="the county server's database: import on the county side")
+    b.add_argument("-o", "--output", help="reply file (county side; default: FILE.reply.gkb)")
+    p.set_defaults(handler=cmd_bundle)
 
     p = sub.add_parser("serve", parents=[common], help="run the county server")
     p.add_argument("--db", help="postgresql://… or sqlite:///… (default: county.sqlite3 in the data folder)")

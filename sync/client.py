@@ -107,6 +107,62 @@ class SyncClient:
             raise SyncError(_("本机尚未注册到县级服务器，请先用注册码注册。"))
         return state
 
+    # ------------------------------------------------------------------ USB bundles
+    def export_bundle(self, path) -> int:
+        """Write everything queued (and the photos it refers to) to ``path``; returns the count.
+
+        Whatever the county has not yet receipted is written again in every new bundle.
+        """
+        import base64
+        from pathlib import Path
+
+        from app.boards import evidence_path
+        from sync.bundle import bundle_key, token_hash, write_bundle
+
+        state = self._state()
+        self._drop_county_entries()
+        entries = list(Outbox.select().order_by(Outbox.seq))
+        batches = [_batch(state, entries[i:i + MAX_BATCH_CHANGES])
+                   for i in range(0, len(entries), MAX_BATCH_CHANGES)]
+        blobs = {}
+        for e in entries:
+            if e.entity == "evidence_file" and e.payload.get("sha256"):
+                photo = evidence_path(self._ctx.evidence_dir, e.payload["sha256"])
+                if photo.is_file():
+                    blobs[e.payload["sha256"]] = base64.b64encode(photo.read_bytes()).decode()
+        body = {"manifest": {"device_id": state.device_id, "last_pulled_seq": state.last_pulled_seq,
+                             "epoch": state.server_epoch, "changes": len(entries), "created_at": utc_now()},
+                "batches": batches, "blobs": blobs}
+        write_bundle(Path(path), "request", state.device_id, bundle_key(token_hash(state.token)), body)
+        return len(entries)
+
+    def import_reply(self, path) -> SyncReport:
+        """Complete a USB cycle with the county's reply: settle what it received, apply what it sent.
+        Importing the same reply again changes nothing."""
+        from pathlib import Path
+
+        from sync.bundle import BundleError, bundle_key, read_bundle, token_hash
+
+        state = self._state()
+        key = bundle_key(token_hash(state.token))
+        _device, body = read_bundle(Path(path), "reply", lambda d: key if d == state.device_id else None)
+        if body["manifest"].get("epoch") not in (None, state.server_epoch) and state.last_pulled_seq:
+            raise BundleError(_("县级服务器已从备份恢复，请联网同步一次后再使用U盘同步。"))
+        totals = [0, 0, 0, 0]
+        for item in body["results"]:
+            entries = list(Outbox.select().where(Outbox.seq.between(item["first_seq"], item["last_seq"]))
+                           .order_by(Outbox.seq))
+            result = item["result"]
+            self._settle(entries, result)
+            for i, k in enumerate(("accepted", "duplicates", "conflicts", "rejected")):
+                totals[i] += len(result.get(k, []))
+        pulled = 0
+        for page in body["pages"]:
+            self._apply_page(page)
+            pulled += len(page["changes"])
+        self._check_references()
+        return SyncReport(totals[0], totals[1], totals[2], totals[3], pulled, 0)
+
     # ------------------------------------------------------------------ enrolment
     def enroll(self, server_url: str, code: str, device_name: str) -> str:
         """Exchange a one-time code for this workstation's identity; returns the township id."""
@@ -164,12 +220,7 @@ class SyncClient:
             entries = list(Outbox.select().order_by(Outbox.seq).limit(MAX_BATCH_CHANGES))
             if not entries:
                 return tuple(totals)
-            batch_id = hashlib.sha256(
-                f"{state.device_id}:{entries[0].seq}:{entries[-1].seq}".encode()).hexdigest()[:32]
-            body = {"protocol": PROTOCOL_VERSION, "device_id": state.device_id, "batch_id": batch_id,
-                    "changes": [{"entity": e.entity, "id": e.entity_id, "version": e.version,
-                                 "base_version": e.base_version, "deleted": bool(e.payload.get("deleted")),
-                                 "data": e.payload} for e in entries]}
+            body = _batch(state, entries)
             result = self._request("POST", f"{state.server_url}/api/v1/sync/push", token=state.token, body=body)
             self._settle(entries, result)
             totals[0] += len(result["accepted"])
@@ -271,8 +322,21 @@ class SyncClient:
                                        local_data=None, reason=_("本机有尚未上传的修改"), created_at=utc_now())
                     continue
                 _upsert(model, change["data"])
-            SyncState.update(last_pulled_seq=page["next"], server_epoch=page.get("epoch")).where(
+            # never backwards: a USB reply imported twice, or late, carries an older checkpoint
+            current = SyncState.get_by_id(1).last_pulled_seq
+            SyncState.update(last_pulled_seq=max(current, page["next"]), server_epoch=page.get("epoch")).where(
                 SyncState.id == 1).execute()
+
+
+def _batch(state: SyncState, entries: list[Outbox]) -> dict:
+    """A push batch. Its id is derived from the entries, so the same entries always form the same
+    batch, whether they travel over the network or on a USB stick."""
+    batch_id = hashlib.sha256(f"{state.device_id}:{entries[0].seq}:{entries[-1].seq}".encode()).hexdigest()[:32]
+    return {"protocol": PROTOCOL_VERSION, "device_id": state.device_id, "batch_id": batch_id,
+            "first_seq": entries[0].seq, "last_seq": entries[-1].seq,
+            "changes": [{"entity": e.entity, "id": e.entity_id, "version": e.version,
+                         "base_version": e.base_version, "deleted": bool(e.payload.get("deleted")),
+                         "data": e.payload} for e in entries]}
 
 
 def _upsert(model, data: dict) -> None:

@@ -1,0 +1,55 @@
+"""County side of USB bundles: apply a workstation's bundle exactly like a push (the same batch
+ids, so the same bundle twice applies once) and write the reply with the receipt and everything
+the workstation has not pulled yet."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from pathlib import Path
+
+from server import sync_service as svc
+from server.db import database
+from server.models import Device
+from sync.bundle import BundleError, bundle_key, read_bundle, write_bundle
+from sync.protocol import MAX_PULL_LIMIT
+
+
+def import_bundle(path: Path, reply_path: Path) -> dict:
+    """Apply ``path``; write the reply bundle to ``reply_path``; return a summary."""
+
+    def key_for(device_id: str) -> bytes | None:
+        device = Device.get_or_none(Device.id == device_id)
+        if device is None or device.revoked_at is not None:
+            return None
+        return bundle_key(device.token_hash)
+
+    with database.connection_context():
+        device_id, body = read_bundle(Path(path), "request", key_for)
+        device = Device.get_by_id(device_id)
+        manifest = body["manifest"]
+        if manifest.get("epoch") not in (None, svc.epoch()) and manifest.get("last_pulled_seq"):
+            raise BundleError("该工作站的数据基于恢复前的县级数据库，请先联网同步一次。")
+        for sha256, encoded in body.get("blobs", {}).items():
+            data = base64.b64decode(encoded)
+            if hashlib.sha256(data).hexdigest() != sha256:
+                raise BundleError("同步文件中的照片与其校验值不符，未做任何更改。")
+        for sha256, encoded in body.get("blobs", {}).items():
+            svc.put_blob(sha256, base64.b64decode(encoded))
+        results = []
+        for batch in body["batches"]:
+            result = svc.push(device, {"batch_id": batch["batch_id"], "changes": batch["changes"]})
+            results.append({"batch_id": batch["batch_id"], "first_seq": batch["first_seq"],
+                            "last_seq": batch["last_seq"], "result": result})
+        pages, since = [], int(manifest.get("last_pulled_seq") or 0)
+        while True:
+            page = svc.pull(device, since, MAX_PULL_LIMIT)
+            pages.append(page)
+            since = page["next"]
+            if not page["more"]:
+                break
+        reply = {"manifest": {"device_id": device_id, "epoch": svc.epoch(), "created_at": svc.now_iso()},
+                 "results": results, "pages": pages}
+        write_bundle(Path(reply_path), "reply", device_id, bundle_key(device.token_hash), reply)
+    accepted = sum(len(r["result"]["accepted"]) for r in results)
+    return {"device_id": device_id, "accepted": accepted, "pulled": sum(len(p["changes"]) for p in pages)}

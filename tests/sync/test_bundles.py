@@ -1,0 +1,79 @@
+"""USB bundles: workstation → county → workstation, without a network between them."""
+
+from __future__ import annotations
+
+import gzip
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from .test_client import cli, county, enroll_code, notices  # noqa: F401 - fixture
+
+COUNTY_ROWS = "SELECT count(*) FROM sync_row"
+
+
+def _county_rows(db_url: str) -> int:
+    return sqlite3.connect(db_url.removeprefix("sqlite:///")).execute(COUNTY_ROWS).fetchone()[0]
+
+
+@pytest.fixture
+def enrolled(county, demo_dir):  # noqa: F811
+    base, db_url, township_id = county
+    out = cli("enroll", "--server", base, "--code", enroll_code(db_url), "--data-dir", str(demo_dir))
+    assert out.returncode == 0, out.stderr
+    return db_url
+
+
+def test_a_full_usb_cycle_and_replays_that_apply_once(enrolled, demo_dir, tmp_path):
+    db_url = enrolled
+    stick = tmp_path / "stick.gkb"
+    out = cli("bundle", "export", "--data-dir", str(demo_dir), "-o", str(stick))
+    assert out.returncode == 0, out.stderr and "stick can be removed" in out.stdout
+    before = _county_rows(db_url)
+    first = cli("bundle", "import", str(stick), "--db", db_url, "-o", str(tmp_path / "reply.gkb"))
+    assert first.returncode == 0, first.stderr
+    after = _county_rows(db_url)
+    assert after > before + 2500
+    # the same bundle again: applied once
+    again = cli("bundle", "import", str(stick), "--db", db_url, "-o", str(tmp_path / "reply2.gkb"))
+    assert again.returncode == 0 and _county_rows(db_url) == after
+    done = cli("bundle", "import", str(tmp_path / "reply.gkb"), "--data-dir", str(demo_dir))
+    assert done.returncode == 0, done.stderr
+    assert "0 conflicts, 0 refused" in done.stdout
+    outbox = sqlite3.connect(demo_dir / "gongkai.sqlite3").execute("SELECT count(*) FROM outbox").fetchone()[0]
+    assert outbox == 0
+    # the reply again changes nothing, and the workstation is sound
+    snapshot = notices(demo_dir)
+    assert cli("bundle", "import", str(tmp_path / "reply.gkb"), "--data-dir", str(demo_dir)).returncode == 0
+    assert notices(demo_dir) == snapshot
+    assert cli("verify", "--data-dir", str(demo_dir)).returncode == 0
+
+
+def _rewrite(src: Path, dst: Path, change) -> None:
+    data = gzip.decompress(src.read_bytes())
+    dst.write_bytes(gzip.compress(change(data)))
+
+
+def test_tampered_truncated_and_foreign_bundles_are_refused_and_change_nothing(enrolled, demo_dir, tmp_path):
+    db_url = enrolled
+    stick = tmp_path / "stick.gkb"
+    assert cli("bundle", "export", "--data-dir", str(demo_dir), "-o", str(stick)).returncode == 0
+    before = _county_rows(db_url)
+    tampered = tmp_path / "tampered.gkb"
+    _rewrite(stick, tampered, lambda d: d.replace(b"103.55", b"203.55", 1))
+    truncated = tmp_path / "truncated.gkb"
+    truncated.write_bytes(stick.read_bytes()[: stick.stat().st_size // 2])
+    foreign = tmp_path / "foreign.gkb"
+    _rewrite(stick, foreign, lambda d: d.replace(b'"device_id": "', b'"device_id": "x', 1))
+    garbage = tmp_path / "garbage.gkb"
+    garbage.write_bytes(b"not a bundle at all")
+    for bad, words in ((tampered, "校验失败"), (truncated, "损坏或不完整"), (foreign, "未注册或已停用"),
+                       (garbage, "损坏或不完整")):
+        out = cli("bundle", "import", str(bad), "--db", db_url, "-o", str(tmp_path / "r.gkb"))
+        assert out.returncode == 1 and words in out.stderr, (bad.name, out.stderr)
+        assert out.stderr.count("\n") == 1
+    assert _county_rows(db_url) == before
+    # a request bundle is not a reply
+    wrong = cli("bundle", "import", str(stick), "--data-dir", str(demo_dir))
+    assert wrong.returncode == 1 and "不是这一步需要的同步文件" in wrong.stderr
