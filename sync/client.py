@@ -220,6 +220,7 @@ class SyncClient:
             entries = list(Outbox.select().order_by(Outbox.seq).limit(MAX_BATCH_CHANGES))
             if not entries:
                 return tuple(totals)
+            self._upload_photos(state, entries)
             body = _batch(state, entries)
             result = self._request("POST", f"{state.server_url}/api/v1/sync/push", token=state.token, body=body)
             self._settle(entries, result)
@@ -229,6 +230,55 @@ class SyncClient:
             totals[3] += len(result["rejected"])
             done += len(entries)
             report(done, max(total, done), _("已上传 {done}/{total} 项更改").format(done=done, total=total))
+
+    def _upload_photos(self, state: SyncState, entries: list[Outbox]) -> None:
+        """Send the photos a batch refers to before the batch itself (content-addressed, idempotent)."""
+        from app.boards import evidence_path
+
+        for e in entries:
+            digest = e.payload.get("sha256") if e.entity == "evidence_file" else None
+            if not digest:
+                continue
+            photo = evidence_path(self._ctx.evidence_dir, digest)
+            if photo.is_file():
+                self._send_blob(state, digest, photo.read_bytes())
+
+    def _send_blob(self, state: SyncState, digest: str, data: bytes) -> None:
+        headers = {PROTOCOL_HEADER: str(PROTOCOL_VERSION), "Authorization": f"Bearer {state.token}",
+                   "Content-Type": "application/octet-stream"}
+        self.requests += 1
+        try:
+            response = self._http.put(f"{state.server_url}/api/v1/blobs/{digest}", data=data, headers=headers,
+                                      timeout=TIMEOUT)
+        except requests.RequestException as exc:
+            raise SyncError(_("无法连接县级服务器，已保存的数据不受影响，稍后会自动重试。"),
+                            details=type(exc).__name__) from exc
+        if response.status_code >= 400:
+            raise SyncError(_status_message(response.status_code, response.text), details=f"HTTP {response.status_code}")
+
+    def fetch_photo(self, digest: str) -> bool:
+        """Fetch a posting photo this workstation does not have yet (photos come on demand)."""
+        from app.boards import evidence_path
+
+        state = self._state()
+        target = evidence_path(self._ctx.evidence_dir, digest)
+        if target.is_file():
+            return False
+        headers = {PROTOCOL_HEADER: str(PROTOCOL_VERSION), "Authorization": f"Bearer {state.token}"}
+        self.requests += 1
+        try:
+            response = self._http.get(f"{state.server_url}/api/v1/blobs/{digest}", headers=headers, timeout=TIMEOUT)
+        except requests.RequestException as exc:
+            raise SyncError(_("无法连接县级服务器，请稍后再试。"), details=type(exc).__name__) from exc
+        if response.status_code >= 400:
+            raise SyncError(_status_message(response.status_code, response.text), details=f"HTTP {response.status_code}")
+        if hashlib.sha256(response.content).hexdigest() != digest:
+            raise SyncError(_("收到的照片与其校验值不符，已丢弃。"))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(".part")
+        tmp.write_bytes(response.content)
+        tmp.replace(target)
+        return True
 
     def _drop_county_entries(self) -> None:
         """County rows edited locally (e.g. the shipped catalogue) are the county's to send."""

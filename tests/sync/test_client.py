@@ -77,8 +77,19 @@ def test_a_township_syncs_and_a_second_workstation_sees_everything(county, demo_
     mine = sorted((n["id"], n["status"], n["rows"], n["total_fen"]) for n in notices(demo_dir))
     theirs = sorted((n["id"], n["status"], n["rows"], n["total_fen"]) for n in notices(second))
     assert theirs == mine
+    # photos travel with the sync; the second workstation fetches them when it needs them
+    from app.context import Context
+    from db.connection import close_database, open_database
+    from db.models import EvidenceFile
+    from sync.client import SyncClient
+
+    ctx = Context(db=open_database(second / "gongkai.sqlite3"), data_dir=second)
+    photos = {e.sha256 for e in EvidenceFile.select()}
+    assert photos and all(SyncClient(ctx).fetch_photo(p) for p in photos)
+    close_database()
     verify = cli("verify", "--data-dir", str(second))
     assert verify.returncode == 0, verify.stderr
+    assert "warning" not in verify.stderr  # every photo is on this workstation now
 
 
 def test_a_used_code_and_an_unreachable_server_fail_with_one_line(county, demo_dir, tmp_path):
