@@ -1,0 +1,82 @@
+"""SYNC.md fault tests against the real server in a subprocess, through a fault-injecting proxy.
+
+1. connection dropped while the request body is sent → retry → applied exactly once
+2. the server commits, then the answer is lost → retry with the same batch id → no duplicates
+3. the same batch delivered twice → no-op
+10. one invalid change in a batch → the rest are accepted, the bad one is reported
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from tests.faults import FaultProxy
+
+from .test_client import cli, county, enroll_code  # noqa: F401 - fixture
+
+
+@pytest.fixture
+def station(county, demo_dir):  # noqa: F811
+    """The demo workstation enrolled directly, then syncing through a proxy."""
+    from urllib.parse import urlparse
+
+    from app.context import Context
+    from db.connection import close_database, open_database
+    from db.models import SyncState
+
+    base, db_url, _ = county
+    assert cli("enroll", "--server", base, "--code", enroll_code(db_url), "--data-dir", str(demo_dir)).returncode == 0
+    proxy = FaultProxy(urlparse(base).port)
+    ctx = Context(db=open_database(demo_dir / "gongkai.sqlite3"), data_dir=demo_dir)
+    SyncState.update(server_url=proxy.url).where(SyncState.id == 1).execute()
+    yield ctx, proxy, db_url
+    proxy.close()
+    close_database()
+
+
+def _server_boards(db_url: str) -> list[str]:
+    conn = sqlite3.connect(db_url.removeprefix("sqlite:///"))
+    return [r[0] for r in conn.execute("SELECT id FROM sync_row WHERE entity != 'audit_event' ORDER BY id")]
+
+
+def _client(ctx):
+    from sync.client import SyncClient
+
+    return SyncClient(ctx, sleep=lambda seconds: None)  # retries without waiting out the backoff
+
+
+@pytest.mark.parametrize("fault", ["cut_request", "lose_answer"])
+def test_a_lost_request_or_answer_is_retried_and_applied_exactly_once(station, fault):
+    from db.models import Outbox, SyncProblem
+
+    ctx, proxy, db_url = station
+    queued = Outbox.select().count()
+    proxy.faults = [fault, fault]  # the first two connections fail
+    client = _client(ctx)
+    report = client.sync()
+    assert proxy.faults == []  # both faults happened
+    assert client.requests >= 2 + 7  # the two failed attempts, the batches and at least one pull
+    assert Outbox.select().count() == 0 and SyncProblem.select().count() == 0
+    rows = _server_boards(db_url)
+    assert len(rows) == len(set(rows))
+    assert report.pushed + report.duplicates >= queued - 200  # county rows are never pushed
+    again = _client(ctx).sync()
+    assert (again.pushed, again.requests) == (0, 1)
+
+
+def test_one_invalid_change_does_not_block_the_rest(station):
+    from db.models import Outbox, SyncProblem
+
+    ctx, proxy, db_url = station
+    first = Outbox.select().where(Outbox.entity == "roster_row").order_by(Outbox.seq).first()
+    payload = dict(first.payload)
+    payload["township_id"] = "another-township"
+    Outbox.update(payload=payload).where(Outbox.seq == first.seq).execute()
+    report = _client(ctx).sync()
+    assert report.rejected == 1 and Outbox.select().count() == 0
+    problem = SyncProblem.get(SyncProblem.kind == "rejected")
+    assert problem.entity_id == first.entity_id and "another township" in problem.reason
+    assert first.entity_id not in _server_boards(db_url)
+    assert _client(ctx).sync().rejected == 0  # later syncs are not blocked
