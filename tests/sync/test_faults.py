@@ -80,3 +80,67 @@ def test_one_invalid_change_does_not_block_the_rest(station):
     assert problem.entity_id == first.entity_id and "another township" in problem.reason
     assert first.entity_id not in _server_boards(db_url)
     assert _client(ctx).sync().rejected == 0  # later syncs are not blocked
+
+
+def _outbox_state():
+    """The township's own queued changes (county rows are dropped from the queue by design)."""
+    from db.models import Outbox
+    from sync.protocol import COUNTY_ENTITIES
+
+    return [(e.seq, e.entity_id, e.version) for e in Outbox.select().order_by(Outbox.seq)
+            if e.entity not in COUNTY_ENTITIES or e.payload.get("township_id")]
+
+
+def test_a_revoked_workstation_gets_a_clear_error_and_keeps_its_data(station):
+    """Fault test 9 (revoked token)."""
+    from app.errors import SyncError
+    from db.models import SyncState
+    from server import sync_service as svc
+    from server.db import database, open_server_database
+
+    ctx, proxy, db_url = station
+    before = _outbox_state()
+    server_db = open_server_database(db_url)
+    with server_db.connection_context():
+        svc.revoke(SyncState.get_by_id(1).device_id)
+    database.initialize(None)
+    with pytest.raises(SyncError, match="停用"):
+        _client(ctx).sync()
+    assert _outbox_state() == before
+    assert "停用" in SyncState.get_by_id(1).last_error
+
+
+def test_a_protocol_mismatch_applies_nothing(station, monkeypatch):
+    """Fault test 9 (protocol version)."""
+    from app.errors import SyncError
+    from sync import client as sync_client
+
+    ctx, proxy, db_url = station
+    before_server = _server_boards(db_url)
+    before = _outbox_state()
+    monkeypatch.setattr(sync_client, "PROTOCOL_VERSION", 99)
+    with pytest.raises(SyncError, match="更新本软件"):
+        _client(ctx).sync()
+    assert _outbox_state() == before and _server_boards(db_url) == before_server
+
+
+def test_a_workstation_clock_days_off_changes_no_ordering(station):
+    """Fault test 6: ordering comes from the server's sequence, never from client clocks."""
+    from datetime import UTC, datetime
+
+    from app.context import Clock, Context
+    from app.notices import NoticeService
+    from db.models import Notice, User
+
+    ctx, proxy, db_url = station
+    _client(ctx).sync()
+    skewed = Context(db=ctx.db, data_dir=ctx.data_dir, clock=Clock.fixed(datetime(2026, 1, 3, tzinfo=UTC)))
+    draft = Notice.get(Notice.status == "draft")
+    clerk = User.get(User.role == "preparer")
+    NoticeService(skewed).update_header(draft.id, clerk.id, title="时钟偏差时的修改")
+    report = _client(skewed).sync()
+    assert report.pushed >= 1 and report.conflicts == 0
+    conn = sqlite3.connect(db_url.removeprefix("sqlite:///"))
+    seq, data = conn.execute("SELECT seq, data FROM sync_row WHERE id = ?", (draft.id,)).fetchone()
+    assert "时钟偏差时的修改" in data
+    assert seq == conn.execute("SELECT max(seq) FROM sync_row WHERE entity != 'audit_event'").fetchone()[0]
