@@ -69,35 +69,39 @@ class SyncClient:
 
     # ------------------------------------------------------------------ transport
     def _request(self, method: str, url: str, *, token: str | None = None, body: Any = None,
-                 params: dict | None = None) -> Any:
+                 params: dict | None = None, raw: bytes | None = None, content_type: str = "application/octet-stream",
+                 retries: int = RETRIES, unreachable: str | None = None) -> requests.Response:
+        """One HTTP exchange with the county, retried with exponential backoff and jitter on
+        network errors and on 408/429/502/503/504; any other 4xx is final. ``body`` travels as
+        gzip-compressed JSON, ``raw`` as it is."""
         headers = {PROTOCOL_HEADER: str(PROTOCOL_VERSION)}
-        data = None
+        data = raw
         if token:
             headers["Authorization"] = f"Bearer {token}"
         if body is not None:
             data = gzip.compress(json.dumps(body, ensure_ascii=False).encode("utf-8"), compresslevel=6)
             headers.update({"Content-Type": "application/json", "Content-Encoding": "gzip"})
+        elif raw is not None:
+            headers["Content-Type"] = content_type
         delay = 1.0
-        for attempt in range(RETRIES + 1):
+        for attempt in range(retries + 1):
             try:
                 self.requests += 1
                 response = self._http.request(method, url, headers=headers, data=data, params=params,
                                               timeout=TIMEOUT)
             except requests.RequestException as exc:
-                failure = SyncError(_("无法连接县级服务器，已保存的数据不受影响，稍后会自动重试。"),
+                failure = SyncError(unreachable or _("无法连接县级服务器，已保存的数据不受影响，稍后会自动重试。"),
                                     details=type(exc).__name__)
             else:
                 if response.status_code < 400:
-                    return response.json()
-                if response.status_code not in (408, 429, 502, 503, 504):
-                    raise SyncError(_status_message(response.status_code, response.text),
-                                    details=f"HTTP {response.status_code}")
+                    return response
                 failure = SyncError(_status_message(response.status_code, response.text),
                                     details=f"HTTP {response.status_code}")
-            if attempt == RETRIES:
+                if response.status_code not in (408, 429, 502, 503, 504):
+                    raise failure
+            if attempt == retries:
                 raise failure
-            # exponential backoff with full jitter
-            self._sleep(random.uniform(0, delay))
+            self._sleep(random.uniform(0, delay))  # full jitter
             delay = min(delay * 2, 30)
         raise AssertionError("unreachable")
 
@@ -179,17 +183,14 @@ class SyncClient:
         return township_id
 
     def _enroll_call(self, server_url: str, code: str, device_name: str) -> dict:
-        headers = {PROTOCOL_HEADER: str(PROTOCOL_VERSION)}
-        self.requests += 1
         try:
-            response = self._http.post(f"{server_url}/api/v1/enroll", json={"code": code, "device_name": device_name},
-                                       headers=headers, timeout=TIMEOUT)
-        except requests.RequestException as exc:
-            raise SyncError(_("无法连接县级服务器，请检查网址和网络。"), details=type(exc).__name__) from exc
-        if response.status_code == 403:
-            raise SyncError(_("注册码无效、已使用或已过期，请向县里重新获取。"))
-        if response.status_code >= 400:
-            raise SyncError(_status_message(response.status_code, response.text), details=f"HTTP {response.status_code}")
+            response = self._request("POST", f"{server_url}/api/v1/enroll", raw=json.dumps(
+                {"code": code, "device_name": device_name}).encode(), content_type="application/json", retries=0,
+                unreachable=_("无法连接县级服务器，请检查网址和网络。"))
+        except SyncError as err:
+            if err.details == "HTTP 403":
+                raise SyncError(_("注册码无效、已使用或已过期，请向县里重新获取。")) from err
+            raise
         return response.json()
 
     # ------------------------------------------------------------------ sync
@@ -222,7 +223,8 @@ class SyncClient:
                 return tuple(totals)
             self._upload_photos(state, entries)
             body = _batch(state, entries)
-            result = self._request("POST", f"{state.server_url}/api/v1/sync/push", token=state.token, body=body)
+            result = self._request("POST", f"{state.server_url}/api/v1/sync/push", token=state.token,
+                                   body=body).json()
             self._settle(entries, result)
             totals[0] += len(result["accepted"])
             totals[1] += len(result.get("duplicates", []))
@@ -244,17 +246,7 @@ class SyncClient:
                 self._send_blob(state, digest, photo.read_bytes())
 
     def _send_blob(self, state: SyncState, digest: str, data: bytes) -> None:
-        headers = {PROTOCOL_HEADER: str(PROTOCOL_VERSION), "Authorization": f"Bearer {state.token}",
-                   "Content-Type": "application/octet-stream"}
-        self.requests += 1
-        try:
-            response = self._http.put(f"{state.server_url}/api/v1/blobs/{digest}", data=data, headers=headers,
-                                      timeout=TIMEOUT)
-        except requests.RequestException as exc:
-            raise SyncError(_("无法连接县级服务器，已保存的数据不受影响，稍后会自动重试。"),
-                            details=type(exc).__name__) from exc
-        if response.status_code >= 400:
-            raise SyncError(_status_message(response.status_code, response.text), details=f"HTTP {response.status_code}")
+        self._request("PUT", f"{state.server_url}/api/v1/blobs/{digest}", token=state.token, raw=data)
 
     def fetch_photo(self, digest: str) -> bool:
         """Fetch a posting photo this workstation does not have yet (photos come on demand)."""
@@ -264,14 +256,8 @@ class SyncClient:
         target = evidence_path(self._ctx.evidence_dir, digest)
         if target.is_file():
             return False
-        headers = {PROTOCOL_HEADER: str(PROTOCOL_VERSION), "Authorization": f"Bearer {state.token}"}
-        self.requests += 1
-        try:
-            response = self._http.get(f"{state.server_url}/api/v1/blobs/{digest}", headers=headers, timeout=TIMEOUT)
-        except requests.RequestException as exc:
-            raise SyncError(_("无法连接县级服务器，请稍后再试。"), details=type(exc).__name__) from exc
-        if response.status_code >= 400:
-            raise SyncError(_status_message(response.status_code, response.text), details=f"HTTP {response.status_code}")
+        response = self._request("GET", f"{state.server_url}/api/v1/blobs/{digest}", token=state.token,
+                                 unreachable=_("无法连接县级服务器，请稍后再试。"))
         if hashlib.sha256(response.content).hexdigest() != digest:
             raise SyncError(_("收到的照片与其校验值不符，已丢弃。"))
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -321,7 +307,7 @@ class SyncClient:
             if cancel is not None and cancel.is_set():
                 raise Cancelled(_("同步已取消；已接收的部分已保存。"))
             page = self._request("GET", f"{state.server_url}/api/v1/sync/pull", token=state.token,
-                                 params={"since": since, "limit": 500})
+                                 params={"since": since, "limit": 500}).json()
             self._apply_page(page)
             pulled += len(page["changes"])
             since = page["next"]
