@@ -44,6 +44,10 @@ def _rows(entity: str, township_id: str | None = None) -> list[dict]:
     return [json.loads(r.data) for r in q]
 
 
+def _notice_type(code: str) -> dict | None:
+    return next((t for t in _rows("notice_type") if t["code"] == code), None)
+
+
 def _setting(key: str, default=None):
     row = SyncRow.get_or_none((SyncRow.entity == "county_setting") & (SyncRow.id == county_setting_id(key)))
     return json.loads(row.data).get("value") if row else default
@@ -215,7 +219,7 @@ def create_admin_router() -> APIRouter:
         except InvalidOperation:
             return back("/admin/programs", "补贴标准应为不小于 0 的数字。")
         with database.connection_context():
-            spec = next((t for t in _rows("notice_type") if t["code"] == notice_type), None)
+            spec = _notice_type(notice_type)
             if spec is None or not name.strip():
                 return back("/admin/programs", "请填写项目名称并选择公开事项。")
             svc.put_county_row("program", str(uuid.uuid4()), {
@@ -237,7 +241,7 @@ def create_admin_router() -> APIRouter:
         if (r := guard(request, csrf)) is not None:
             return r
         with database.connection_context():
-            spec = next((t for t in _rows("notice_type") if t["code"] == code), None)
+            spec = _notice_type(code)
             if spec is None:
                 return back("/admin/notice-types", "没有这个公开事项。")
             svc.put_county_row("notice_type", spec["id"], {**spec, "min_days": min_days, "day_unit": day_unit})
