@@ -1,0 +1,36 @@
+"""Text search as clerks type it: plain substrings, or pinyin initials (``zgs`` finds 张桂生)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pypinyin import Style, lazy_pinyin
+
+
+@lru_cache(maxsize=65536)
+def initials(text: str) -> str:
+    """The first letter of each character's pinyin; other characters kept, lower-cased."""
+    return "".join(p[:1] for p in lazy_pinyin(text, style=Style.FIRST_LETTER, errors="default")).lower()
+
+
+@lru_cache(maxsize=65536)
+def full_pinyin(text: str) -> str:
+    return "".join(lazy_pinyin(text, errors="default")).lower()
+
+
+def matches(query: str, *texts: str) -> bool:
+    """True when every space-separated word of ``query`` is found in one of ``texts`` as written,
+    as pinyin initials or as full pinyin."""
+    words = query.lower().split()
+    if not words:
+        return True
+    haystacks = [t.lower() for t in texts if t]
+    ascii_words = [w for w in words if w.isascii()]
+    if ascii_words:
+        haystacks += [initials(t) for t in texts if t] + [full_pinyin(t) for t in texts if t]
+    return all(any(w in h for h in haystacks) for w in words)
+
+
+def sort_key(text: str) -> str:
+    """Sort Chinese text by pinyin, as a clerk expects (安 before 张), not by code point."""
+    return full_pinyin(text)

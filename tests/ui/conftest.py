@@ -1,0 +1,50 @@
+"""UI fixtures: a ``UiEnv`` on the demo township for each role, and screenshots on request."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+
+def _env(ctx, username: str):
+    from app.users import UserService
+    from ui.common import ChangeBus, UiEnv
+
+    user = next(u for u in UserService(ctx).list() if u.username == username)
+    return UiEnv(ctx=ctx, user=user, bus=ChangeBus())
+
+
+@pytest.fixture
+def clerk_env(demo_ctx, qapp):
+    """张丽, the township's preparer (经办人), on the demo data."""
+    return _env(demo_ctx, "zhangli")
+
+
+@pytest.fixture
+def reviewer_env(demo_ctx, qapp):
+    """王强, a reviewer (审核人), on the same demo data."""
+    return _env(demo_ctx, "wangqiang")
+
+
+@pytest.fixture
+def admin_env(demo_ctx, qapp):
+    return _env(demo_ctx, "admin")
+
+
+@pytest.fixture
+def english():
+    """Widgets built inside the test use the English catalogue."""
+    from app.i18n import set_language
+
+    set_language("en")
+    yield
+    set_language("zh_CN")
+
+
+def save_screenshot(widget, name: str) -> None:
+    """With GONGKAI_SCREENSHOTS=DIR set, save ``widget`` as DIR/name.png (for looking at layouts)."""
+    target = os.environ.get("GONGKAI_SCREENSHOTS")
+    if target:
+        os.makedirs(target, exist_ok=True)
+        widget.grab().save(os.path.join(target, f"{name}.png"))

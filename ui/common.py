@@ -1,0 +1,71 @@
+"""What every widget of the desktop app shares: the environment it works in, the change bus and
+the one way errors are shown."""
+
+from __future__ import annotations
+
+import traceback
+from dataclasses import dataclass, fields
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QMessageBox, QWidget
+
+from app.context import Context
+from app.errors import AppError
+from app.i18n import _
+from app.users import UserInfo
+
+
+@dataclass(frozen=True)
+class Changes:
+    """What a mutation changed; views refresh what concerns them."""
+
+    notices: bool = False
+    rows: bool = False
+    boards: bool = False
+    objections: bool = False
+    sync: bool = False
+    reference: bool = False
+    users: bool = False
+
+    @classmethod
+    def everything(cls) -> Changes:
+        return cls(**{f.name: True for f in fields(cls)})
+
+
+class ChangeBus(QObject):
+    """The one signal that tells views what to refresh, and requests to open things. No widget
+    calls another widget's ``refresh()``."""
+
+    changed = Signal(object)  # Changes
+    notice_open_requested = Signal(str)  # notice id
+    region_selected = Signal(object)  # region id or None for the whole township
+
+
+@dataclass(frozen=True)
+class UiEnv:
+    """Handed to every page: the services' context, the signed-in user and the change bus."""
+
+    ctx: Context
+    user: UserInfo
+    bus: ChangeBus
+
+    def can(self, *roles: str) -> bool:
+        return self.user.role in roles
+
+
+def show_error(parent: QWidget | None, err: BaseException, title: str | None = None) -> QMessageBox:
+    """Show an error as a clerk should see it: what happened and what to do, with the technical
+    details folded away (and copyable). Never a raw exception text as the message."""
+    box = QMessageBox(parent)
+    box.setIcon(QMessageBox.Icon.Warning)
+    box.setWindowTitle(title or _("公开栏"))
+    if isinstance(err, AppError):
+        box.setText(str(err))
+        if err.details:
+            box.setDetailedText(err.details)
+    else:
+        box.setText(_("出现了意外错误，操作没有完成。已保存的数据是安全的。\n请把详细信息复制给县里的技术人员。"))
+        box.setDetailedText("".join(traceback.format_exception(err)))
+    box.setStandardButtons(QMessageBox.StandardButton.Ok)
+    box.open()
+    return box
