@@ -34,3 +34,30 @@ def test_core_packages_do_not_import_pyside6():
 def test_app_does_not_import_http_or_pdf_libraries():
     modules = _modules("app")
     assert _loaded_after_import(modules, ("PySide6", "requests", "reportlab", "fastapi")) == []
+
+
+def _imports(path: Path) -> set[str]:
+    import ast
+
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def test_ui_calls_services_and_never_touches_the_database_or_network_itself():
+    offenders = {str(p.relative_to(ROOT)): sorted(_imports(p) & {"db", "peewee", "sqlite3", "requests"})
+                 for p in (ROOT / "ui").rglob("*.py")}
+    assert {k: v for k, v in offenders.items() if v} == {}
+
+
+def test_ui_runs_long_work_only_through_background_op():
+    import re
+
+    pattern = re.compile(r"\bQThread\b|threading\.Thread\b|QtConcurrent")
+    offenders = [str(p.relative_to(ROOT)) for p in (ROOT / "ui").rglob("*.py")
+                 if pattern.search(p.read_text(encoding="utf-8"))]
+    assert offenders == []

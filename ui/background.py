@@ -15,6 +15,8 @@ from typing import Any
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal
 from PySide6.QtWidgets import QProgressDialog, QWidget
 
+from app.i18n import _
+
 DIALOG_DELAY_MS = 600
 
 Work = Callable[[Callable[[int, int, str], None], threading.Event], Any]
@@ -96,7 +98,7 @@ class BackgroundOp(QObject):
     def _show_dialog(self) -> None:
         if self._label is None or self._done:
             return
-        dialog = QProgressDialog(self._label, "取消", 0, 0, self._parent)
+        dialog = QProgressDialog(self._label, _("取消"), 0, 0, self._parent)
         dialog.setMinimumDuration(0)
         dialog.canceled.connect(self.cancel_event.set)
         self._dialog = dialog
