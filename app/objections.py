@@ -23,6 +23,8 @@ from db.models import Notice, Objection, ObjectionAnswer, RosterRow
 CHANNELS = ("portal", "phone", "visit", "letter")
 CHANNEL_LABELS = {"portal": "扫码反映", "phone": "来电", "visit": "来访", "letter": "书面"}
 STATUS_LABELS = {"open": "待处理", "investigating": "核查中", "answered": "已答复"}
+#: notices an objection can be recorded against: posted, or ended / replaced but still answerable
+RECORDABLE_STATUSES = ("published", "closed", "superseded")
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,17 @@ class ObjectionInfo:
     status: str
     overdue: bool
     answers: tuple[str, ...]
+    notice_status: str = ""
+    #: an answer recorded that the objection led to a correction (更正公示)
+    led_to_correction: bool = False
+
+
+@dataclass(frozen=True)
+class AnswerInfo:
+    text: str
+    answered_by: str
+    answered_at: str
+    led_to_correction: bool
 
 
 class ObjectionService:
@@ -66,7 +79,7 @@ class ObjectionService:
             n = Notice.get_or_none((Notice.id == notice_id) & (~Notice.deleted))
             if n is None:
                 raise NotFound(_("找不到该公示。"), details=notice_id)
-            if n.status not in ("published", "closed", "superseded"):
+            if n.status not in RECORDABLE_STATUSES:
                 raise TransitionError(_("只能对已发布的公示登记异议。"))
             if roster_row_id and not RosterRow.select().where(
                     (RosterRow.id == roster_row_id) & (RosterRow.notice == n.id)).exists():
@@ -110,18 +123,24 @@ class ObjectionService:
     def inbox(self, include_answered: bool = False) -> list[ObjectionInfo]:
         """Objections sorted by due date, earliest first."""
         today = self._ctx.clock.today()
-        q = (Objection.select(Objection, Notice.title).join(Notice)
+        q = (Objection.select(Objection, Notice.id, Notice.title, Notice.status).join(Notice)
              .where(~Objection.deleted).order_by(Objection.due_date, Objection.received_at))
         if not include_answered:
             q = q.where(Objection.status != "answered")
         out = []
         for o in q:
-            answers = tuple(a.text for a in o.answers.order_by(ObjectionAnswer.answered_at))
+            answers = list(o.answers.where(~ObjectionAnswer.deleted).order_by(ObjectionAnswer.answered_at))
             out.append(ObjectionInfo(
                 o.id, o.notice_id, o.notice.title, o.roster_row_id, o.number, o.channel, o.received_at,
                 o.contact, o.content, o.due_date, o.status, o.status != "answered" and o.due_date < today,
-                answers))
+                tuple(a.text for a in answers), o.notice.status, any(a.led_to_correction for a in answers)))
         return out
+
+    def answers(self, objection_id: str) -> list[AnswerInfo]:
+        """The answers to an objection, oldest first (answers are appended, never edited)."""
+        o = self._get(objection_id)
+        q = o.answers.where(~ObjectionAnswer.deleted).order_by(ObjectionAnswer.answered_at)
+        return [AnswerInfo(a.text, a.answered_by, a.answered_at, a.led_to_correction) for a in q]
 
     def _get(self, objection_id: str) -> Objection:
         o = Objection.get_or_none((Objection.id == objection_id) & (~Objection.deleted))

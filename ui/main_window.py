@@ -151,7 +151,8 @@ class MainWindow(QMainWindow):
                 self.pages["boards"].select_board(item.data(0, _REGION))
             return
         self.env.bus.region_selected.emit(item.data(0, _REGION))
-        if self.tabs.currentWidget() not in (self.pages["notices"], self.pages["boards"]):
+        if self.tabs.currentWidget() not in (self.pages["notices"], self.pages["boards"], self.pages["calendar"],
+                                             self.pages["objections"]):
             self.show_page("notices")
 
     # ------------------------------------------------------------------------------ menus
