@@ -237,8 +237,15 @@ def cmd_county(args: argparse.Namespace) -> int:
     from server import sync_service as svc
     from server.db import database
 
-    _server_db(args)
+    url = _server_db(args)
     try:
+        if args.action == "backup":
+            print(f"county database copied to {county.backup(url, Path(args.to))}")
+            return 0
+        if args.action == "restore":
+            new_epoch = county.restore(url, Path(args.source) if args.source else None)
+            print(f"restored; new epoch {new_epoch}: workstations re-send what the backup lacks on their next sync")
+            return 0
         with database.connection_context():
             if args.action == "init":
                 county.init_county(args.county_code, args.name, args.public_url)
@@ -313,10 +320,13 @@ def cmd_enroll(args: argparse.Namespace) -> int:
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
-    from sync.client import SyncClient
+    from sync.client import LargeDeletion, SyncClient
 
     ctx = open_context(args.data_dir, must_exist=True)
-    r = SyncClient(ctx).sync()
+    try:
+        r = SyncClient(ctx).sync(confirm_deletes=args.allow_deletes)
+    except LargeDeletion as err:
+        raise AppError(f"{err} (run 'sync --allow-deletes' to go ahead)", details=err.details) from err
     print(f"sync done: {r.pushed} sent, {r.pulled} received, {r.conflicts} conflicts, {r.rejected} refused "
           f"({r.requests} requests)")
     return 0
@@ -436,6 +446,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_enroll)
 
     p = sub.add_parser("sync", parents=[common], help="sync once with the county server (for schedulers)")
+    p.add_argument("--allow-deletes", action="store_true",
+                   help="go ahead when the sync would delete many rows (otherwise it stops and says so)")
     p.set_defaults(handler=cmd_sync)
 
     p = sub.add_parser("bundle", parents=[common], help="USB bundles for offline sync")
@@ -470,6 +482,12 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--hours", type=int, default=72)
     c = county_sub.add_parser("create-admin", parents=[common])
     c.add_argument("--username", required=True)
+    c = county_sub.add_parser("backup", parents=[common], help="copy the county's SQLite database to a file")
+    c.add_argument("--to", required=True)
+    c = county_sub.add_parser("restore", parents=[common],
+                              help="restore from a backup (server stopped); starts a new epoch")
+    c.add_argument("--from", dest="source",
+                   help="SQLite backup file; omit after restoring PostgreSQL with pg_restore")
     for c in county_sub.choices.values():
         c.add_argument("--db", help="postgresql://… or sqlite:///…")
     p.set_defaults(handler=cmd_county)
@@ -483,6 +501,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
+    # peewee's debug log carries query parameters (ID numbers, accounts): never let it through
+    logging.getLogger("peewee").setLevel(logging.WARNING)
     try:
         return args.handler(args)
     except AppError as err:

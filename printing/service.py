@@ -18,7 +18,7 @@ from app.context import Context
 from app.errors import Cancelled, NotFound
 from app.i18n import _
 from app.money import format_yuan
-from app.notices import STATUS_LABELS, NoticeService
+from app.notices import STATUS_LABELS, NoticeService, NoticeSummary
 from app.reference import ReferenceService
 from app.settings import CountySettings, get_local
 from printing.fonts import Measure, default_measure
@@ -76,6 +76,53 @@ class PrintService:
             landscape=landscape, issued_on=n.posting_start or (self._ctx.clock.today() if draft else None),
             posting_explanation=explanation, watermark=_WATERMARKS.get(n.status), measure=measure)
 
+    def batch_notices(self, program_id: str) -> list[NoticeSummary]:
+        """The notices :meth:`print_program_by_village` prints: per village, the latest edition of
+        the program's approved or published notice, in village order."""
+        chosen: dict[str, NoticeSummary] = {}
+        for s in self._notices.summaries():
+            if s.status not in BATCH_STATUSES or not s.village_id:
+                continue
+            if self._notices.get(s.id).program_id != program_id:
+                continue
+            if s.village_id not in chosen or s.edition > chosen[s.village_id].edition:
+                chosen[s.village_id] = s
+        return self._in_village_order(chosen.values())
+
+    def _in_village_order(self, summaries) -> list[NoticeSummary]:
+        order = {v.id: i for i, v in enumerate(ReferenceService(self._ctx).regions("village"))}
+        return sorted(summaries, key=lambda s: (s.village_id is not None, order.get(s.village_id, len(order)),
+                                                s.village, s.title))
+
+    def print_published(self, out_dir: Path, progress: Progress | None = None,
+                        cancel: threading.Event | None = None) -> list[Path]:
+        """Every notice being posted now (公示中), one PDF each: township-level notices first,
+        then village by village; plus ``00-打印清单.txt`` listing them.
+
+        Returns the PDFs in that order. Raises Cancelled when ``cancel`` is set; files finished
+        before that stay, and no list is written.
+        """
+        report = progress or (lambda done, total, message: None)
+        todo = self._in_village_order(s for s in self._notices.summaries() if s.status == "published")
+        self._measure()  # fail on a missing font before writing anything
+        out_dir = Path(out_dir)
+        written: list[Path] = []
+        lines = [_("正在公示的公示打印清单"),
+                 "\t".join(("文件", "行政村", "状态", "明细行数", "金额合计（元）", "页数", "公示名称"))]
+        for done, s in enumerate(todo):
+            if cancel is not None and cancel.is_set():
+                raise Cancelled(_("已取消批量打印；已完成 {done} 份公示的文件，未生成打印清单。").format(done=done))
+            where = s.village or _("乡镇级")
+            report(done, len(todo), _("正在打印：{village} {title}").format(village=where, title=s.title))
+            path = out_dir / f"{done + 1:02d}-{_safe(where)}-{_safe(s.title)[:40]}.pdf"
+            info = self.print_notice(s.id, path)
+            written.append(path)
+            lines.append("\t".join((path.name, where, STATUS_LABELS[s.status], str(s.rows),
+                                    format_yuan(s.total_fen, thousands=False), str(info.pages), s.title)))
+        (out_dir / INDEX_TXT).write_text("\n".join(lines) + "\n", encoding="utf-8")
+        report(len(todo), len(todo), _("批量打印完成：{count} 份公示").format(count=len(todo)))
+        return written
+
     def print_program_by_village(self, program_id: str, out_dir: Path, progress: Progress | None = None,
                                  cancel: threading.Event | None = None) -> list[Path]:
         """One PDF per village that has an approved or published notice of the program (the
@@ -86,16 +133,7 @@ class PrintService:
         """
         report = progress or (lambda done, total, message: None)
         program = ReferenceService(self._ctx).program(program_id)
-        chosen: dict[str, tuple] = {}
-        for s in self._notices.summaries():
-            if s.status not in BATCH_STATUSES or not s.village_id:
-                continue
-            if self._notices.get(s.id).program_id != program_id:
-                continue
-            if s.village_id not in chosen or s.edition > chosen[s.village_id].edition:
-                chosen[s.village_id] = s
-        order = {v.id: i for i, v in enumerate(ReferenceService(self._ctx).regions("village"))}
-        todo = sorted(chosen.values(), key=lambda s: (order.get(s.village_id, len(order)), s.village))
+        todo = self.batch_notices(program_id)
         self._measure()  # fail on a missing font before writing anything
         out_dir = Path(out_dir)
         written: list[Path] = []
