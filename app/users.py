@@ -60,16 +60,15 @@ class UserService:
     def __init__(self, ctx: Context) -> None:
         self._ctx = ctx
 
-    def create(self, username: str, display_name: str, role: str, password: str) -> UserInfo:
+    def create(self, username: str, display_name: str, role: str, password: str,
+               by: str | None = None) -> UserInfo:
+        """Create an account. ``by`` is the acting user, who must be an administrator; without
+        ``by`` (first run, demo, county scripts) nobody is checked."""
         from app.audit import record
 
+        actor = self.require(by, "admin") if by is not None else None
         username = username.strip()
-        if role not in ROLES:
-            raise ValidationError(_("未知的角色。"), details=role)
-        if not username or not display_name.strip():
-            raise ValidationError(_("用户名和姓名不能为空。"))
-        if len(password) < 8:
-            raise ValidationError(_("密码至少需要 8 个字符。"))
+        self.check_new(username, display_name, role, password)
         with self._ctx.write():
             if User.select().where(User.username == username).exists():
                 raise ValidationError(_("用户名已存在。"), details=username)
@@ -77,8 +76,19 @@ class UserService:
                 id=new_id(), username=username, display_name=display_name.strip(), role=role,
                 password_hash=hash_password(password), active=True, created_at=utc_now(),
             )
-            record(self._ctx, None, "user.create", "user", user.id, {"username": username, "role": role})
+            record(self._ctx, actor, "user.create", "user", user.id, {"username": username, "role": role})
         return _info(user)
+
+    def check_new(self, username: str, display_name: str, role: str, password: str) -> None:
+        """Raise ValidationError if ``create`` would refuse these values (changes nothing)."""
+        if role not in ROLES:
+            raise ValidationError(_("未知的角色。"), details=role)
+        if not username.strip() or not display_name.strip():
+            raise ValidationError(_("用户名和姓名不能为空。"))
+        if len(password) < 8:
+            raise ValidationError(_("密码至少需要 8 个字符。"))
+        if User.select().where(User.username == username.strip()).exists():
+            raise ValidationError(_("用户名已存在。"), details=username.strip())
 
     def authenticate(self, username: str, password: str) -> UserInfo:
         user = User.get_or_none(User.username == username.strip())

@@ -17,12 +17,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.errors import NotFound
 from app.i18n import _
 from app.reference import ReferenceService
 from app.settings import local_township_id
 from app.users import ROLE_LABELS
-from ui.background import BackgroundOp
-from ui.common import Changes, UiEnv, show_error
+from ui.common import Changes, UiEnv
 
 _REGION = Qt.ItemDataRole.UserRole
 _KIND = Qt.ItemDataRole.UserRole + 1
@@ -120,7 +120,13 @@ class MainWindow(QMainWindow):
             QTreeWidgetItem(self.nav, [_("尚未设置乡镇")])
             self.nav.blockSignals(False)
             return
-        township = QTreeWidgetItem(self.nav, [reference.region(township_id).name])
+        try:
+            township_region = reference.region(township_id)
+        except NotFound:  # enrolled, but the first sync has not brought the township yet
+            QTreeWidgetItem(self.nav, [_("尚未收到本乡镇的数据，请在“同步”页同步")])
+            self.nav.blockSignals(False)
+            return
+        township = QTreeWidgetItem(self.nav, [township_region.name])
         township.setData(0, _REGION, None)
         township.setData(0, _KIND, "township")
         boards = reference.boards()
@@ -268,20 +274,7 @@ class MainWindow(QMainWindow):
     def about(self) -> None:
         QMessageBox.about(self, _("关于公开栏"), _("公开栏：乡镇村务、政务公开栏管理。\n版本 {v}").format(v="0.1.0"))
 
-    def create_demo(self) -> BackgroundOp:
-        """Build the demo township off the GUI thread (first run)."""
-        from app.demo import create_demo
-
-        ctx = self.env.ctx
-        return (
-            BackgroundOp(self, lambda progress, cancel: create_demo(ctx, progress=progress))
-            .on_success(lambda _summary: self.env.bus.changed.emit(Changes.everything()))
-            .on_failure(lambda exc: show_error(self, exc))
-            .with_progress(_("正在创建演示乡镇数据……"))
-            .run()
-        )
-
     # ------------------------------------------------------------------------------- bus
     def _on_bus_changed(self, changes: Changes) -> None:
-        if changes.reference or changes.boards or changes.sync:
+        if changes.reference or changes.boards:
             self.refresh_navigation()

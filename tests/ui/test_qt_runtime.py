@@ -16,3 +16,19 @@ def test_many_void_calls_leave_none_alone(qapp):
         label.setText(str(i))
         label.setEnabled(i % 2 == 0)
     assert sys.getrefcount(None) >= before - 50
+
+
+def test_many_signal_emits_leave_true_alone(qapp):
+    from PySide6.QtCore import QObject, Signal
+
+    class Emitter(QObject):
+        fired = Signal(bool)
+
+    emitter = Emitter()
+    got = []
+    emitter.fired.connect(got.append)
+    before = sys.getrefcount(True)
+    for _ in range(2000):
+        emitter.fired.emit(True)
+    assert len(got) == 2000
+    assert sys.getrefcount(True) >= before - 50
