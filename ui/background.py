@@ -85,6 +85,11 @@ class BackgroundOp(QObject):
         self._label = label
         return self
 
+    def on_progress(self, fn: Callable[[int, int, str], None]) -> BackgroundOp:
+        """Also deliver progress to ``fn`` on the GUI thread (for progress shown inside a page)."""
+        self._relay.progressed.connect(fn)
+        return self
+
     def run(self) -> BackgroundOp:
         if self._label is not None:
             QTimer.singleShot(DIALOG_DELAY_MS, self._show_dialog)
