@@ -11,22 +11,26 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from peewee import JOIN, fn
+from peewee import JOIN, Value, fn
 
 from app.audit import record
 from app.context import Context
 from app.errors import NotFound, TransitionError, ValidationError
 from app.i18n import _
 from app.masking import MaskPolicy
-from app.periods import HolidayCalendar, compute_period
+from app.money import compute_amount_fen, parse_money_fen, parse_quantity, to_decimal
+from app.periods import HolidayCalendar, PostingPeriod, compute_period
 from app.public_view import PublicNotice, build_public_view
+from app.roster_index import ROSTER_INDEX
 from app.rows import (
     DUPLICATE_CODE,
     RowChecker,
+    RowColumns,
     RowInput,
     duplicate_issues,
     issue_dicts,
@@ -34,8 +38,9 @@ from app.rows import (
     validate_row,
 )
 from app.settings import CountySettings, local_township_id
-from app.users import UserInfo, UserService
-from db.changes import insert_many, insert_values, new_id, new_ids, save_change
+from app.users import ROLE_LABELS, UserInfo, UserService
+from app.validation import Issue
+from db.changes import insert_columns, insert_many, insert_values, new_id, new_ids, save_change
 from db.fields import dumps_json
 from db.models import (
     HolidayOverride,
@@ -51,6 +56,8 @@ from db.models import (
 #: how a stored issue list marks an error; JSONText writes compact, key-sorted JSON, so SQL can
 #: count rows with errors without decoding every row
 ERROR_MARK = '"severity":"error"'
+#: a stored empty issue list, compared as stored (not passed through the JSON field's converter)
+_NO_ISSUES = Value("[]", converter=False)
 
 STATUSES = ("draft", "in_review", "approved", "published", "closed", "withdrawn", "superseded")
 STATUS_LABELS = {
@@ -101,6 +108,92 @@ class RowView:
 def _row_view(r: RosterRow) -> RowView:
     return RowView(r.id, r.seq, r.name, r.id_number, r.group_name, r.quantity, r.rate, r.amount_fen,
                    r.bank_account, r.phone, r.remark, dict(r.extra), tuple(r.issues))
+
+
+@dataclass(frozen=True)
+class RosterTotals:
+    """Running totals of a roster: live rows, their amount, rows with errors, rows with any issue."""
+
+    rows: int
+    total_fen: int
+    error_rows: int
+    issue_rows: int
+
+
+@dataclass(frozen=True)
+class SignOffView:
+    kind: str  # village_review | township_approval
+    body: str
+    names: tuple[str, ...]
+    signed_on: date
+
+
+@dataclass(frozen=True)
+class NoticeTypeInfo:
+    id: str
+    code: str
+    name: str
+    category: str
+    level: str  # 县 | 乡 | 村
+    min_days: int
+    day_unit: str  # natural | working
+
+
+@dataclass(frozen=True)
+class NoticeDetail:
+    """Everything the notice editor shows about one notice, roster rows excepted."""
+
+    id: str
+    status: str
+    edition: int
+    notice_type: NoticeTypeInfo
+    content_elements: tuple[str, ...]
+    roster_schema: tuple[dict, ...]
+    program_id: str | None
+    program: str
+    village_id: str | None
+    village: str
+    header: dict[str, str]  # HEADER_FIELDS
+    posting_start: date | None
+    posting_end: date | None
+    posting_days: int | None
+    posting_unit: str | None
+    posting_explanation: tuple[str, ...]
+    fingerprint: str | None
+    published_at: str | None
+    closed_at: str | None
+    funds_released: bool
+    return_comment: str
+    withdraw_reason: str
+    supersedes_id: str | None
+    sign_offs: tuple[SignOffView, ...]
+
+    @property
+    def title(self) -> str:
+        return self.header["title"]
+
+
+#: Who may take which lifecycle action in which state (admin always qualifies). The lifecycle
+#: methods enforce the same rules; tests/app/test_notice_queries.py holds the two together.
+ACTION_RULES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "edit": (("preparer",), ("draft",)),
+    "submit": (("preparer",), ("draft",)),
+    "return": (("reviewer",), ("in_review",)),
+    "village_review": (("preparer", "reviewer"), ("draft", "in_review")),
+    "approve": (("reviewer",), ("in_review",)),
+    "publish": (("preparer", "reviewer"), ("approved",)),
+    "correct": (("preparer",), ("published",)),
+    "withdraw": (("reviewer",), ("approved", "published")),
+    "close": (("reviewer",), ("published",)),
+}
+ACTION_LABELS = {
+    "edit": "修改", "submit": "提交审核", "return": "退回", "village_review": "记录村级审核",
+    "approve": "审批", "publish": "发布", "correct": "更正", "withdraw": "撤回", "close": "结束公示",
+}
+
+
+def _type_info(nt: NoticeType) -> NoticeTypeInfo:
+    return NoticeTypeInfo(nt.id, nt.code, nt.name, nt.category, nt.level, nt.min_days, nt.day_unit)
 
 
 def holiday_calendar() -> HolidayCalendar:
@@ -174,6 +267,164 @@ class NoticeService:
     def row_count(self, notice_id: str) -> int:
         return RosterRow.select().where((RosterRow.notice == notice_id) & (~RosterRow.deleted)).count()
 
+    def row_ids(self, notice_id: str, query: str = "", only_issues: bool = False) -> list[str]:
+        """Ids of the live roster rows in ``seq`` order, filtered by what the clerk typed.
+
+        Every space-separated word of ``query`` must match: Latin letters match the name's pinyin
+        initials (``zl`` finds 张丽) or a Latin name; other ASCII (digits, ``X``) matches the ID
+        number, the village group or the name; Chinese matches the name or the village group.
+        ``only_issues`` keeps rows with any error or warning. Text is matched in an in-memory index
+        of the roster (app.roster_index), about 20 ms for 100,000 rows once built. Safe on a worker
+        thread.
+        """
+        words = query.split()
+        if words:
+            return ROSTER_INDEX.row_ids(self._ctx.db, notice_id, words, only_issues)
+        q = RosterRow.select(RosterRow.id).where((RosterRow.notice == notice_id) & (~RosterRow.deleted))
+        if only_issues:
+            q = q.where(RosterRow.issues != _NO_ISSUES)
+        # One string instead of 100,000 result rows (a third of the time). SQLite feeds an
+        # aggregate from an ordered subquery in that order: a subquery with ORDER BY under an
+        # aggregate is never flattened (query flattener rule 16), it runs as a co-routine.
+        sql, params = q.order_by(RosterRow.seq).sql()
+        joined = self._ctx.db.execute_sql(f'SELECT group_concat("id", \',\') FROM ({sql})', params).fetchone()[0]
+        return joined.split(",") if joined else []
+
+    def prepare_filter(self, notice_id: str) -> None:
+        """Read the roster's searchable text ahead of the first filter (worker thread; ~0.2 s for
+        100,000 rows), so the clerk's first keystrokes filter at once."""
+        ROSTER_INDEX.prepare(self._ctx.db, notice_id)
+
+    def rows_by_ids(self, ids: list[str]) -> list[RowView]:
+        """The live rows among ``ids``, in the order given (a page of the roster table)."""
+        if not ids:
+            return []
+        found = {r.id: r for r in RosterRow.select().where(RosterRow.id.in_(ids) & (~RosterRow.deleted))}
+        return [_row_view(found[i]) for i in ids if i in found]
+
+    def totals(self, notice_id: str) -> RosterTotals:
+        """Row count, total amount and problem rows, aggregated in SQL."""
+        q = RosterRow.select(
+            fn.COUNT(RosterRow.id),
+            fn.COALESCE(fn.SUM(RosterRow.amount_fen), 0),
+            fn.COALESCE(fn.SUM(fn.instr(RosterRow.issues, ERROR_MARK) > 0), 0),
+            fn.COALESCE(fn.SUM(RosterRow.issues != _NO_ISSUES), 0),
+        ).where((RosterRow.notice == notice_id) & (~RosterRow.deleted))
+        rows, fen, errors, issues = next(iter(self._ctx.db.execute(q)))
+        return RosterTotals(rows, fen, errors, issues)
+
+    def detail(self, notice_id: str) -> NoticeDetail:
+        n = self._get(notice_id)
+        nt = n.notice_type
+        return NoticeDetail(
+            id=n.id, status=n.status, edition=n.edition, notice_type=_type_info(nt),
+            content_elements=tuple(nt.content_elements), roster_schema=tuple(dict(c) for c in nt.roster_schema),
+            program_id=n.program_id, program=n.program.name if n.program_id else "",
+            village_id=n.village_id, village=n.village.name if n.village_id else "",
+            header={f: getattr(n, f) or "" for f in HEADER_FIELDS},
+            posting_start=n.posting_start, posting_end=n.posting_end, posting_days=n.posting_days,
+            posting_unit=n.posting_unit, posting_explanation=tuple(n.posting_explanation or ()),
+            fingerprint=n.fingerprint, published_at=n.published_at, closed_at=n.closed_at,
+            funds_released=bool(n.funds_released), return_comment=n.return_comment or "",
+            withdraw_reason=n.withdraw_reason or "", supersedes_id=n.supersedes_id,
+            sign_offs=tuple(SignOffView(s.kind, s.body, tuple(s.names), s.signed_on) for s in _sign_offs(n.id)),
+        )
+
+    def actions(self, notice_id: str, by: str, totals: RosterTotals | None = None) -> dict[str, str]:
+        """For each lifecycle action (see ``ACTION_RULES``): ``""`` when user ``by`` may take it
+        now, otherwise the reason in words a clerk understands. The action methods still decide.
+        ``totals``, when the caller has just read them, spares a second pass over the roster."""
+        user = self._users.get(by)
+        n = self._get(notice_id)
+        out: dict[str, str] = {}
+        for action, (roles, states) in ACTION_RULES.items():
+            if not user.active:
+                reason = _("账户已停用。")
+            elif user.role != "admin" and user.role not in roles:
+                reason = _("此操作需要以下角色：{roles}。").format(
+                    roles="、".join(_(ROLE_LABELS[r]) for r in roles))
+            elif n.status not in states:
+                reason = _("当前状态为“{status}”，不能{action}。").format(
+                    status=_(STATUS_LABELS[n.status]), action=_(ACTION_LABELS[action]))
+            else:
+                reason = self._blocker(n, action, user, totals)
+            out[action] = reason
+        return out
+
+    def available_actions(self, notice_id: str, by: str) -> frozenset[str]:
+        return frozenset(a for a, reason in self.actions(notice_id, by).items() if not reason)
+
+    def _blocker(self, n: Notice, action: str, user: UserInfo, totals: RosterTotals | None) -> str:
+        """What besides role and state keeps ``action`` from succeeding now ("" if nothing)."""
+        if action == "submit":
+            totals = totals or self.totals(n.id)
+            if not totals.rows:
+                return _("公示明细为空，不能提交审核。")
+            if totals.error_rows:
+                return _("还有 {count} 行明细存在错误，请改正后再提交审核。").format(count=totals.error_rows)
+            if not n.title.strip() or not n.issuer.strip():
+                return _("标题和发布单位不能为空。")
+        elif action == "approve":
+            if n.submitted_by == user.id:
+                return _("提交人不能审批自己提交的公示，请由另一位审核人审批。")
+            if n.village_id and not _sign_offs(n.id, "village_review"):
+                return _("村级公示须先记录村两委或村务监督委员会的审核签字。")
+        elif action == "correct":
+            if Notice.select().where((Notice.supersedes == n.id) & (~Notice.deleted)
+                                     & (Notice.status.not_in(("withdrawn",)))).exists():
+                return _("该公示已有一份更正正在办理。")
+        elif action == "close":
+            if n.posting_end is not None and self._ctx.clock.today() <= n.posting_end:
+                return _("公示期至 {end} 才结束，期满后方可结束公示。").format(end=n.posting_end)
+            open_count = Objection.select().where(
+                (Objection.notice == n.id) & (~Objection.deleted) & (Objection.status != "answered")).count()
+            if open_count:
+                return _("还有 {count} 件异议尚未答复，答复后方可结束公示。").format(count=open_count)
+        return ""
+
+    def preview_period(self, notice_id: str, start: date | None = None) -> PostingPeriod:
+        """The posting period publishing on ``start`` (default today) would give, with how it
+        was computed. Raises CalendarError when working days cannot be counted."""
+        nt = self._get(notice_id).notice_type
+        return compute_period(start or self._ctx.clock.today(), nt.min_days, nt.day_unit, holiday_calendar())
+
+    def notice_types(self) -> list[NoticeTypeInfo]:
+        return [_type_info(t) for t in NoticeType.select().where(~NoticeType.deleted).order_by(NoticeType.code)]
+
+    def suggest_title(self, notice_type_id: str, program_id: str | None = None,
+                      village_id: str | None = None) -> str:
+        """The title :meth:`create` gives when none is supplied."""
+        from app.public_view import render_template
+
+        nt = NoticeType.get_or_none(NoticeType.id == notice_type_id)
+        township_id = local_township_id()
+        if nt is None or township_id is None:
+            return ""
+        program = Program.get_or_none(Program.id == program_id) if program_id else None
+        village = Region.get_or_none(Region.id == village_id) if village_id else None
+        _issuer, names = self._template_names(nt, program, village, Region.get_by_id(township_id), None)
+        return render_template(nt.title_template, names)
+
+    def _template_names(self, nt: NoticeType, program: Program | None, village: Region | None,
+                        township: Region, issuer: str | None) -> tuple[str, dict[str, str]]:
+        """The issuer (default by the type's level) and the values for the title template."""
+        county = CountySettings.load()
+        if nt.level == "县" and county.county_name:
+            default_issuer = f"{county.county_name}人民政府"
+        elif village:
+            default_issuer = f"{village.name}村民委员会\n{township.name}人民政府"
+        else:
+            default_issuer = f"{township.name}人民政府"
+        issuer = issuer or default_issuer
+        today = self._ctx.clock.today()
+        names = {"village": village.name if village else "", "township": township.name,
+                 "program": program.name if program else "",
+                 # regular disclosures (村级财务, 村务) have no program: the year is this year's
+                 "year": str(program.year) if program else str(today.year),
+                 "issuer": issuer.split("\n")[-1], "month": str(today.month),
+                 "quarter": str((today.month - 1) // 3 + 1)}
+        return issuer, names
+
     def public_view(self, notice_id: str) -> PublicNotice:
         """The public view: for a published notice exactly as frozen, otherwise as it stands now."""
         n = self._get(notice_id)
@@ -200,18 +451,7 @@ class NoticeService:
         if village_id and (village is None or village.level != "village"):
             raise NotFound(_("找不到该行政村。"), details=village_id)
         _check_header(header)
-        county = CountySettings.load()
-        if nt.level == "县" and county.county_name:
-            default_issuer = f"{county.county_name}人民政府"
-        elif village:
-            default_issuer = f"{village.name}村民委员会\n{township.name}人民政府"
-        else:
-            default_issuer = f"{township.name}人民政府"
-        issuer = header.get("issuer") or default_issuer
-        names = {"village": village.name if village else "", "township": township.name,
-                 "program": program.name if program else "", "year": str(program.year) if program else "",
-                 "issuer": issuer.split("\n")[-1], "month": str(self._ctx.clock.today().month),
-                 "quarter": str((self._ctx.clock.today().month - 1) // 3 + 1)}
+        issuer, names = self._template_names(nt, program, village, township, header.get("issuer"))
         from app.public_view import render_template
 
         values = {
@@ -281,6 +521,45 @@ class NoticeService:
             record(self._ctx, user, "notice.rows_add", "notice", n.id, {"rows": len(values)})
         return len(rows)
 
+    def add_checked_rows(self, notice_id: str, by: str,
+                         batches: Iterable[tuple[RowColumns, dict[int, Sequence[Issue]]]], *,
+                         duplicates_marked: bool = False) -> int:
+        """Append rows to a draft batch by batch, in one transaction; returns how many were added.
+
+        Each batch is ``(rows, issues)``: rows already normalised and checked by a ``RowChecker``
+        of this notice type, and every issue found for them by position in the batch; nothing is
+        checked again. With ``duplicates_marked`` the issues also hold the duplicate-ID marks
+        among all the rows of all the batches (an importer finds them over the whole file): when
+        the draft had no rows before, only the other notices of the program are searched. Batches
+        may be produced while earlier ones are stored (an importer checks the next rows meanwhile).
+        """
+        user = self._users.require(by, "preparer")
+        with self._ctx.write():
+            n = self._editable(notice_id)
+            start = (RosterRow.select(fn.MAX(RosterRow.seq)).where(RosterRow.notice == n.id).scalar() or 0) + 1
+            shared = {"deleted": False, "township_id": n.township_id, "notice_id": n.id}
+            added = 0
+            for rows, issues in batches:
+                m = len(rows)
+                texts = ["[]"] * m
+                for i, found in issues.items():
+                    if found:
+                        texts[i] = dumps_json(issue_dicts(found))
+                insert_columns(RosterRow, shared, {
+                    "seq": range(start + added, start + added + m),
+                    "name": rows.name, "id_number": rows.id_number, "group_name": rows.group_name,
+                    "quantity": [None if q is None else str(q) for q in rows.quantity],
+                    "rate": [None if r is None else str(r) for r in rows.rate],
+                    "amount_fen": rows.amount_fen, "bank_account": rows.bank_account, "phone": rows.phone,
+                    "remark": rows.remark,
+                    "extra": ["{}"] * m if rows.extra is None else [dumps_json(e) if e else "{}" for e in rows.extra],
+                    "issues": texts,
+                })
+                added += m
+            self._refresh_duplicates(n, within_marked=duplicates_marked and start == 1)
+            record(self._ctx, user, "notice.rows_add", "notice", n.id, {"rows": added})
+        return added
+
     def update_row(self, row_id: str, by: str, row: RowInput) -> RowView:
         user = self._users.require(by, "preparer")
         with self._ctx.write():
@@ -311,6 +590,81 @@ class NoticeService:
             self._refresh_duplicates(n)
             record(self._ctx, user, "notice.row_delete", "roster_row", r.id, {"notice": n.id, "seq": r.seq})
 
+    def delete_rows(self, row_ids: list[str], by: str) -> int:
+        """Delete several rows of one draft in one transaction; returns how many."""
+        user = self._users.require(by, "preparer")
+        wanted = set(row_ids)
+        with self._ctx.write():
+            rows = list(RosterRow.select().where(RosterRow.id.in_(list(wanted)) & (~RosterRow.deleted)))
+            if len(rows) != len(wanted):
+                raise NotFound(_("找不到该明细行。"), details=f"{len(wanted) - len(rows)} missing")
+            notices = {r.notice_id for r in rows}
+            if len(notices) > 1:
+                raise ValidationError(_("只能删除同一份公示中的明细行。"))
+            if not rows:
+                return 0
+            n = self._editable(notices.pop())
+            for r in rows:
+                r.deleted = True
+                save_change(r)
+                record(self._ctx, user, "notice.row_delete", "roster_row", r.id, {"notice": n.id, "seq": r.seq})
+            self._refresh_duplicates(n)
+        return len(rows)
+
+    def append_blank_row(self, notice_id: str, by: str) -> str:
+        """Add an empty row at the end of a draft (marked with what is missing); returns its id."""
+        self.add_rows(notice_id, by, [RowInput()])
+        return (RosterRow.select(RosterRow.id).where((RosterRow.notice == notice_id) & (~RosterRow.deleted))
+                .order_by(RosterRow.seq.desc()).limit(1).scalar())
+
+    def update_cell(self, row_id: str, by: str, key: str, text: str) -> RowView:
+        """Change one cell of a draft's roster row to the text a clerk typed; ``key`` is the roster
+        schema's column key.
+
+        Numbers are read exactly (full-width digits, thousands separators and a unit such as 亩,
+        公顷 or 万元 are understood); text that is no number raises ValidationError naming the
+        column, and nothing changes. When the quantity or the rate changes and the amount agreed
+        with the old figures (or was empty), the amount follows the new ones. The row is then
+        validated as in :meth:`update_row`.
+        """
+        self._users.require(by, "preparer")
+        r = RosterRow.get_or_none((RosterRow.id == row_id) & (~RosterRow.deleted))
+        if r is None:
+            raise NotFound(_("找不到该明细行。"), details=row_id)
+        column = next((c for c in r.notice.notice_type.roster_schema if c["key"] == key), None)
+        if column is None:
+            raise ValidationError(_("此列不能修改。"), details=key)
+        value = text.strip()
+        fields: dict[str, Any] = {f: getattr(r, f) for f in (
+            "name", "id_number", "group_name", "quantity", "rate", "amount_fen", "bank_account",
+            "phone", "remark")}
+        fields["extra"] = dict(r.extra)
+        try:
+            if key == "quantity":
+                fields["quantity"] = parse_quantity(value, column.get("unit") or "亩") if value else None
+            elif key == "rate":
+                fields["rate"] = to_decimal(value) if value else None
+            elif key == "amount":
+                fields["amount_fen"] = parse_money_fen(value) if value else None
+            elif key == "group":
+                fields["group_name"] = value
+            elif key in fields:
+                fields[key] = value
+            elif value:
+                fields["extra"][key] = value
+            else:
+                fields["extra"].pop(key, None)
+        except ValueError as exc:
+            raise ValidationError(_("“{label}”填写有误：{problem}").format(label=column["label"], problem=exc),
+                                  details=key) from None
+        if key in ("quantity", "rate") and fields["quantity"] is not None and fields["rate"] is not None:
+            followed = r.amount_fen is None or (
+                r.quantity is not None and r.rate is not None
+                and r.amount_fen == compute_amount_fen(r.quantity, r.rate))
+            if followed:
+                fields["amount_fen"] = compute_amount_fen(fields["quantity"], fields["rate"])
+        return self.update_row(row_id, by, RowInput(**fields))
+
     def _editable(self, notice_id: str) -> Notice:
         n = self._get(notice_id)
         if n.status != "draft":
@@ -318,10 +672,12 @@ class NoticeService:
                 _("只有草稿可以修改；当前状态为“{status}”。").format(status=STATUS_LABELS[n.status]))
         return n
 
-    def _refresh_duplicates(self, n: Notice) -> None:
+    def _refresh_duplicates(self, n: Notice, *, within_marked: bool = False) -> None:
         """Recompute duplicate-ID marks of a notice; only rows whose marks change are written.
 
-        The searching is done in SQL so that a 100,000-row roster is never loaded for it.
+        The searching is done in SQL so that a 100,000-row roster is never loaded for it. With
+        ``within_marked`` the rows already carry their marks for duplicates within the notice (a
+        draft filled at once from rows checked as a whole): only other notices are searched.
         """
         live = (RosterRow.notice == n.id) & (~RosterRow.deleted) & (RosterRow.id_number != "")
         Mine = RosterRow.alias()
@@ -340,6 +696,14 @@ class NoticeService:
                         & (Other.id != (n.supersedes_id or ""))))
             for number, title in q.tuples():
                 elsewhere.setdefault(number, []).append(title)
+        if within_marked:
+            # Rows whose number is in no other notice keep their marks as they are; the others
+            # are recomputed in full (within and elsewhere) as below.
+            if elsewhere:
+                pairs = list(RosterRow.select(RosterRow.id, RosterRow.id_number)
+                             .where(live & RosterRow.id_number.in_(list(elsewhere))).tuples())
+                self._write_duplicate_marks(duplicate_issues(pairs, elsewhere), set())
+            return
         candidates = RosterRow.id_number.in_(repeated)
         if elsewhere:
             candidates |= RosterRow.id_number.in_(list(elsewhere))
@@ -348,6 +712,12 @@ class NoticeService:
         flagged = {rid for (rid,) in RosterRow.select(RosterRow.id).where(
             (RosterRow.notice == n.id) & (~RosterRow.deleted)
             & (fn.instr(RosterRow.issues, f'"{DUPLICATE_CODE}"') > 0)).tuples()}
+        self._write_duplicate_marks(dups, flagged)
+
+    @staticmethod
+    def _write_duplicate_marks(dups: dict[str, list[Issue]], flagged: set[str]) -> None:
+        """Give the rows of ``dups`` these duplicate-ID marks and the ``flagged`` ones (rows that
+        have marks now) only theirs; only rows whose marks change are written."""
         for r in RosterRow.select().where(RosterRow.id.in_(list(flagged | set(dups)))):
             rid = r.id
             kept = [i for i in r.issues if i["code"] != DUPLICATE_CODE]

@@ -34,3 +34,25 @@ def matches(query: str, *texts: str) -> bool:
 def sort_key(text: str) -> str:
     """Sort Chinese text by pinyin, as a clerk expects (安 before 张), not by code point."""
     return full_pinyin(text)
+
+
+@lru_cache(maxsize=1)
+def _initials_table() -> dict[int, str]:
+    """Code point → first letter of the character's first pinyin reading (tone marks dropped)."""
+    import unicodedata
+
+    from pypinyin.pinyin_dict import pinyin_dict
+
+    table: dict[int, str] = {}
+    for code, readings in pinyin_dict.items():
+        first = unicodedata.normalize("NFD", readings.split(",", 1)[0])[:1].lower()
+        if first.isascii() and first.isalpha():
+            table[code] = first
+    return table
+
+
+def initials_fast(text: str) -> str:
+    """Pinyin initials character by character, lower-cased: ~1 µs a name, for SQL filters over a
+    100,000-row roster. Unlike :func:`initials` it ignores phrase context, so a polyphonic
+    character takes its most common reading."""
+    return text.translate(_initials_table()).lower() if text else ""

@@ -97,11 +97,11 @@ class NoticeTableModel(QAbstractTableModel):
         return keys[column]
 
     # -------------------------------------------------------------------------- Qt model
-    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802 - Qt override
-        return 0 if parent.isValid() else len(self._shown)
+    def rowCount(self, parent: QModelIndex | None = None) -> int:  # noqa: N802 - Qt override
+        return 0 if parent is not None and parent.isValid() else len(self._shown)
 
-    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: N802
-        return 0 if parent.isValid() else len(self._headers)
+    def columnCount(self, parent: QModelIndex | None = None) -> int:  # noqa: N802
+        return 0 if parent is not None and parent.isValid() else len(self._headers)
 
     def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:

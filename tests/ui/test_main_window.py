@@ -65,6 +65,7 @@ def test_double_click_opens_the_notice_in_a_tab_once(qtbot, clerk_env):
     page = window.pages["notices"]
     index = page.model.index(0, 0)
     rect = page.table.visualRect(index)
+    qtbot.mouseClick(page.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     qtbot.mouseDClick(page.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     editor = window.tabs.currentWidget()
     assert editor.notice_id == page.model.notice(0).id
