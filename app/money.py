@@ -15,8 +15,6 @@ import unicodedata
 from collections.abc import Collection
 from decimal import ROUND_HALF_UP, Context, Decimal, Inexact, InvalidOperation, localcontext
 
-import cn2an
-
 from app.i18n import _
 
 COMMON_UNITS: frozenset[str] = frozenset(
@@ -190,6 +188,8 @@ def amount_in_words(fen: int) -> str:
     _check_fen(fen)
     if abs(fen) >= 10**18:
         raise ValueError(_("金额过大，无法转换为大写"))
+    import cn2an  # loaded on first use: it takes a noticeable part of the desktop's start-up
+
     yuan, cents = divmod(abs(fen), 100)
     # cn2an reads a string exactly; a float would reintroduce binary rounding.
     words: str = cn2an.an2cn(f"{'-' if fen < 0 else ''}{yuan}.{cents:02d}", "rmb")

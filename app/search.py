@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from pypinyin import Style, lazy_pinyin
-
 
 @lru_cache(maxsize=65536)
 def initials(text: str) -> str:
     """The first letter of each character's pinyin; other characters kept, lower-cased."""
+    from pypinyin import Style, lazy_pinyin  # its dictionaries load on first use, not at start-up
+
     return "".join(p[:1] for p in lazy_pinyin(text, style=Style.FIRST_LETTER, errors="default")).lower()
 
 
 @lru_cache(maxsize=65536)
 def full_pinyin(text: str) -> str:
+    from pypinyin import lazy_pinyin
+
     return "".join(lazy_pinyin(text, errors="default")).lower()
 
 
