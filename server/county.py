@@ -54,3 +54,52 @@ def create_admin(username: str, password: str) -> None:
         raise svc.SyncError(422, "admin passwords need at least 10 characters")
     Admin.insert(username=username, password_hash=hash_password(password), created_at=svc.now_iso()).on_conflict(
         conflict_target=[Admin.username], update={Admin.password_hash: hash_password(password)}).execute()
+
+
+def backup(url: str, target) -> str:
+    """Copy the county's SQLite database to ``target`` (consistent while the server runs).
+    PostgreSQL is backed up with ``pg_dump``."""
+    import sqlite3
+    from pathlib import Path
+
+    if not url.startswith("sqlite:///"):
+        raise svc.SyncError(422, "back up PostgreSQL with pg_dump; this command copies SQLite databases")
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    source = sqlite3.connect(url.removeprefix("sqlite:///"))
+    dest = sqlite3.connect(target)
+    try:
+        source.backup(dest)
+    finally:
+        dest.close()
+        source.close()
+    return str(target)
+
+
+def restore(url: str, source=None) -> str:
+    """Replace the county's SQLite database with the backup ``source`` (the server must be
+    stopped), or, without ``source``, record that the database was restored by other means
+    (``pg_restore``). Either way the server gets a new epoch, so every workstation re-sends what
+    the backup lacks and re-pulls from zero (SYNC.md). Returns the new epoch."""
+    import sqlite3
+    from pathlib import Path
+
+    if source is not None:
+        if not url.startswith("sqlite:///"):
+            raise svc.SyncError(422, "restore PostgreSQL with pg_restore, then run this command without --from")
+        source = Path(source)
+        try:
+            conn = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+            conn.execute("SELECT value FROM server_meta WHERE key = 'epoch'").fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise svc.SyncError(422, f"{source} is not a county server backup: {exc}") from exc
+        dest = sqlite3.connect(url.removeprefix("sqlite:///"))
+        try:
+            conn.backup(dest)
+        finally:
+            dest.close()
+            conn.close()
+    from server.db import database
+
+    with database.connection_context():
+        return svc.new_epoch()

@@ -29,3 +29,21 @@ NOTICE_FIELDS_AFTER_PUBLISH = frozenset({
     "status", "closed_at", "funds_released", "withdraw_reason", "version", "updated_at",
 })
 
+
+#: the rows compared by the check after sync: the township's own rows (county reference data is
+#: the county's to send and may legitimately hold extra local rows, e.g. the shipped catalogue)
+CHECK_ENTITIES = tuple(sorted(TOWNSHIP_ENTITIES))
+#: at most this many rows (pending or in dispute) are left out of one check; beyond it, no check
+MAX_CHECK_EXCLUDED = 5000
+
+
+def row_hash(row_id: str, version: int) -> int:
+    """One row's share of an entity digest. The digest is the XOR of its rows' shares, so both sides
+    can compute it in any order (PostgreSQL and Python sort text differently) and leave rows out."""
+    import hashlib
+
+    return int.from_bytes(hashlib.sha256(f"{row_id}:{version}".encode()).digest()[:16], "big")
+
+
+def digest_hex(value: int) -> str:
+    return f"{value:032x}"

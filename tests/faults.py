@@ -47,7 +47,11 @@ class FaultProxy:
             threading.Thread(target=self._serve, args=(client, fault), daemon=True).start()
 
     def _serve(self, client: socket.socket, fault: str) -> None:
-        upstream = socket.create_connection(("127.0.0.1", self.target_port))
+        try:
+            upstream = socket.create_connection(("127.0.0.1", self.target_port))
+        except OSError:  # the server is down: the client sees its connection closed at once
+            client.close()
+            return
         done = threading.Event()
 
         def pump(src: socket.socket, dst: socket.socket, direction: str) -> None:
@@ -75,6 +79,99 @@ class FaultProxy:
         threading.Thread(target=pump, args=(upstream, client, "down"), daemon=True).start()
         done.wait()
         time.sleep(0.05)
+        for s in (client, upstream):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            s.close()
+
+
+class SlowLink(FaultProxy):
+    """A slow, lossy link: ``rate`` bytes per second in each direction (shared by all
+    connections, like one line), ``latency`` seconds one way, and each connection cut at a random
+    point of the server's answers with probability ``loss`` (seeded, so runs repeat). ``faults``
+    work as in :class:`FaultProxy`, plus 'cut_answer' (cut this connection during its answer)."""
+
+    def __init__(self, target_port: int, *, rate: float, latency: float = 0.0, loss: float = 0.0,
+                 seed: int = 7, chunk: int = 1024) -> None:
+        import random
+
+        self.rate = rate
+        self.latency = latency
+        self.loss = loss
+        self.cuts = 0
+        self.bytes = {"up": 0, "down": 0}
+        self._rng = random.Random(seed)
+        self._free_at = {"up": 0.0, "down": 0.0}
+        self._line = threading.Lock()
+        super().__init__(target_port, chunk=chunk)
+
+    def _transmit(self, direction: str, ready: float, size: int) -> None:
+        """Wait until ``size`` bytes, ready at ``ready``, have crossed the line."""
+        with self._line:
+            start = max(ready, self._free_at[direction])
+            finish = start + size / self.rate
+            self._free_at[direction] = finish
+            self.bytes[direction] += size
+        pause = finish - time.monotonic()
+        if pause > 0:
+            time.sleep(pause)
+
+    def _serve(self, client: socket.socket, fault: str) -> None:
+        import queue
+
+        try:
+            upstream = socket.create_connection(("127.0.0.1", self.target_port))
+        except OSError:
+            client.close()
+            return
+        with self._line:
+            doomed = fault == "cut_answer" or self._rng.random() < self.loss
+            cut_at = self._rng.randrange(200, 4000)
+        done = threading.Event()
+
+        def read(src: socket.socket, line: queue.Queue) -> None:
+            try:
+                while not done.is_set():
+                    data = src.recv(self.chunk)
+                    if not data:
+                        break
+                    line.put((time.monotonic() + self.latency, data))
+            except OSError:
+                pass
+            line.put(None)
+
+        def write(dst: socket.socket, line: queue.Queue, direction: str) -> None:
+            sent = 0
+            try:
+                while True:
+                    item = line.get()
+                    if item is None or done.is_set():
+                        break
+                    ready, data = item
+                    if direction == "up" and fault == "cut_request" and sent + len(data) > 200:
+                        dst.sendall(data[: max(0, 200 - sent)])
+                        break
+                    if direction == "down" and doomed and sent + len(data) > cut_at:
+                        self._transmit(direction, ready, cut_at - sent)
+                        dst.sendall(data[: cut_at - sent])
+                        self.cuts += 1
+                        break  # the line drops in the middle of an answer
+                    self._transmit(direction, ready, len(data))
+                    dst.sendall(data)
+                    sent += len(data)
+            except OSError:
+                pass
+            finally:
+                done.set()
+
+        up: queue.Queue = queue.Queue()
+        down: queue.Queue = queue.Queue()
+        for target, args in ((read, (client, up)), (read, (upstream, down)),
+                             (write, (upstream, up, "up")), (write, (client, down, "down"))):
+            threading.Thread(target=target, args=args, daemon=True).start()
+        done.wait()
         for s in (client, upstream):
             try:
                 s.shutdown(socket.SHUT_RDWR)

@@ -46,3 +46,52 @@ def county_server(db_url: str) -> Iterator[str]:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+class CountyServer:
+    """``main.py serve`` that a test can kill and start again on the same port (a server restart,
+    or a crash with ``kill=True``)."""
+
+    def __init__(self, db_url: str, port: int | None = None) -> None:
+        self.db_url = db_url
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen | None = None
+        self.starts = 0
+
+    def start(self, timeout: float = 30) -> CountyServer:
+        self.proc = subprocess.Popen(
+            [sys.executable, "main.py", "serve", "--db", self.db_url, "--port", str(self.port)],
+            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                if requests.get(f"{self.url}/api/v1/health", timeout=1).ok:
+                    break
+            except requests.ConnectionError:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"county server did not start: {self.proc.stderr.read()}") from None
+                time.sleep(0.05)
+        self.starts += 1
+        return self
+
+    def stop(self, kill: bool = False) -> None:
+        if self.proc is None:
+            return
+        if kill:
+            self.proc.kill()
+        else:
+            self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc.stderr.close()
+        self.proc = None
+
+    def __enter__(self) -> CountyServer:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

@@ -61,7 +61,9 @@ class PostgresCluster:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{name}"
 
     def restart(self) -> None:
-        self._run(_bin("pg_ctl"), "-D", str(self.data), "-w", "-m", "fast", "restart")
+        # with its log file, or the restarted server keeps pg_ctl's output pipe open and this waits
+        # until the server stops
+        self._run(_bin("pg_ctl"), "-D", str(self.data), "-l", str(self.root / "log"), "-w", "-m", "fast", "restart")
 
     def stop(self) -> None:
         try:
