@@ -329,6 +329,11 @@ def cmd_sync(args: argparse.Namespace) -> int:
         raise AppError(f"{err} (run 'sync --allow-deletes' to go ahead)", details=err.details) from err
     print(f"sync done: {r.pushed} sent, {r.pulled} received, {r.conflicts} conflicts, {r.rejected} refused "
           f"({r.requests} requests)")
+    if r.restored:
+        print("the county server had been restored from a backup: what it lacked was sent again")
+    if r.integrity:
+        state = "repaired by a full re-sync" if r.repaired else "NOT repaired: see the sync problems"
+        print(f"check after sync found differences in {', '.join(r.integrity)}; {state}")
     return 0
 
 

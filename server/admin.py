@@ -9,9 +9,10 @@ import uuid
 from collections import defaultdict
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from app.catalogue import DEFAULT_NOTICE_TYPES
 from app.masking import MaskPolicy
@@ -23,10 +24,12 @@ from server import sync_service as svc
 from server.db import database
 from server.models import Admin, Device, SyncRow, Township
 from server.public import CHINA, RateLimiter, _client, _csrf_ok, _csrf_token, _env, svc_secret
+from sync.bundle import BundleError
 
 SECTIONS = [("/admin", "合规概览"), ("/admin/townships", "乡镇与注册码"), ("/admin/devices", "工作站"),
             ("/admin/programs", "项目与标准"), ("/admin/notice-types", "公开事项与公示期"),
-            ("/admin/holidays", "节假日安排"), ("/admin/settings", "脱敏与公开网址")]
+            ("/admin/holidays", "节假日安排"), ("/admin/settings", "脱敏与公开网址"),
+            ("/admin/bundles", "U盘同步文件")]
 
 
 def seed_catalogue() -> None:
@@ -299,4 +302,53 @@ def create_admin_router() -> APIRouter:
                     county_admin.set_county_setting(key, value)
         return back("/admin/settings", "已保存；各乡镇下次同步后生效。")
 
+    @router.get("/bundles", response_class=HTMLResponse)
+    def bundles(request: Request):
+        if (r := guard(request)) is not None:
+            return r
+        return page(request, "admin_bundles.html", error=None)
+
+    @router.post("/bundles")
+    def import_bundle_upload(request: Request, bundle: Annotated[UploadFile, File()],
+                             csrf: str = Form("", max_length=100)):
+        """Apply an uploaded USB bundle exactly like a push and hand back the reply bundle as a
+        download; a refused bundle changes nothing and shows why."""
+        if (r := guard(request, csrf)) is not None:
+            return r
+        try:
+            reply, summary = apply_uploaded_bundle(bundle)
+        except (BundleError, svc.SyncError) as exc:
+            message = exc.message if isinstance(exc, svc.SyncError) else str(exc)
+            return page(request, "admin_bundles.html", 422, error=message)
+        stamp = datetime.now(CHINA).strftime("%Y%m%d-%H%M")
+        return Response(reply, media_type="application/octet-stream", headers={
+            "Content-Disposition": f'attachment; filename="gongkai-reply-{stamp}.gkb"',
+            "X-Gongkai-Accepted": str(summary["accepted"]), "X-Gongkai-Pulled": str(summary["pulled"])})
+
     return router
+
+
+def apply_uploaded_bundle(upload: UploadFile) -> tuple[bytes, dict]:
+    """Import an uploaded request bundle (server.bundle.import_bundle); returns the reply file's
+    bytes and the summary. The upload is kept under its own name, so that messages about it name
+    the file the officer chose."""
+    import re
+    import tempfile
+    from pathlib import Path
+
+    from server.bundle import import_bundle
+    from sync.bundle import MAX_BUNDLE_BYTES
+
+    name = re.sub(r"[^\w.\-]", "_", Path(upload.filename or "").name)[:80] or "bundle.gkb"
+    with tempfile.TemporaryDirectory(prefix="gongkai-bundle-") as tmp:
+        source = Path(tmp) / name
+        size = 0
+        with open(source, "wb") as out:
+            while chunk := upload.file.read(1 << 20):
+                size += len(chunk)
+                if size > MAX_BUNDLE_BYTES:
+                    raise BundleError(f"同步文件“{name}”过大，未做任何更改。")
+                out.write(chunk)
+        reply = Path(tmp) / "reply.gkb"
+        summary = import_bundle(source, reply)
+        return reply.read_bytes(), summary

@@ -13,6 +13,7 @@ import zlib
 from typing import Any
 
 import peewee
+import psycopg
 from fastapi import FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
@@ -93,6 +94,16 @@ async def _json_body(request: Request) -> Any:
         raise svc.SyncError(400, "request body is not valid JSON") from exc
 
 
+def _json_response(text: str, accept_encoding: str | None) -> Response:
+    """JSON, gzip-compressed when the client accepts it and it is worth it: township links can be
+    tens of kbit/s, and a page of roster rows shrinks to about a quarter."""
+    data = text.encode("utf-8")
+    if len(data) > 1400 and "gzip" in (accept_encoding or "").lower():
+        return Response(gzip.compress(data, compresslevel=5), media_type="application/json",
+                        headers={"Content-Encoding": "gzip", "Vary": "Accept-Encoding"})
+    return Response(data, media_type="application/json")
+
+
 def _in_db(fn, *args):
     """Run ``fn`` with a database connection of this thread, returned to the pool afterwards."""
     with database.connection_context():
@@ -120,11 +131,16 @@ def create_app(*, https_only: bool = False, session_secret: str | None = None, r
 
     @app.exception_handler(svc.SyncError)
     async def _sync_error(_request: Request, exc: svc.SyncError) -> JSONResponse:
-        return _error(exc.status, exc.message)
+        response = _error(exc.status, exc.message)
+        extra = getattr(exc, "extra", None)
+        if extra:  # e.g. the new epoch after a restore
+            response = JSONResponse({"error": exc.message, **extra}, status_code=exc.status)
+        return response
 
     @app.exception_handler(peewee.OperationalError)
     @app.exception_handler(peewee.InterfaceError)
     @app.exception_handler(MaxConnectionsExceeded)
+    @app.exception_handler(psycopg.OperationalError)  # what peewee leaves unwrapped, e.g. a deadlock
     async def _database_unavailable(_request: Request, _exc: Exception) -> JSONResponse:
         # the database is restarting or saturated: nothing was applied, the client retries later
         response = _error(503, "the county database is busy or restarting; nothing was applied, retry later")
@@ -156,10 +172,13 @@ def create_app(*, https_only: bool = False, session_secret: str | None = None, r
                     "data": {"type": "object"}}}},
             }}}}}})
     async def push(request: Request, authorization: str | None = Header(default=None),
+                   accept_encoding: str | None = Header(default=None),
                    x_gongkai_protocol: str | None = Header(default=None)) -> Response:
         _check_protocol(x_gongkai_protocol)
-        # refuse a bad token before reading the body
-        device = await run_in_threadpool(_in_db, svc.authenticate, _bearer(authorization))
+        # Refuse a bad token before reading the body. A token this worker found valid moments ago
+        # skips the database here: svc.push checks it again in its own transaction.
+        token = _bearer(authorization)
+        device = svc.recently_authenticated(token) or await run_in_threadpool(_in_db, svc.authenticate, token)
         body = await _json_body(request)
         if not isinstance(body, dict):
             raise svc.SyncError(422, "push body must be a JSON object")
@@ -167,17 +186,34 @@ def create_app(*, https_only: bool = False, session_secret: str | None = None, r
             raise svc.SyncError(426, "protocol field does not match this server")
         if body.get("device_id") not in (None, device.id):
             raise svc.SyncError(403, "device_id does not match the token")
-        result = await run_in_threadpool(_in_db, svc.push, device, body)
-        return JSONResponse(result)
+        result = await run_in_threadpool(_in_db, svc.push, device, body, token)
+        # the receipt of a big batch (an id, version and sequence number per row) is worth
+        # compressing too on a slow link
+        return _json_response(json.dumps(result, ensure_ascii=False), accept_encoding)
 
     @app.get("/api/v1/sync/pull", tags=["sync"])
     def pull(since: int = Query(0, ge=0, le=2**62), limit: int = Query(500, ge=1, le=MAX_PULL_LIMIT),
              authorization: str | None = Header(default=None),
+             accept_encoding: str | None = Header(default=None),
              x_gongkai_protocol: str | None = Header(default=None)) -> Response:
         _check_protocol(x_gongkai_protocol)
         with database.connection_context():
-            device = svc.authenticate(_bearer(authorization))
-            return Response(svc.pull_json(device, since, limit), media_type="application/json")
+            text = svc.pull_json_for_token(_bearer(authorization), since, limit)
+        return _json_response(text, accept_encoding)
+
+    @app.post("/api/v1/sync/check", tags=["sync"])
+    async def check(request: Request, authorization: str | None = Header(default=None),
+                    accept_encoding: str | None = Header(default=None),
+                    x_gongkai_protocol: str | None = Header(default=None)) -> Response:
+        """Per-entity counts and digests of the township's rows (SYNC.md "Check after sync");
+        body ``{exclude: [[entity, id]], detail: [entity]}``."""
+        _check_protocol(x_gongkai_protocol)
+        device = await run_in_threadpool(_in_db, svc.authenticate, _bearer(authorization))
+        body = await _json_body(request)
+        if not isinstance(body, dict):
+            raise svc.SyncError(422, "check body must be a JSON object")
+        result = await run_in_threadpool(_in_db, svc.check, device, body.get("exclude", []), body.get("detail", []))
+        return _json_response(json.dumps(result), accept_encoding)
 
     @app.put("/api/v1/blobs/{sha256}", tags=["sync"], status_code=201)
     async def put_blob(sha256: str, request: Request, authorization: str | None = Header(default=None),

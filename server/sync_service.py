@@ -11,12 +11,14 @@ import hashlib
 import hmac
 import json
 import secrets
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from json.encoder import encode_basestring_ascii
+from typing import Any, NamedTuple
 
-from peewee import Tuple
+from peewee import __exception_wrapper__
 
 from server.db import database, is_postgres, write_transaction
 from server.models import (
@@ -25,7 +27,6 @@ from server.models import (
     Device,
     EnrollCode,
     IdLookup,
-    PushBatch,
     SeqCounter,
     ServerMeta,
     SyncRow,
@@ -53,12 +54,40 @@ class SyncError(Exception):
         self.message = message
 
 
+class EpochChanged(SyncError):
+    """A push based on the database as it was before a restore; ``extra`` names the new epoch."""
+
+    def __init__(self, new_epoch: str) -> None:
+        super().__init__(409, "the county database was restored from a backup; re-send and re-pull")
+        self.extra = {"epoch": new_epoch}
+
+
 def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
+
+
+_converted: dict[tuple[str, str], str] = {}
+
+
+def _sql(text: str) -> str:
+    """``text``, written with ``%s`` placeholders, in the open database's parameter style."""
+    param = database.param
+    if param == "%s":
+        return text
+    converted = _converted.get((text, param))
+    if converted is None:
+        converted = _converted[(text, param)] = text.replace("%s", param)
+    return converted
+
+
+def _run(text: str, params: tuple | list = ()):
+    """Execute hand-written SQL (the hot sync paths skip peewee's query builder); errors are
+    peewee's, as for any query."""
+    return database.execute_sql(_sql(text), params)
 
 
 def create_schema() -> None:
@@ -91,6 +120,17 @@ def epoch() -> str:
     return cached[1]
 
 
+def new_epoch() -> str:
+    """Mark the database as restored from a backup: workstations that see the new epoch re-send
+    what the county lost and re-pull from zero (SYNC.md). Returns the new epoch."""
+    value = str(uuid.uuid4())
+    with write_transaction():
+        ServerMeta.insert(key="epoch", value=value).on_conflict(
+            conflict_target=[ServerMeta.key], update={ServerMeta.value: value}).execute()
+    _epoch_cache.clear()
+    return value
+
+
 # ------------------------------------------------------------------------- enrolment and tokens
 def create_enroll_code(township_code: str, hours: int = ENROLL_CODE_HOURS) -> str:
     """A one-time code (e.g. 'K7QF-9ZRM-2WXA') for enrolling one workstation of a township."""
@@ -120,19 +160,50 @@ def enroll(code: str, device_name: str) -> tuple[Device, str]:
     return device, token
 
 
+_DEVICE_COLUMNS = ("id", "township_id", "name", "token_hash", "created_at", "revoked_at", "last_seen_at",
+                   "last_change_seq")
+_AUTH_SQL = "SELECT " + ", ".join(f'"{c}"' for c in _DEVICE_COLUMNS) + ' FROM "device" WHERE "token_hash" = %s'
+
+
 def authenticate(token: str | None) -> Device:
+    """The device of a bearer token, read from the database on every request: a token the county
+    has revoked is refused at once, in every worker process."""
     if not token:
         raise SyncError(401, "missing bearer token")
-    device = Device.get_or_none(Device.token_hash == _digest(token))
-    if device is None:
+    row = _run(_AUTH_SQL, (_digest(token),)).fetchone()
+    if row is None:
         raise SyncError(401, "unknown token")
+    device = Device(__no_default__=1, **dict(zip(_DEVICE_COLUMNS, row, strict=True)))
+    device._dirty.clear()
     if device.revoked_at is not None:
         raise SyncError(401, "this workstation's access was revoked by the county")
+    _recent_tokens[_digest(token)] = (time.monotonic(), device)
     return device
+
+
+# Tokens this process has found valid lately: token digest -> (when, device). Only for refusing a
+# bad token cheaply before a push body is read; the push checks the token again in its own
+# transaction (``push(..., token=...)``), so a revoked token never applies anything.
+_recent_tokens: dict[str, tuple[float, Device]] = {}
+RECENT_TOKEN_SECONDS = 30
+
+
+def recently_authenticated(token: str | None) -> Device | None:
+    """The device of ``token`` if this process found it valid in the last few seconds, else None
+    (then call :func:`authenticate`). Not a check that applies anything by itself."""
+    if not token:
+        return None
+    entry = _recent_tokens.get(_digest(token))
+    if entry is None or time.monotonic() - entry[0] > RECENT_TOKEN_SECONDS:
+        return None
+    return entry[1]
 
 
 def revoke(device_id: str) -> None:
     Device.update(revoked_at=now_iso()).where(Device.id == device_id).execute()
+    for digest, (_, device) in list(_recent_tokens.items()):
+        if device.id == device_id:
+            _recent_tokens.pop(digest, None)
 
 
 # ------------------------------------------------------------------------- push
@@ -154,7 +225,18 @@ def id_hmac(id_number: str, key: bytes | None = None) -> str:
     return hmac.new(key, id_number.encode(), hashlib.sha256).hexdigest()
 
 
-def _check_change(device: Device, change: dict, current: SyncRow | None, notices) -> str | None:
+class _Row(NamedTuple):
+    """A synced row as the push checks need it; ``data`` is its JSON text."""
+
+    entity: str
+    id: str
+    township_id: str | None
+    version: int
+    seq: int
+    data: str
+
+
+def _check_change(device: Device, change: dict, current: _Row | None, notices) -> str | None:
     """Why the device may not make this change, or None when it may."""
     entity, data = change["entity"], change["data"]
     if entity in COUNTY_ENTITIES and entity != "program":
@@ -183,8 +265,11 @@ def _check_change(device: Device, change: dict, current: SyncRow | None, notices
     return None
 
 
-def push(device: Device, body: dict) -> dict:
+def push(device: Device, body: dict, token: str | None = None) -> dict:
     """Apply a batch; the same ``batch_id`` again returns the stored result and changes nothing.
+
+    ``token``, the bearer token of a push over the API, is checked again in the push's own
+    transaction: a token revoked since the request was first let in applies nothing.
 
     The rows a batch touches are read (and on PostgreSQL locked) in one query first; the sequence
     counter is locked only for the short write phase, so concurrent townships queue briefly.
@@ -195,16 +280,26 @@ def push(device: Device, body: dict) -> dict:
         raise SyncError(422, "batch_id must be a string of 8 to 64 characters")
     if not isinstance(changes, list) or len(changes) > MAX_BATCH_CHANGES:
         raise SyncError(422, f"changes must be a list of at most {MAX_BATCH_CHANGES}")
-    stored = PushBatch.get_or_none(PushBatch.batch_id == batch_id)
-    if stored is not None:
-        return _replayed(stored, device)
+    expected = body.get("epoch")
+    if expected is not None and expected != epoch():
+        # the workstation's changes were based on the database before a restore: apply nothing,
+        # tell it the new epoch so it re-sends what the county lost and re-pulls from zero
+        raise EpochChanged(epoch())
     try:
-        return _apply(device, batch_id, changes)
+        if is_postgres() and not database.in_transaction():
+            return _push_pipelined(device, batch_id, changes, token)
+        stored = _stored_batch(batch_id)
+        if stored is not None:
+            if token is not None:
+                _same_device(authenticate(token), device)
+            return _replayed(stored, device)
+        return _apply(device, batch_id, changes, token)
     except _Replay:
-        return _replayed(PushBatch.get_by_id(batch_id), device)
+        return _replayed(_stored_batch(batch_id), device)
 
 
-def _apply(device: Device, batch_id: str, changes: list) -> dict:
+def _sort_out(changes: list) -> tuple[_Outcome, list[dict]]:
+    """The outcome so far (malformed changes rejected) and the well-formed changes."""
     out = _Outcome([], [], [], [])
     well_formed = []
     for change in changes:
@@ -214,57 +309,195 @@ def _apply(device: Device, batch_id: str, changes: list) -> dict:
                                  "reason": reason})
         else:
             well_formed.append(change)
+    return out, well_formed
+
+
+def _decide(device: Device, well_formed: list[dict], current: dict[tuple[str, str], _Row],
+            out: _Outcome) -> dict[tuple[str, str], tuple[dict, str, int]]:
+    """Sort each change into accepted, duplicate, conflict or rejected against the rows'
+    ``current`` state; returns the final state of each changed row: (change, its data as stored,
+    the position of that change among the accepted ones)."""
+    notices = _NoticeStatus(current)
+    staged: dict[tuple[str, str], tuple[dict, str, int]] = {}
+    # Rows whose change in this batch was refused or in conflict: a later change of the same
+    # row builds on the refused one, so it is a conflict too, even when its base version
+    # happens to equal the server's (another workstation's edit with the same number).
+    refused: set[tuple[str, str]] = set()
+    for change in well_formed:
+        key = (change["entity"], change["id"])
+        row = current.get(key)
+        # A change the server already holds (a retry under another batch id, a USB bundle after
+        # an online sync) is a duplicate, even where the same change now would be refused (the
+        # rows of a notice published since) or an earlier change of the row in this batch was
+        # (the server has moved past that one): the row is exactly this version, so later
+        # changes of the row in this batch build on the server's copy again.
+        if (row is not None and row.township_id == device.township_id and row.version == change["version"]
+                and json.loads(row.data) == change["data"]):
+            out.duplicates.append({"id": change["id"], "version": row.version, "seq": row.seq})
+            refused.discard(key)
+            continue
+        reason = _check_change(device, change, row, notices)
+        if reason:
+            out.rejected.append({"id": change["id"], "reason": reason})
+            refused.add(key)
+            continue
+        if key in refused or (row is None and change["base_version"] is not None) or (
+                row is not None and change["base_version"] != row.version):
+            refused.add(key)
+            out.conflicts.append({"id": change["id"], "entity": change["entity"],
+                                  "server_version": row.version if row else None,
+                                  "server_data": json.loads(row.data) if row else None})
+            continue
+        text = json.dumps(change["data"], ensure_ascii=False, sort_keys=True)
+        # a later change of the same row in this batch builds on this one
+        current[key] = _Row(key[0], key[1], device.township_id, change["version"], 0, text)
+        if key[0] == "notice":
+            notices.known[key[1]] = change["data"].get("status")
+        out.accepted.append(change)
+        staged[key] = (change, text, len(out.accepted))
+    return staged
+
+
+def _same_device(found: Device, device: Device) -> None:
+    if found.id != device.id:
+        raise SyncError(401, "unknown token")
+
+
+def _apply(device: Device, batch_id: str, changes: list, token: str | None = None) -> dict:
+    out, well_formed = _sort_out(changes)
     with write_transaction():
-        keys = {(c["entity"], c["id"]) for c in well_formed}
-        current: dict[tuple[str, str], SyncRow] = {}
-        if keys:
-            q = SyncRow.select().where(Tuple(SyncRow.entity, SyncRow.id).in_(list(keys)))
-            current = {(r.entity, r.id): r for r in (q.for_update() if is_postgres() else q)}
-        notices = _NoticeStatus(current)
-        staged: dict[tuple[str, str], dict] = {}
-        for change in well_formed:
-            key = (change["entity"], change["id"])
-            row = current.get(key)
-            reason = _check_change(device, change, row, notices)
-            if reason:
-                out.rejected.append({"id": change["id"], "reason": reason})
-                continue
-            if row is not None and row.version == change["version"] and json.loads(row.data) == change["data"]:
-                out.duplicates.append({"id": change["id"], "version": row.version, "seq": row.seq})
-                continue
-            if (row is None and change["base_version"] is not None) or (
-                    row is not None and change["base_version"] != row.version):
-                out.conflicts.append({"id": change["id"], "entity": change["entity"],
-                                      "server_version": row.version if row else None,
-                                      "server_data": json.loads(row.data) if row else None})
-                continue
-            staged[key] = change
-            # a later change of the same row in this batch builds on this one
-            current[key] = SyncRow(entity=key[0], id=key[1], version=change["version"],
-                                   data=json.dumps(change["data"]), seq=0, township_id=device.township_id)
-            if key[0] == "notice":
-                notices.known[key[1]] = change["data"].get("status")
-            out.accepted.append(change)
-        # The write phase, as few statements as possible while the counter row is locked: the
-        # increment takes the lock and returns the new value in one statement; the lock is held
-        # until commit, so commit order equals sequence order.
-        last = take_sequence(len(out.accepted)) if out.accepted else 0
-        seq = last - len(out.accepted)
-        accepted = []
-        for change in out.accepted:
-            seq += 1
-            accepted.append({"id": change["id"], "version": change["version"], "seq": seq})
-            staged[(change["entity"], change["id"])] = {**change, "_seq": seq}
-        _store_many(list(staged.values()), device.township_id)
-        out.accepted = accepted
+        if token is not None:
+            _same_device(authenticate(token), device)
+        current = _lock_rows({(c["entity"], c["id"]) for c in well_formed})
+        staged = _decide(device, well_formed, current, out)
+        # Everything is prepared before the write phase, which takes the sequence numbers last:
+        # the increment locks the counter row until commit, so commit order equals sequence order,
+        # and as little as possible happens while it is held.
+        count = len(out.accepted)
+        first = (take_sequence(count) - count) if count else 0
+        out.accepted = [{"id": c["id"], "version": c["version"], "seq": first + n}
+                        for n, c in enumerate(out.accepted, 1)]
+        _store_many([(change, text, first + n) for change, text, n in staged.values()], device.township_id)
         result = out.as_dict() | {"epoch": epoch()}
-        stored = (PushBatch.insert(batch_id=batch_id, device_id=device.id, result=json.dumps(result),
-                                   created_at=now_iso())
-                  .on_conflict_ignore().returning(PushBatch.batch_id).execute())
-        if not list(stored):
+        if _run(_CLAIM_SQL, (batch_id, device.id, json.dumps(result), now_iso())).fetchone() is None:
             raise _Replay()  # a concurrent delivery of the same batch committed first: undo ours
     _touch(device)
     return result
+
+
+def _push_pipelined(device: Device, batch_id: str, changes: list, token: str | None) -> dict:
+    """:func:`_apply` on PostgreSQL in two round trips to the database, one transaction:
+
+    1. BEGIN, the device of ``token`` (if given), the stored result of ``batch_id`` if any, and
+       the rows the batch touches, locked (``FOR UPDATE``) -- sent together;
+    2. after the checks, one statement that takes the sequence numbers (locking the counter row),
+       upserts the rows and stores the batch result, and COMMIT -- sent together, so the counter
+       row is locked only while PostgreSQL executes them, never across a round trip to Python.
+
+    Storing the batch id is a plain INSERT: a concurrent delivery of the same batch that
+    committed first makes it fail, which rolls everything back, and the stored result is
+    returned instead (:class:`_Replay`).
+    """
+    import psycopg
+    from psycopg.errors import UniqueViolation
+
+    out, well_formed = _sort_out(changes)
+    keys = {(c["entity"], c["id"]) for c in well_formed}
+    current_epoch = epoch()
+    conn = database.connection()
+    try:
+        with conn.pipeline():  # sent on leaving the block, with one Sync
+            conn.execute("BEGIN")
+            holder = conn.execute(_TOKEN_SQL, (_digest(token),)) if token is not None else None
+            stored_cursor = conn.execute(_BATCH_SQL, (batch_id,))
+            locked = conn.execute(_LOCK_SQL_PG, ([e for e, _ in keys], [i for _, i in keys])) if keys else None
+        if holder is not None:
+            found = holder.fetchone()
+            if found is None or found[0] != device.id:
+                raise SyncError(401, "unknown token")
+            if found[1] is not None:
+                raise SyncError(401, "this workstation's access was revoked by the county")
+        stored = stored_cursor.fetchone()
+        rows = locked.fetchall() if locked is not None else []
+        if stored is not None:
+            _rollback(conn)
+            return _replayed(stored, device)
+        staged = _decide(device, well_formed, {(r[0], r[1]): _Row(*r) for r in rows}, out)
+        _store_id_lookups([c for c, _, _ in staged.values()])  # in this transaction; no sequence numbers
+        now = now_iso()
+        accepted = out.accepted
+        rest = {"duplicates": out.duplicates, "conflicts": out.conflicts, "rejected": out.rejected,
+                "epoch": current_epoch}
+        with conn.pipeline():
+            if accepted:
+                written = conn.execute(_WRITE_SQL_PG, {
+                    "count": len(accepted), "township": device.township_id, "now": now, "batch": batch_id,
+                    "device": device.id, "head": '{"accepted": [', "tail": "], " + json.dumps(rest)[1:],
+                    "rows": json.dumps([{"e": c["entity"], "i": c["id"], "v": c["version"], "n": n, "x": text,
+                                         "d": bool(c["data"].get("deleted"))} for c, text, n in staged.values()]),
+                    "accepted": json.dumps([{"i": c["id"], "v": c["version"], "n": n}
+                                            for n, c in enumerate(accepted, 1)])})
+            else:
+                written = None
+                conn.execute(_BATCH_INSERT_SQL, (batch_id, device.id, json.dumps(out.as_dict() | rest), now))
+            conn.execute("COMMIT")
+        first = written.fetchone()[0] if written is not None else 0
+    except UniqueViolation as exc:
+        _rollback(conn)
+        if exc.diag.table_name == "push_batch":
+            raise _Replay() from exc  # a concurrent delivery of the same batch committed first
+        with __exception_wrapper__:  # as peewee's own queries report it
+            raise
+    except psycopg.Error:
+        _rollback(conn)
+        with __exception_wrapper__:  # e.g. the database restarting: OperationalError, a 503
+            raise
+    except BaseException:
+        _rollback(conn)
+        raise
+    out.accepted = [{"id": c["id"], "version": c["version"], "seq": first + n} for n, c in enumerate(accepted, 1)]
+    _touch(device)
+    return out.as_dict() | {"epoch": current_epoch}
+
+
+def _rollback(conn) -> None:
+    """End the pipelined push's transaction after a failure (or a replay); a broken connection is
+    left to the pool, which discards it."""
+    from psycopg.pq import TransactionStatus
+
+    try:
+        if conn.pgconn.transaction_status in (TransactionStatus.INTRANS, TransactionStatus.INERROR):
+            conn.rollback()
+    except Exception:  # noqa: BLE001 - the original error is the one to report
+        pass
+
+
+_CURRENT_COLUMNS = 'r."entity", r."id", r."township_id", r."version", r."seq", r."data"'
+# locked in key order, so two pushes touching the same rows cannot deadlock
+_LOCK_SQL_PG = (f'SELECT {_CURRENT_COLUMNS} FROM "sync_row" AS r WHERE (r."entity", r."id") IN '
+                '(SELECT * FROM unnest(%s::text[], %s::text[])) ORDER BY r."entity", r."id" FOR UPDATE OF r')
+_CLAIM_SQL = ('INSERT INTO "push_batch" ("batch_id", "device_id", "result", "created_at") VALUES (%s, %s, %s, %s) '
+              'ON CONFLICT ("batch_id") DO NOTHING RETURNING "batch_id"')
+_BATCH_SQL = 'SELECT "device_id", "result" FROM "push_batch" WHERE "batch_id" = %s'
+_TOKEN_SQL = 'SELECT "id", "revoked_at" FROM "device" WHERE "token_hash" = %s'
+
+
+def _lock_rows(keys: set[tuple[str, str]]) -> dict[tuple[str, str], _Row]:
+    """The current state of the rows a batch touches, locked on PostgreSQL until commit (SQLite's
+    write transaction holds the whole database)."""
+    if not keys:
+        return {}
+    if is_postgres():
+        cursor = _run(_LOCK_SQL_PG, ([e for e, _ in keys], [i for _, i in keys]))
+    else:
+        pairs = ", ".join(["(%s, %s)"] * len(keys))
+        cursor = _run(f'SELECT {_CURRENT_COLUMNS} FROM "sync_row" AS r WHERE (r."entity", r."id") IN ({pairs})',
+                      [v for key in keys for v in key])
+    return {(r[0], r[1]): _Row(*r) for r in cursor.fetchall()}
+
+
+def _stored_batch(batch_id: str) -> tuple[str, str] | None:
+    return _run(_BATCH_SQL, (batch_id,)).fetchone()
 
 
 _last_touch: dict[str, float] = {}
@@ -306,10 +539,11 @@ class _NoticeStatus:
         return self.known[notice_id]
 
 
-def _replayed(stored: PushBatch, device: Device) -> dict:
-    if stored.device_id != device.id:
+def _replayed(stored: tuple[str, str], device: Device) -> dict:
+    device_id, result = stored
+    if device_id != device.id:
         raise SyncError(409, "batch id already used by another workstation")
-    return json.loads(stored.result)
+    return json.loads(result)
 
 
 def _malformed(change: Any) -> str | None:
@@ -331,34 +565,100 @@ def _malformed(change: Any) -> str | None:
     return None
 
 
-def _store_many(changes: list[dict], township_id: str | None) -> None:
-    """Upsert the final state of each changed row in one statement (and its ID lookup)."""
-    if not changes:
+_UPSERT_COLUMNS = '("entity", "id", "township_id", "version", "deleted", "seq", "data", "updated_at")'
+_UPSERT_UPDATE = ('ON CONFLICT ("entity", "id") DO UPDATE SET "township_id" = EXCLUDED."township_id", '
+                  '"version" = EXCLUDED."version", "deleted" = EXCLUDED."deleted", "seq" = EXCLUDED."seq", '
+                  '"data" = EXCLUDED."data", "updated_at" = EXCLUDED."updated_at"')
+# one statement text for any number of rows, so PostgreSQL keeps it prepared
+_UPSERT_SQL_PG = (f'INSERT INTO "sync_row" {_UPSERT_COLUMNS} SELECT t.e, t.i, %s::text, t.v, t.d, t.s, t.x, %s::text '
+                  'FROM unnest(%s::text[], %s::text[], %s::int[], %s::bool[], %s::bigint[], %s::text[]) '
+                  f'AS t(e, i, v, d, s, x) {_UPSERT_UPDATE}')
+
+
+# The write phase of a pipelined push as one statement. ``rows``: the final state of each changed
+# row, ``n`` the position of its last accepted change; ``accepted``: every accepted change, ``n``
+# its position. The batch result is stored as the JSON the response carries, the sequence numbers
+# filled in here: '{"accepted": [' + {"id", "version", "seq"} objects + ``tail``.
+_WRITE_SQL_PG = f"""
+WITH s AS (
+    UPDATE "seq_counter" SET "value" = "value" + %(count)s WHERE "id" = 1 RETURNING "value" - %(count)s AS first
+), u AS (
+    INSERT INTO "sync_row" {_UPSERT_COLUMNS}
+    SELECT t.e, t.i, %(township)s::text, t.v, t.d, s.first + t.n, t.x, %(now)s::text
+    FROM s, json_to_recordset(%(rows)s::json) AS t(e text, i text, v integer, d boolean, n integer, x text)
+    {_UPSERT_UPDATE}
+), b AS (
+    INSERT INTO "push_batch" ("batch_id", "device_id", "result", "created_at")
+    SELECT %(batch)s::text, %(device)s::text, %(head)s::text || (
+        SELECT string_agg(json_build_object('id', a.i, 'version', a.v, 'seq', s.first + a.n)::text, ', '
+                          ORDER BY a.n)
+        FROM json_to_recordset(%(accepted)s::json) AS a(i text, v integer, n integer)
+    ) || %(tail)s::text, %(now)s::text FROM s
+)
+SELECT first FROM s"""
+_BATCH_INSERT_SQL = 'INSERT INTO "push_batch" ("batch_id", "device_id", "result", "created_at") VALUES (%s, %s, %s, %s)'
+
+
+def _store_many(rows: list[tuple[dict, str, int]], township_id: str | None) -> None:
+    """Upsert the final state of each changed row in one statement (and its ID lookup); ``rows``
+    holds (change, its data as JSON text, its sequence number)."""
+    if not rows:
         return
     now = now_iso()
-    rows = [{"entity": c["entity"], "id": c["id"], "township_id": township_id, "version": c["version"],
-             "deleted": bool(c["data"].get("deleted")), "seq": c["_seq"],
-             "data": json.dumps(c["data"], ensure_ascii=False, sort_keys=True), "updated_at": now} for c in changes]
-    SyncRow.insert_many(rows).on_conflict(
-        conflict_target=[SyncRow.entity, SyncRow.id],
-        preserve=[SyncRow.township_id, SyncRow.version, SyncRow.deleted, SyncRow.seq, SyncRow.data, SyncRow.updated_at],
-    ).execute()
-    lookups = []
+    if is_postgres():
+        _run(_UPSERT_SQL_PG, (township_id, now, [c["entity"] for c, _, _ in rows], [c["id"] for c, _, _ in rows],
+                              [c["version"] for c, _, _ in rows], [bool(c["data"].get("deleted")) for c, _, _ in rows],
+                              [seq for _, _, seq in rows], [text for _, text, _ in rows]))
+    else:
+        values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s)"] * len(rows))
+        _run(f'INSERT INTO "sync_row" {_UPSERT_COLUMNS} VALUES {values} {_UPSERT_UPDATE}',
+             [v for c, text, seq in rows for v in (c["entity"], c["id"], township_id, c["version"],
+                                                   bool(c["data"].get("deleted")), seq, text, now)])
+    _store_id_lookups([c for c, _, _ in rows])
+
+
+_LOOKUP_TABLE = IdLookup._meta.table_name
+_LOOKUP_COLUMNS = '("row_id", "notice_id", "row_seq", "id_hmac", "deleted")'
+
+
+def _lookup_update(differs: str) -> str:
+    """The upsert's update; a row whose lookup did not change (most edits leave the ID number,
+    position and notice alone) is not written again. ``differs``: "IS DISTINCT FROM" on
+    PostgreSQL, "IS NOT" on SQLite."""
+    columns = ("notice_id", "row_seq", "id_hmac", "deleted")
+    return ('ON CONFLICT ("row_id") DO UPDATE SET ' + ", ".join(f'"{c}" = EXCLUDED."{c}"' for c in columns)
+            + " WHERE " + " OR ".join(f'"{_LOOKUP_TABLE}"."{c}" {differs} EXCLUDED."{c}"' for c in columns))
+
+
+# one statement text for any number of rows (prepared once on PostgreSQL); the rows travel as one
+# JSON text, which costs less to make than psycopg's text arrays
+_LOOKUP_SQL_PG = (f'INSERT INTO "{_LOOKUP_TABLE}" {_LOOKUP_COLUMNS} SELECT t.r, t.n, t.s, t.h, t.d '
+                  'FROM json_to_recordset(%s::json) AS t(r text, n text, s integer, h text, d boolean) '
+                  f'{_lookup_update("IS DISTINCT FROM")}')
+_LOOKUP_UPDATE_SQLITE = _lookup_update("IS NOT")
+
+
+def _store_id_lookups(changes: list[dict]) -> None:
+    """Upsert the keyed ID-number hash of each changed roster row (public "check my row"), in one
+    hand-written statement: peewee's ``insert_many`` spent more time building the SQL of a
+    500-row batch than the database spent running it (bench/sync_bench.py)."""
+    rows = []
     key = None
     for c in changes:
         if c["entity"] != "roster_row":
             continue
         data = c["data"]
         key = key or bytes.fromhex(meta("id_hmac_key"))
-        lookups.append({"row_id": c["id"], "notice_id": str(data.get("notice_id", "")),
-                        "row_seq": int(data.get("seq") or 0),
-                        "id_hmac": id_hmac(data["id_number"], key) if data.get("id_number") else None,
-                        "deleted": bool(data.get("deleted"))})
-    if lookups:
-        IdLookup.insert_many(lookups).on_conflict(
-            conflict_target=[IdLookup.row_id],
-            preserve=[IdLookup.notice_id, IdLookup.row_seq, IdLookup.id_hmac, IdLookup.deleted],
-        ).execute()
+        rows.append((c["id"], str(data.get("notice_id", "")), int(data.get("seq") or 0),
+                     id_hmac(data["id_number"], key) if data.get("id_number") else None, bool(data.get("deleted"))))
+    if not rows:
+        return
+    if is_postgres():
+        _run(_LOOKUP_SQL_PG, (json.dumps([{"r": r, "n": n, "s": q, "h": h, "d": d} for r, n, q, h, d in rows]),))
+    else:
+        values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(rows))
+        _run(f'INSERT INTO "{_LOOKUP_TABLE}" {_LOOKUP_COLUMNS} VALUES {values} {_LOOKUP_UPDATE_SQLITE}',
+             [v for row in rows for v in row])
 
 
 # ------------------------------------------------------------------------- pull
@@ -367,19 +667,43 @@ def pull(device: Device, since: int, limit: int) -> dict:
     return json.loads(pull_json(device, since, limit))
 
 
+_PULL_SQL = ('SELECT "seq", "entity", "id", "version", "deleted", "data" FROM "sync_row" '
+             'WHERE "seq" > %s AND ("township_id" IS NULL OR "township_id" = %s) ORDER BY "seq" LIMIT %s')
+
+
 def pull_json(device: Device, since: int, limit: int) -> str:
     """:func:`pull` as JSON text: stored row data is spliced in as it is, never decoded."""
     limit = max(1, min(limit, MAX_PULL_LIMIT))
-    rows = list(
-        SyncRow.select(SyncRow.seq, SyncRow.entity, SyncRow.id, SyncRow.version, SyncRow.deleted, SyncRow.data)
-        .where((SyncRow.seq > since) & (SyncRow.township_id.is_null() | (SyncRow.township_id == device.township_id)))
-        .order_by(SyncRow.seq)
-        .limit(limit + 1)
-        .tuples()
-    )
+    return _page_json(_run(_PULL_SQL, (since, device.township_id, limit + 1)).fetchall(), since, limit)
+
+
+# A pull over the API on PostgreSQL: the token's device and the page in one statement. No row: an
+# unknown token; ``revoked_at`` set: no changes joined, refused.
+_PULL_FOR_TOKEN_SQL_PG = (
+    'SELECT d."revoked_at", r."seq", r."entity", r."id", r."version", r."deleted", r."data" FROM "device" AS d '
+    'LEFT JOIN LATERAL (SELECT "seq", "entity", "id", "version", "deleted", "data" FROM "sync_row" '
+    'WHERE "seq" > %s AND ("township_id" IS NULL OR "township_id" = d."township_id") ORDER BY "seq" LIMIT %s'
+    ') AS r ON d."revoked_at" IS NULL WHERE d."token_hash" = %s ORDER BY r."seq"')
+
+
+def pull_json_for_token(token: str | None, since: int, limit: int) -> str:
+    """:func:`authenticate` then :func:`pull_json`, in one round trip to PostgreSQL."""
+    if not token or not is_postgres():
+        return pull_json(authenticate(token), since, limit)
+    limit = max(1, min(limit, MAX_PULL_LIMIT))
+    found = _run(_PULL_FOR_TOKEN_SQL_PG, (since, limit + 1, _digest(token))).fetchall()
+    if not found:
+        raise SyncError(401, "unknown token")
+    if found[0][0] is not None:
+        raise SyncError(401, "this workstation's access was revoked by the county")
+    return _page_json([row[1:] for row in found if row[1] is not None], since, limit)
+
+
+def _page_json(rows: list, since: int, limit: int) -> str:
+    """A pull page from up to ``limit + 1`` rows (seq, entity, id, version, deleted, data)."""
     more = len(rows) > limit
     rows = rows[:limit]
-    dumps = json.dumps
+    dumps = encode_basestring_ascii  # json.dumps of a str, without its per-call overhead
     changes = ",".join(
         f'{{"seq":{seq},"entity":{dumps(entity)},"id":{dumps(row_id)},"version":{version},'
         f'"deleted":{"true" if deleted else "false"},"data":{data}}}'
@@ -417,5 +741,40 @@ def put_county_row(entity: str, row_id: str, data: dict) -> int:
         data = {**data, "id": row_id, "version": version, "township_id": None, "updated_at": now_iso(),
                 "deleted": bool(data.get("deleted"))}
         seq = take_sequence(1)
-        _store_many([{"entity": entity, "id": row_id, "version": version, "data": data, "_seq": seq}], None)
+        _store_many([({"entity": entity, "id": row_id, "version": version, "data": data},
+                      json.dumps(data, ensure_ascii=False, sort_keys=True), seq)], None)
     return seq
+
+
+# ------------------------------------------------------------------------- check after sync
+def check(device: Device, exclude: list, detail: list) -> dict:
+    """Per-entity row counts and digests of the device's township rows (SYNC.md "Check after
+    sync"), leaving out ``exclude`` ([entity, id] pairs the workstation has not settled yet).
+
+    ``as_of`` is the highest sequence number among those rows, read in the same statement: a
+    workstation whose checkpoint is below it pulls first. ``detail`` names entities whose
+    [id, version] list is wanted too, for repairs and after a restore.
+    """
+    from sync.protocol import CHECK_ENTITIES, MAX_CHECK_EXCLUDED, digest_hex, row_hash
+
+    if not isinstance(exclude, list) or len(exclude) > MAX_CHECK_EXCLUDED:
+        raise SyncError(422, f"exclude must be a list of at most {MAX_CHECK_EXCLUDED} [entity, id] pairs")
+    if not isinstance(detail, list) or any(e not in CHECK_ENTITIES for e in detail):
+        raise SyncError(422, "detail must list township entities")
+    skip = {(str(e[0]), str(e[1])) for e in exclude if isinstance(e, list) and len(e) == 2}
+    counts = dict.fromkeys(CHECK_ENTITIES, 0)
+    digests = dict.fromkeys(CHECK_ENTITIES, 0)
+    rows: dict[str, list] = {e: [] for e in detail}
+    as_of = 0
+    query = (SyncRow.select(SyncRow.entity, SyncRow.id, SyncRow.version, SyncRow.seq)
+             .where(SyncRow.township_id == device.township_id).tuples())
+    for entity, row_id, version, seq in query.iterator():
+        as_of = max(as_of, seq)
+        if entity not in counts or (entity, row_id) in skip:
+            continue
+        counts[entity] += 1
+        digests[entity] ^= row_hash(row_id, version)
+        if entity in rows:
+            rows[entity].append([row_id, version])
+    return {"epoch": epoch(), "as_of": as_of, "rows": rows,
+            "entities": {e: {"count": counts[e], "digest": digest_hex(digests[e])} for e in CHECK_ENTITIES}}

@@ -19,18 +19,27 @@ from dataclasses import dataclass
 from typing import Any
 
 import requests
+from peewee import fn
 
 from app.context import Context
 from app.errors import Cancelled, SyncError
 from app.i18n import _
 from app.settings import get_local, set_local
 from db.changes import utc_now
-from db.models import ENTITY_MODELS, Outbox, SyncProblem, SyncState
+from db.models import ENTITY_MODELS, LocalSetting, Outbox, SyncProblem, SyncState
+from sync.integrity import (
+    LOCAL_DB_ERRORS,
+    EpochChanged,
+    IntegrityMixin,
+    local_database_error,
+    new_epoch_of,
+)
 from sync.protocol import COUNTY_ENTITIES, MAX_BATCH_CHANGES, PROTOCOL_HEADER, PROTOCOL_VERSION
 
 Progress = Callable[[int, int, str], None]
 TIMEOUT = (10, 60)  # connect, read (seconds)
 RETRIES = 5
+PULL_PAGE = 500  # changes per pull page
 
 
 @dataclass(frozen=True)
@@ -41,6 +50,42 @@ class SyncReport:
     rejected: int
     pulled: int
     requests: int
+    held: int = 0  # queued changes of rows in an open conflict: sent once the clerk decides
+    checked: bool = False  # the check after sync ran (see sync.integrity)
+    integrity: tuple[str, ...] = ()  # entities whose counts or digests differed from the county's
+    repaired: bool = False  # ... and agreed again after the full re-sync they triggered
+    restored: bool = False  # the county had been restored from a backup; what it lacked was re-sent
+
+
+#: a push or pull that would delete more than this stops and asks (SYNC.md "Deletes are careful"):
+#: more than DELETE_LIMIT rows in one sync, or more than DELETE_SHARE of one notice's roster rows
+#: when that is at least DELETE_SHARE_MIN rows (a few rows of a small draft need no confirmation)
+DELETE_LIMIT = 50
+DELETE_SHARE = 0.2
+DELETE_SHARE_MIN = 10
+FIRST_PULL_KEY = "sync_first_full_pull_at"
+
+
+class LargeDeletion(SyncError):
+    """The sync stopped before deleting many rows; run it again with ``confirm_deletes=True``
+    once a person has confirmed. ``direction`` is 'push' (this workstation's deletions, nothing was
+    sent) or 'pull' (the county's, nothing of that page was applied); ``count`` rows in all;
+    ``notices`` maps a notice id to (rows to delete, rows it has)."""
+
+    def __init__(self, direction: str, count: int, notices: dict[str, tuple[int, int]]) -> None:
+        if direction == "push":
+            text = _("本机有 {count} 行删除要上传到县里，数量较大，同步已暂停，什么也没有发送；请确认这些删除无误后再同步。")
+        else:
+            text = _("县里发来 {count} 行删除，数量较大，同步已暂停，本机数据未改动；请确认后再同步。")
+        super().__init__(text.format(count=count), details=f"{direction}: {count} deletions; by notice: {notices}")
+        self.direction = direction
+        self.count = count
+        self.notices = notices
+
+
+def _too_many(count: int, notices: dict[str, tuple[int, int]]) -> bool:
+    return count > DELETE_LIMIT or any(
+        gone >= DELETE_SHARE_MIN and gone > DELETE_SHARE * total for gone, total in notices.values())
 
 
 def _status_message(status: int, body: str) -> str:
@@ -57,7 +102,7 @@ def _status_message(status: int, body: str) -> str:
     return _("县级服务器返回错误（{status}）：{detail}").format(status=status, detail=detail or "")
 
 
-class SyncClient:
+class SyncClient(IntegrityMixin):
     """Talks to the county server. Runs on a worker thread; takes ``progress`` and ``cancel``."""
 
     def __init__(self, ctx: Context, session: requests.Session | None = None,
@@ -66,6 +111,7 @@ class SyncClient:
         self._http = session or requests.Session()
         self._sleep = sleep
         self.requests = 0
+        self._pull_tally: _DeletionTally | None = None  # set per sync unless deletions are confirmed
 
     # ------------------------------------------------------------------ transport
     def _request(self, method: str, url: str, *, token: str | None = None, body: Any = None,
@@ -78,8 +124,9 @@ class SyncClient:
         data = raw
         if token:
             headers["Authorization"] = f"Bearer {token}"
-        if body is not None:
-            data = gzip.compress(json.dumps(body, ensure_ascii=False).encode("utf-8"), compresslevel=6)
+        if body is not None:  # an object, or JSON text already made (a push batch)
+            text = body if isinstance(body, str) else json.dumps(body, ensure_ascii=False)
+            data = gzip.compress(text.encode("utf-8"), compresslevel=6)
             headers.update({"Content-Type": "application/json", "Content-Encoding": "gzip"})
         elif raw is not None:
             headers["Content-Type"] = content_type
@@ -95,6 +142,8 @@ class SyncClient:
             else:
                 if response.status_code < 400:
                     return response
+                if response.status_code == 409 and (moved := new_epoch_of(response)):
+                    raise EpochChanged(moved)  # the county was restored from a backup
                 failure = SyncError(_status_message(response.status_code, response.text),
                                     details=f"HTTP {response.status_code}")
                 if response.status_code not in (408, 429, 502, 503, 504):
@@ -125,7 +174,7 @@ class SyncClient:
 
         state = self._state()
         self._drop_county_entries()
-        entries = list(Outbox.select().order_by(Outbox.seq))
+        entries = list(_queued().order_by(Outbox.seq))  # rows in an open conflict wait for the clerk
         batches = [_batch(state, entries[i:i + MAX_BATCH_CHANGES])
                    for i in range(0, len(entries), MAX_BATCH_CHANGES)]
         blobs = {}
@@ -157,9 +206,11 @@ class SyncClient:
             entries = list(Outbox.select().where(Outbox.seq.between(item["first_seq"], item["last_seq"]))
                            .order_by(Outbox.seq))
             result = item["result"]
-            self._settle(entries, result)
-            for i, k in enumerate(("accepted", "duplicates", "conflicts", "rejected")):
-                totals[i] += len(result.get(k, []))
+            problems = self._settle(entries, result)
+            totals[0] += len(result.get("accepted", []))
+            totals[1] += len(result.get("duplicates", []))
+            totals[2] += problems[0]
+            totals[3] += problems[1]
         pulled = 0
         for page in body["pages"]:
             self._apply_page(page)
@@ -180,6 +231,7 @@ class SyncClient:
             SyncState.insert(id=1, device_id=answer["device_id"], token=answer["token"], server_url=server_url,
                              last_pulled_seq=0, server_epoch=answer["epoch"]).on_conflict_replace().execute()
             set_local("township_id", township_id)
+            LocalSetting.delete().where(LocalSetting.key == FIRST_PULL_KEY).execute()  # a fresh start
         return township_id
 
     def _enroll_call(self, server_url: str, code: str, device_name: str) -> dict:
@@ -194,42 +246,108 @@ class SyncClient:
         return response.json()
 
     # ------------------------------------------------------------------ sync
-    def sync(self, progress: Progress | None = None, cancel: threading.Event | None = None) -> SyncReport:
-        """Push everything queued, then pull everything new. Safe to repeat at any time."""
+    def sync(self, progress: Progress | None = None, cancel: threading.Event | None = None, *,
+             confirm_deletes: bool = False, check: bool | None = None) -> SyncReport:
+        """Push everything queued, then pull everything new. Safe to repeat at any time.
+
+        Deletes are careful: a workstation that has not yet completed a full pull sends its
+        deletions only after one, and a sync that would delete many rows (see ``DELETE_LIMIT``)
+        raises :class:`LargeDeletion` before deleting anything, unless ``confirm_deletes``.
+        Changes of a row in an open conflict wait for the clerk's decision (``report.held``).
+
+        A county restored from a backup is noticed by its new epoch: what it lacks is re-sent and
+        everything pulled again (``report.restored``). Then the check after sync compares counts
+        and digests with the county (``check``: None when due, True always, False never); a
+        difference is recorded and repaired by a full re-sync (``report.integrity``,
+        ``report.repaired``). See :mod:`sync.integrity`. A full disk or another failure to write
+        the local database ends the sync with a :class:`SyncError`; every page applied before it
+        stays applied, with its checkpoint.
+        """
         report = progress or (lambda done, total, message: None)
         self.requests = 0
         state = self._state()
+        self._pull_tally = None if confirm_deletes else _DeletionTally()
+        restored = False
         try:
-            pushed = self._push(state, report, cancel)
-            pulled = self._pull(state, report, cancel)
+            try:
+                try:
+                    self._drop_county_entries()
+                    if not confirm_deletes:
+                        self._check_push_deletions()
+                    fresh = get_local(FIRST_PULL_KEY) is None
+                    pushed = self._push(state, report, cancel, hold_deletes=fresh)
+                    pulled = self._pull(state, report, cancel)
+                    if fresh:
+                        with self._ctx.write():
+                            set_local(FIRST_PULL_KEY, utc_now())
+                        if _queued().exists():  # the deletions held back until now
+                            later = self._push(state, report, cancel)
+                            pushed = tuple(a + b for a, b in zip(pushed, later, strict=True))
+                except EpochChanged as change:
+                    # Re-sent deletions were confirmed once already (the county lost them), so
+                    # they are not held back or asked about again.
+                    self._recover_from_restore(change.epoch, report, cancel)
+                    restored = True
+                    state = self._state()
+                    pushed = self._push(state, report, cancel)
+                    pulled = self._pull(state, report, cancel)
+                with self._ctx.write():
+                    SyncState.update(last_success_at=utc_now(), last_error=None).where(SyncState.id == 1).execute()
+                due = check if check is not None else self._check_due(restored or any(pushed) or pulled > 0)
+                checked, differ, repaired = self._check_after_sync(report, cancel) if due else (False, (), False)
+            except LOCAL_DB_ERRORS as exc:  # e.g. the disk is full: a message, not a raw sqlite error
+                raise local_database_error(exc) from exc
         except SyncError as err:
-            with self._ctx.write():
-                SyncState.update(last_error=str(err), last_error_at=utc_now()).where(SyncState.id == 1).execute()
+            try:
+                with self._ctx.write():
+                    SyncState.update(last_error=str(err), last_error_at=utc_now()).where(SyncState.id == 1).execute()
+            except LOCAL_DB_ERRORS:
+                pass  # still no room to note it: the clerk sees the message all the same
             raise
-        with self._ctx.write():
-            SyncState.update(last_success_at=utc_now(), last_error=None).where(SyncState.id == 1).execute()
-        return SyncReport(pushed[0], pushed[1], pushed[2], pushed[3], pulled, self.requests)
+        held = Outbox.select().where(Outbox.entity_id.in_(_open_conflicts())).count()
+        return SyncReport(pushed[0], pushed[1], pushed[2], pushed[3], pulled, self.requests, held,
+                          checked=checked, integrity=differ, repaired=repaired, restored=restored)
 
-    def _push(self, state: SyncState, report: Progress, cancel) -> tuple[int, int, int, int]:
+    def _check_push_deletions(self) -> None:
+        """Raise :class:`LargeDeletion` when the queue would delete many rows on the county."""
+        deleted = fn.coalesce(fn.json_extract(Outbox.payload, "$.deleted"), 0) != 0
+        gone: dict[str, str | None] = {}
+        for entity, entity_id, notice_id in (
+                _queued().select(Outbox.entity, Outbox.entity_id, fn.json_extract(Outbox.payload, "$.notice_id"))
+                .where(deleted).tuples()):
+            gone[entity_id] = notice_id if entity == "roster_row" else None
+        if not gone:
+            return
+        per_notice: dict[str, int] = {}
+        for notice_id in gone.values():
+            if notice_id:
+                per_notice[notice_id] = per_notice.get(notice_id, 0) + 1
+        from db.models import RosterRow
+
+        notices = {nid: (n, n + RosterRow.select().where((RosterRow.notice == nid) & ~RosterRow.deleted).count())
+                   for nid, n in per_notice.items()}
+        if _too_many(len(gone), notices):
+            raise LargeDeletion("push", len(gone), notices)
+
+    def _push(self, state: SyncState, report: Progress, cancel, hold_deletes: bool = False) -> tuple[int, int, int, int]:
         totals = [0, 0, 0, 0]
         self._drop_county_entries()
-        total = Outbox.select().count()
+        total = _queued(hold_deletes).count()
         done = 0
         while True:
             if cancel is not None and cancel.is_set():
                 raise Cancelled(_("同步已取消；已发送的部分已保存在县里。"))
-            entries = list(Outbox.select().order_by(Outbox.seq).limit(MAX_BATCH_CHANGES))
+            entries = _Entry.read(_queued(hold_deletes).order_by(Outbox.seq).limit(MAX_BATCH_CHANGES))
             if not entries:
                 return tuple(totals)
             self._upload_photos(state, entries)
-            body = _batch(state, entries)
             result = self._request("POST", f"{state.server_url}/api/v1/sync/push", token=state.token,
-                                   body=body).json()
-            self._settle(entries, result)
+                                   body=_batch_text(state, entries)).json()
+            problems = self._settle(entries, result)
             totals[0] += len(result["accepted"])
             totals[1] += len(result.get("duplicates", []))
-            totals[2] += len(result["conflicts"])
-            totals[3] += len(result["rejected"])
+            totals[2] += problems[0]
+            totals[3] += problems[1]
             done += len(entries)
             report(done, max(total, done), _("已上传 {done}/{total} 项更改").format(done=done, total=total))
 
@@ -272,16 +390,32 @@ class SyncClient:
             Outbox.delete().where(Outbox.entity.in_([e for e in COUNTY_ENTITIES if e != "program"])).execute()
             Outbox.delete().where((Outbox.entity == "program") & (Outbox.payload.contains('"township_id":null'))).execute()
 
-    def _settle(self, entries: list[Outbox], result: dict) -> None:
-        """Remove what the county holds now; keep conflicts and refusals for the clerk."""
+    def _settle(self, entries: list[Outbox], result: dict) -> tuple[int, int]:
+        """Remove what the county holds now; keep conflicts and refusals for the clerk. Returns
+        how many rows are now in conflict and how many were refused (one problem per row)."""
         by_id: dict[str, list[Outbox]] = {}
         for e in entries:
             by_id.setdefault(e.entity_id, []).append(e)
+        # The newest version of each row the county now holds as ours. An older change of such a
+        # row reported in conflict or refused is a step of our own history that the county has
+        # moved past (e.g. the same changes sent again, once by USB and once online): no problem.
+        confirmed: dict[str, int] = {}
+        for a in (*result["accepted"], *result.get("duplicates", [])):
+            confirmed[a["id"]] = max(confirmed.get(a["id"], 0), a["version"])
+
+        def moot(row_id: str) -> bool:
+            mine = by_id.get(row_id, [])
+            return bool(mine) and confirmed.get(row_id, 0) >= mine[-1].version
+
         with self._ctx.write():
             done = [e.seq for a in (*result["accepted"], *result.get("duplicates", []))
                     for e in by_id.get(a["id"], []) if e.version <= a["version"]]
+            recorded: set = set()  # one problem per row, however many of its changes failed
             for c in result["conflicts"]:
                 mine = by_id.get(c["id"], [])
+                if moot(c["id"]) or c["id"] in recorded:
+                    continue
+                recorded.add(c["id"])
                 local = mine[-1] if mine else None
                 SyncProblem.create(kind="conflict", entity=c.get("entity") or (local.entity if local else ""),
                                    entity_id=c["id"], local_version=local.version if local else None,
@@ -291,14 +425,19 @@ class SyncClient:
                 done += [e.seq for e in mine]  # kept in sync_problem until the clerk decides
             for r in result["rejected"]:
                 mine = by_id.get(r["id"], [])
+                if moot(r["id"]) or (r["id"], "rejected") in recorded:
+                    continue
+                recorded.add((r["id"], "rejected"))
                 local = mine[-1] if mine else None
                 SyncProblem.create(kind="rejected", entity=local.entity if local else "", entity_id=r["id"],
                                    local_version=local.version if local else None,
                                    local_data=local.payload if local else None, reason=r["reason"][:500],
                                    created_at=utc_now())
                 done += [e.seq for e in mine]
-            if done:
-                Outbox.delete().where(Outbox.seq.in_(done)).execute()
+            for i in range(0, len(done), 900):  # plain SQL: building it with peewee cost more than running it
+                chunk = done[i:i + 900]
+                self._ctx.db.execute_sql(f'DELETE FROM "outbox" WHERE "seq" IN ({",".join("?" * len(chunk))})', chunk)
+        return (sum(1 for k in recorded if isinstance(k, str)), sum(1 for k in recorded if isinstance(k, tuple)))
 
     def _pull(self, state: SyncState, report: Progress, cancel) -> int:
         since = state.last_pulled_seq
@@ -307,11 +446,13 @@ class SyncClient:
             if cancel is not None and cancel.is_set():
                 raise Cancelled(_("同步已取消；已接收的部分已保存。"))
             page = self._request("GET", f"{state.server_url}/api/v1/sync/pull", token=state.token,
-                                 params={"since": since, "limit": 500}).json()
+                                 params={"since": since, "limit": PULL_PAGE}).json()
+            if state.server_epoch and page.get("epoch") and page["epoch"] != state.server_epoch:
+                raise EpochChanged(page["epoch"])  # our checkpoint means nothing on a restored county
             self._apply_page(page)
             pulled += len(page["changes"])
             since = page["next"]
-            report(pulled, pulled + (500 if page["more"] else 0), _("已接收 {n} 项更新").format(n=pulled))
+            report(pulled, pulled + (PULL_PAGE if page["more"] else 0), _("已接收 {n} 项更新").format(n=pulled))
             if not page["more"]:
                 self._check_references()
                 return pulled
@@ -337,25 +478,80 @@ class SyncClient:
         finally:
             self._ctx.db.execute_sql("PRAGMA foreign_keys = ON")
 
+    def _check_pull_deletions(self, page: dict, keep: set[str], tally: _DeletionTally) -> None:
+        """Raise :class:`LargeDeletion` before a page whose deletions, with those already pulled in
+        this sync, exceed the threshold. Only rows alive here count; rows with local changes
+        become conflicts, not deletions."""
+        wanted: dict[str, dict[str, dict]] = {}
+        for change in page["changes"]:
+            if change.get("deleted") and change["entity"] in ENTITY_MODELS and change["id"] not in keep:
+                wanted.setdefault(change["entity"], {})[change["id"]] = change
+        if not wanted:
+            return
+        page_notices: dict[str, int] = {}
+        count = 0
+        for entity, changes in wanted.items():
+            model = ENTITY_MODELS[entity]
+            ids = list(changes)
+            for i in range(0, len(ids), 500):
+                for row_id, version, deleted in (model.select(model.id, model.version, model.deleted)
+                                                 .where(model.id.in_(ids[i:i + 500])).tuples()):
+                    if deleted or version >= changes[row_id]["version"]:
+                        continue
+                    count += 1
+                    notice_id = changes[row_id]["data"].get("notice_id") if entity == "roster_row" else None
+                    if notice_id:
+                        page_notices[notice_id] = page_notices.get(notice_id, 0) + 1
+        if not count:
+            return
+        from db.models import RosterRow
+
+        notices = {}
+        for nid, n in page_notices.items():
+            before = tally.notices.get(nid, 0)  # deleted by earlier pages: no longer alive here
+            alive = RosterRow.select().where((RosterRow.notice == nid) & ~RosterRow.deleted).count()
+            notices[nid] = (before + n, before + alive)
+        if _too_many(tally.count + count, notices):
+            raise LargeDeletion("pull", tally.count + count, notices)
+        tally.count += count
+        for nid, n in page_notices.items():
+            tally.notices[nid] = tally.notices.get(nid, 0) + n
+
     def _apply_page_rows(self, page: dict) -> None:
+        from db.changes import payload_of
+
         with self._ctx.write():
             pending = {e.entity_id for e in Outbox.select(Outbox.entity_id)}
+            # a row in an open conflict keeps the clerk's version until the clerk decides; the
+            # conflict record follows the county's newest version, so "take theirs" takes that
+            in_conflict = {p.entity_id for p in _open_conflicts()}
+            if getattr(self, "_pull_tally", None) is not None:
+                self._check_pull_deletions(page, pending | in_conflict, self._pull_tally)
+            versions = _local_versions(page["changes"])  # one query per entity, not one per row
             for change in page["changes"]:
                 model = ENTITY_MODELS.get(change["entity"])
                 if model is None:
                     continue  # an entity this version does not know yet
-                local = model.get_or_none(model.id == change["id"])
+                version = versions.get((change["entity"], change["id"]))
                 county_row = change["entity"] in COUNTY_ENTITIES and change["data"].get("township_id") is None
                 if county_row:
                     _upsert(model, change["data"])  # the county's reference data: its copy is the truth
                     continue
-                if local is not None and local.version >= change["version"]:
+                if version is not None and version >= change["version"]:
                     continue  # our own change coming back, or older news
+                if change["id"] in in_conflict:
+                    SyncProblem.update(server_version=change["version"], server_data=change["data"]).where(
+                        (SyncProblem.entity_id == change["id"]) & (SyncProblem.kind == "conflict")
+                        & SyncProblem.resolved_at.is_null()).execute()
+                    continue
                 if change["id"] in pending:
+                    local = model.get_or_none(model.id == change["id"])
                     SyncProblem.create(kind="conflict", entity=change["entity"], entity_id=change["id"],
                                        local_version=local.version if local else None,
                                        server_version=change["version"], server_data=change["data"],
-                                       local_data=None, reason=_("本机有尚未上传的修改"), created_at=utc_now())
+                                       local_data=payload_of(local) if local else None,
+                                       reason=_("本机有尚未上传的修改"), created_at=utc_now())
+                    in_conflict.add(change["id"])
                     continue
                 _upsert(model, change["data"])
             # never backwards: a USB reply imported twice, or late, carries an older checkpoint
@@ -364,28 +560,126 @@ class SyncClient:
                 SyncState.id == 1).execute()
 
 
+def _open_conflicts():
+    """Ids of rows in a conflict the clerk has not decided yet."""
+    return SyncProblem.select(SyncProblem.entity_id).where(
+        (SyncProblem.kind == "conflict") & SyncProblem.resolved_at.is_null())
+
+
+def _queued(hold_deletes: bool = False):
+    """Outbox entries to send now. Not those of a row in an open conflict: they build on a
+    version the county does not have, and wait for the clerk's decision (which re-queues or drops
+    them). Before the first full pull, no deletions."""
+    q = Outbox.select().where(Outbox.entity_id.not_in(_open_conflicts()))
+    if hold_deletes:
+        q = q.where(fn.coalesce(fn.json_extract(Outbox.payload, "$.deleted"), 0) == 0)
+    return q
+
+
+class _DeletionTally:
+    """Rows a pull has deleted so far in one sync, in all and per notice."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.notices: dict[str, int] = {}
+
+
+class _Entry:
+    """An outbox entry as the push needs it: its payload stays JSON text (spliced into the batch
+    as it is) and is decoded only when asked for (a photo's hash, a problem record)."""
+
+    __slots__ = ("seq", "entity", "entity_id", "version", "base_version", "deleted", "payload_text", "_payload")
+
+    def __init__(self, seq, entity, entity_id, version, base_version, deleted, payload_text) -> None:
+        self.seq, self.entity, self.entity_id, self.version = seq, entity, entity_id, version
+        self.base_version, self.deleted, self.payload_text = base_version, bool(deleted), payload_text
+        self._payload = None
+
+    @property
+    def payload(self) -> dict:
+        if self._payload is None:
+            self._payload = json.loads(self.payload_text)
+        return self._payload
+
+    @classmethod
+    def read(cls, query) -> list[_Entry]:
+        """The entries ``query`` (an Outbox query) selects, read without peewee's per-row work."""
+        query = query.select(Outbox.seq, Outbox.entity, Outbox.entity_id, Outbox.version, Outbox.base_version,
+                             fn.coalesce(fn.json_extract(Outbox.payload, "$.deleted"), 0), Outbox.payload)
+        sql, params = query.sql()
+        return [cls(*row) for row in Outbox._meta.database.execute_sql(sql, params)]
+
+
+def _batch_text(state: SyncState, entries: list[_Entry]) -> str:
+    """:func:`_batch` as JSON text, each payload spliced in as stored (no decoding, no encoding):
+    for a big push that is most of the client's work. tests/sync/test_push_batches.py checks
+    that both give the same batch."""
+    head = _batch(state, [entries[0], entries[-1]])  # the id and fields depend on the ends only
+    del head["changes"]
+    dumps = json.dumps
+    changes = ",".join(
+        f'{{"entity":{dumps(e.entity)},"id":{dumps(e.entity_id)},"version":{e.version},'
+        f'"base_version":{"null" if e.base_version is None else e.base_version},'
+        f'"deleted":{"true" if e.deleted else "false"},"data":{e.payload_text}}}' for e in entries)
+    return dumps(head, ensure_ascii=False)[:-1] + f', "changes": [{changes}]}}'
+
+
 def _batch(state: SyncState, entries: list[Outbox]) -> dict:
     """A push batch. Its id is derived from the entries, so the same entries always form the same
     batch, whether they travel over the network or on a USB stick."""
-    batch_id = hashlib.sha256(f"{state.device_id}:{entries[0].seq}:{entries[-1].seq}".encode()).hexdigest()[:32]
+    batch_id = hashlib.sha256(
+        f"{state.device_id}:{state.server_epoch}:{entries[0].seq}:{entries[-1].seq}".encode()).hexdigest()[:32]
+    # the epoch: a county restored from a backup refuses the batch and names its new epoch
     return {"protocol": PROTOCOL_VERSION, "device_id": state.device_id, "batch_id": batch_id,
+            "epoch": state.server_epoch,
             "first_seq": entries[0].seq, "last_seq": entries[-1].seq,
             "changes": [{"entity": e.entity, "id": e.entity_id, "version": e.version,
                          "base_version": e.base_version, "deleted": bool(e.payload.get("deleted")),
                          "data": e.payload} for e in entries]}
 
 
+def _local_versions(changes: list[dict]) -> dict[tuple[str, str], int]:
+    """(entity, id) → version of the rows of ``changes`` that exist here."""
+    wanted: dict[str, list[str]] = {}
+    for change in changes:
+        if change["entity"] in ENTITY_MODELS:
+            wanted.setdefault(change["entity"], []).append(change["id"])
+    found = {}
+    for entity, ids in wanted.items():
+        model = ENTITY_MODELS[entity]
+        for i in range(0, len(ids), 500):
+            for row_id, version in model.select(model.id, model.version).where(model.id.in_(ids[i:i + 500])).tuples():
+                found[(entity, row_id)] = version
+    return found
+
+
+_UPSERTS: dict[tuple[type, tuple[str, ...]], tuple[str, list, list]] = {}
+
+
 def _upsert(model, data: dict) -> None:
-    """Write a pulled row as the county sent it (no outbox entry: it is not our change)."""
+    """Write a pulled row as the county sent it (no outbox entry: it is not our change).
+
+    The statement is built once per model and set of columns (building a peewee query per pulled
+    row cost more than the write itself). As with peewee's insert, values go through each field's
+    ``db_value`` and a new row takes the defaults of the fields the county did not send; an
+    existing row keeps them."""
     columns = model._meta.columns
-    values = {}
-    for column, value in data.items():
-        field = columns.get(column)
-        if field is not None:
-            values[field] = value
-    # an upsert, never INSERT OR REPLACE: replacing deletes first, which would cascade to children
-    model.insert(values).on_conflict(conflict_target=[model.id],
-                                     preserve=[f for f in values if f is not model.id]).execute()
+    key = (model, tuple(c for c in data if c in columns))
+    cached = _UPSERTS.get(key)
+    if cached is None:
+        fields = [columns[c] for c in key[1]]
+        defaulted = [f for f in model._meta.sorted_fields if f.column_name not in key[1] and f.default is not None]
+        names = ", ".join(f'"{f.column_name}"' for f in fields + defaulted)
+        updates = ", ".join(f'"{f.column_name}" = excluded."{f.column_name}"' for f in fields if f is not model.id)
+        # an upsert, never INSERT OR REPLACE: replacing deletes first, which would cascade to children
+        sql = (f'INSERT INTO "{model._meta.table_name}" ({names}) '
+               f'VALUES ({", ".join("?" for _ in fields + defaulted)}) '
+               f'ON CONFLICT ("{model.id.column_name}") DO ' + (f"UPDATE SET {updates}" if updates else "NOTHING"))
+        cached = _UPSERTS[key] = (sql, fields, defaulted)
+    sql, fields, defaulted = cached
+    params = [f.db_value(data[f.column_name]) for f in fields]
+    params += [f.db_value(f.default() if callable(f.default) else f.default) for f in defaulted]
+    model._meta.database.execute_sql(sql, params)
 
 
 # ---------------------------------------------------------------------- resolving conflicts

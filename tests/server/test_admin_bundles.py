@@ -1,0 +1,108 @@
+"""County admin page: a USB bundle uploaded is applied like a push; the reply comes back as a
+download; a refused bundle shows why and changes nothing."""
+
+from __future__ import annotations
+
+import gzip
+import uuid
+from pathlib import Path
+
+from server.models import SyncRow
+from sync.bundle import bundle_key, read_bundle, token_hash, write_bundle
+
+from .test_admin import _csrf, admin  # noqa: F401 - fixture
+from .test_sync_api import board, enroll
+
+
+def _request_bundle(path: Path, device: dict, changes: list[dict], batch_id: str | None = None) -> Path:
+    """A request bundle as a workstation writes it (sync.client.SyncClient.export_bundle)."""
+    batch = {"protocol": 1, "device_id": device["device_id"], "batch_id": batch_id or uuid.uuid4().hex,
+             "first_seq": 1, "last_seq": len(changes), "changes": changes}
+    body = {"manifest": {"device_id": device["device_id"], "last_pulled_seq": 0, "epoch": None,
+                         "changes": len(changes), "created_at": "2026-11-25T02:00:00Z"},
+            "batches": [batch], "blobs": {}}
+    return write_bundle(path, "request", device["device_id"], bundle_key(token_hash(device["token"])), body)
+
+
+def _upload(client, path: Path, csrf: str | None = None):
+    token = csrf if csrf is not None else _csrf(client.get("/admin/bundles").text)
+    return client.post("/admin/bundles", data={"csrf": token},
+                       files={"bundle": (path.name, path.read_bytes(), "application/octet-stream")})
+
+
+def _boards() -> int:
+    return SyncRow.select().where(SyncRow.entity == "board").count()
+
+
+def test_an_uploaded_bundle_is_applied_once_and_the_reply_is_downloaded(admin, county, tmp_path):  # noqa: F811
+    page = admin.get("/admin/bundles")
+    assert page.status_code == 200 and 'enctype="multipart/form-data"' in page.text
+    device = enroll(admin, "539901101000", "山里的工作站")
+    changes = [board(county["shimen"], "U盘带来的公开栏"), board(county["shimen"], "第二块公开栏")]
+    stick = _request_bundle(tmp_path / "石门镇-2026.gkb", device, changes)
+    before = _boards()
+    r = _upload(admin, stick)
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"] == "application/octet-stream"
+    assert "attachment" in r.headers["content-disposition"] and ".gkb" in r.headers["content-disposition"]
+    assert r.headers["x-gongkai-accepted"] == "2"
+    assert _boards() == before + 2
+    # the download is the reply bundle, keyed to the workstation: receipt plus the pull
+    reply = tmp_path / "reply.gkb"
+    reply.write_bytes(r.content)
+    key = bundle_key(token_hash(device["token"]))
+    device_id, body = read_bundle(reply, "reply", lambda d: key if d == device["device_id"] else None)
+    assert device_id == device["device_id"]
+    [result] = body["results"]
+    assert sorted(a["id"] for a in result["result"]["accepted"]) == sorted(c["id"] for c in changes)
+    pulled = [c for page in body["pages"] for c in page["changes"]]
+    assert {c["id"] for c in changes} <= {c["id"] for c in pulled}
+    assert any(c["entity"] == "county_setting" for c in pulled)
+    # the same stick again: applied once, the receipt again
+    again = _upload(admin, stick)
+    assert again.status_code == 200 and _boards() == before + 2
+    assert again.headers["x-gongkai-accepted"] == "2"  # the stored result of the same batch
+
+
+def test_refused_bundles_show_a_clear_message_and_change_nothing(admin, county, tmp_path):  # noqa: F811
+    device = enroll(admin, "539901101000")
+    stick = _request_bundle(tmp_path / "stick.gkb", device, [board(county["shimen"], "公开栏")])
+    data = gzip.decompress(stick.read_bytes())
+    tampered = tmp_path / "tampered.gkb"
+    tampered.write_bytes(gzip.compress(data.replace("公开栏".encode(), "公告栏".encode(), 1)))
+    truncated = tmp_path / "truncated.gkb"
+    truncated.write_bytes(stick.read_bytes()[: stick.stat().st_size // 2])
+    foreign = tmp_path / "foreign.gkb"
+    stranger = {"device_id": str(uuid.uuid4()), "token": "not-a-device"}
+    _request_bundle(foreign, stranger, [board(county["shimen"], "公开栏")])
+    junk = tmp_path / "junk.gkb"
+    junk.write_bytes(b"not a bundle")
+    before = _boards()
+    for bad, words in ((tampered, "校验失败"), (truncated, "损坏或不完整"), (foreign, "未注册或已停用"),
+                       (junk, "损坏或不完整")):
+        r = _upload(admin, bad)
+        assert r.status_code == 422 and words in r.text and bad.name in r.text, (bad.name, r.text)
+        assert 'enctype="multipart/form-data"' in r.text  # the form again, to try another file
+    assert _boards() == before
+    # a reply bundle is not a request
+    reply = tmp_path / "reply.gkb"
+    write_bundle(reply, "reply", device["device_id"], bundle_key(token_hash(device["token"])),
+                 {"manifest": {}, "results": [], "pages": []})
+    r = _upload(admin, reply)
+    assert r.status_code == 422 and "不是这一步需要的同步文件" in r.text
+
+
+def test_uploading_needs_a_login_and_the_page_token(client, county, tmp_path):
+    from server.county import create_admin
+
+    device = enroll(client, "539901101000")
+    stick = _request_bundle(tmp_path / "stick.gkb", device, [board(county["shimen"], "公开栏")])
+    files = {"bundle": ("stick.gkb", stick.read_bytes(), "application/octet-stream")}
+    r = client.post("/admin/bundles", data={"csrf": "x"}, files=files, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/admin/login"
+    create_admin("lisi", "county-secret-1")
+    login = client.get("/admin/login")
+    client.post("/admin/login", data={"username": "lisi", "password": "county-secret-1", "csrf": _csrf(login.text)})
+    r = client.post("/admin/bundles", data={"csrf": "forged"}, files=files)
+    assert r.status_code == 403
+    assert _boards() == 0

@@ -1,0 +1,58 @@
+"""The push batch as the client sends it: made as text from the stored payloads (fast), it must be
+exactly the batch :func:`sync.client._batch` describes (the one USB bundles carry too)."""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+
+def test_the_batch_text_is_the_batch(demo_ctx):
+    from app.notices import NoticeService
+    from db.models import Notice, Outbox, User
+    from sync.client import _batch, _batch_text, _Entry
+
+    clerk = User.get(User.username == "zhangli").id
+    draft = Notice.get(Notice.status == "draft")
+    rows = NoticeService(demo_ctx).rows(draft.id, 0, 2)
+    NoticeService(demo_ctx).delete_row(rows[0].id, clerk)  # a deletion among them
+    state = SimpleNamespace(device_id="d3v1ce", server_epoch="e-1")
+    for query in (Outbox.select().order_by(Outbox.seq).limit(500),
+                  Outbox.select().order_by(Outbox.seq.desc()).limit(500),
+                  Outbox.select().where(Outbox.entity_id == rows[0].id).order_by(Outbox.seq),
+                  Outbox.select().order_by(Outbox.seq).limit(1)):
+        light = _Entry.read(query)
+        heavy = list(query)
+        assert [e.seq for e in light] == [e.seq for e in heavy]
+        assert json.loads(_batch_text(state, light)) == _batch(state, heavy)
+    deleted = _Entry.read(Outbox.select().where(Outbox.entity_id == rows[0].id).order_by(Outbox.seq))
+    assert deleted[-1].deleted and deleted[-1].payload["deleted"] is True
+
+
+def test_an_old_step_of_a_row_the_county_holds_newer_is_not_a_problem(demo_ctx):
+    """The county answers "conflict" for version 1 of a row and "duplicate" for version 2 in the
+    same batch (it has moved past version 1: our own version 2): nothing for the clerk."""
+    from app.notices import NoticeService
+    from db.models import Notice, Outbox, SyncProblem, User
+    from sync.client import SyncClient, _Entry
+
+    clerk = User.get(User.username == "zhangli").id
+    draft = Notice.get(Notice.status == "draft")
+    NoticeService(demo_ctx).update_header(draft.id, clerk, title="改过的标题")
+    mine = _Entry.read(Outbox.select().where(Outbox.entity_id == draft.id).order_by(Outbox.seq))
+    assert [e.version for e in mine] == [1, 2]
+    result = {"accepted": [], "duplicates": [{"id": draft.id, "version": 2, "seq": 7}],
+              "conflicts": [{"id": draft.id, "entity": "notice", "server_version": 2,
+                             "server_data": mine[-1].payload}], "rejected": []}
+    assert SyncClient(demo_ctx)._settle(mine, result) == (0, 0)
+    assert SyncProblem.select().count() == 0
+    assert not Outbox.select().where(Outbox.entity_id == draft.id).exists()
+    # a real conflict of the row's newest change is kept for the clerk, once per row
+    NoticeService(demo_ctx).update_header(draft.id, clerk, title="又改")
+    NoticeService(demo_ctx).update_header(draft.id, clerk, title="再改")
+    mine = _Entry.read(Outbox.select().where(Outbox.entity_id == draft.id).order_by(Outbox.seq))
+    result = {"accepted": [], "duplicates": [], "rejected": [],
+              "conflicts": [{"id": draft.id, "entity": "notice", "server_version": 3, "server_data": {}}] * 2}
+    assert SyncClient(demo_ctx)._settle(mine, result) == (1, 0)
+    [problem] = SyncProblem.select()
+    assert problem.local_data["title"] == "再改"
