@@ -89,14 +89,16 @@ def _failed(kind: str, started: float, err: BaseException, skew: float | None = 
                    cancelled=isinstance(err, Cancelled), clock_skew=skew, file=file)
 
 
-def run_sync(ctx: Context, progress: Progress | None = None, cancel: threading.Event | None = None) -> SyncRun:
-    """Push everything queued, pull everything new, and log the run. Raises SyncBusy, SyncError,
+def run_sync(ctx: Context, progress: Progress | None = None, cancel: threading.Event | None = None,
+             confirm_deletes: bool = False) -> SyncRun:
+    """Push everything queued, pull everything new, and log the run. Raises SyncBusy, SyncError
+    (``LargeDeletion`` when many rows would be deleted and ``confirm_deletes`` is false),
     Cancelled (each logged, except SyncBusy)."""
     with _exclusive():
         watch = ClockWatch(ctx.clock)
         started = time.monotonic()
         try:
-            r = SyncClient(ctx, session=watch.session()).sync(progress, cancel)
+            r = SyncClient(ctx, session=watch.session()).sync(progress, cancel, confirm_deletes=confirm_deletes)
         except Exception as err:
             record_run(ctx, _failed("sync", started, err, watch.skew))
             raise

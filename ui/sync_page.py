@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
 from app.errors import AppError, Cancelled
 from app.i18n import _
 from app.maintenance import workstation_state
-from sync.client import ConflictService
+from sync.client import ConflictService, LargeDeletion
 from sync.conflicts import ProblemView, open_problem_views
 from sync.operations import (
     SyncBusy,
@@ -512,6 +512,10 @@ class SyncPage(QWidget):
             self.result_label.setText(str(exc))
         elif isinstance(exc, SyncBusy):
             self.result_label.setText(_("正在后台同步，请稍候再试。"))
+        elif isinstance(exc, LargeDeletion):
+            self.result_label.setText(str(exc))
+            if self.confirm_large_deletion(exc):
+                self.sync_now(confirm_deletes=True)
         else:
             show_error(self, exc)
         self.sync_finished.emit(exc)
@@ -524,16 +528,21 @@ class SyncPage(QWidget):
             return True
         return False
 
-    def sync_now(self) -> BackgroundOp | None:
-        """Sync with the county now (push, then pull), with progress and cancel."""
+    def sync_now(self, confirm_deletes: bool = False) -> BackgroundOp | None:
+        """Sync with the county now (push, then pull), with progress and cancel. A sync that would
+        delete many rows stops and asks (``confirm_large_deletion``) before going ahead."""
         if not sync_status(self.env.ctx).enrolled:
             self.enroll()
             return None
         if self._busy_elsewhere():
             return None
         ctx = self.env.ctx
-        return self._start(lambda progress, cancel: run_sync(ctx, progress, cancel),
+        return self._start(lambda progress, cancel: run_sync(ctx, progress, cancel, confirm_deletes),
                            _("正在与县级服务器同步……"), self._on_synced)
+
+    def confirm_large_deletion(self, err: LargeDeletion) -> bool:
+        """Ask the clerk whether the many deletions are intended (the sync changed nothing yet)."""
+        return _ask(self, _("确认删除"), _("{message}\n\n确认这些删除无误，继续同步吗？").format(message=str(err)))
 
     def _on_synced(self, run: SyncRun) -> None:
         self.env.bus.changed.emit(changes_after(run) or Changes(sync=True))

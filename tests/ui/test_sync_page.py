@@ -314,3 +314,28 @@ def test_the_status_text_reads_like_the_status_bar_should():
     assert text.endswith("本机时钟比县级服务器慢约 7 分钟，请校准时间")
     yesterday = dataclasses.replace(base, last_success_at=datetime(2026, 11, 24, 2, 42, tzinfo=UTC))
     assert status_text(yesterday, now)[0] == "已同步 11-24 10:42 · 待上传 3 项"
+
+
+def test_a_sync_that_would_delete_many_rows_asks_first_and_goes_ahead_when_confirmed(
+        qtbot, county, live_env, monkeypatch):  # noqa: F811
+    from sync.operations import enroll, run_sync
+
+    base, db_url, _township = county
+    enroll(live_env.ctx, base, enroll_code(db_url), "工作站")
+    run_sync(live_env.ctx)
+    notices = NoticeService(live_env.ctx)
+    draft = max((s for s in notices.summaries() if s.status == "draft"), key=lambda s: s.rows)
+    rows = notices.rows(draft.id)
+    notices.delete_rows([r.id for r in rows[:80]], live_env.user.id)
+    page = _page(qtbot, live_env)
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question",
+                        lambda parent, title, text, *a, **k: asked.append(text) or QMessageBox.StandardButton.No)
+    qtbot.mouseClick(page.sync_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: bool(asked) and page.current_op is None, timeout=WAIT)
+    assert "80" in asked[0] and page.status.queue > 0  # declined: nothing was sent
+    asked.clear()
+    _answer_yes(monkeypatch)
+    with qtbot.waitSignal(page.sync_finished, timeout=WAIT):
+        qtbot.mouseClick(page.sync_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: page.current_op is None and page.queue_label.text() == "0 项更改", timeout=WAIT)
