@@ -88,7 +88,7 @@ def test_a_second_sync_while_one_runs_is_refused_not_doubled(ctx, monkeypatch):
         def __init__(self, *args, **kwargs):
             pass
 
-        def sync(self, progress=None, cancel=None):
+        def sync(self, progress=None, cancel=None, confirm_deletes=False):
             started.set()
             release.wait(10)
             from sync.client import SyncReport
