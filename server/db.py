@@ -2,11 +2,43 @@
 
 from __future__ import annotations
 
+import select
 from pathlib import Path
 
 from peewee import DatabaseProxy, PostgresqlDatabase, SqliteDatabase
 
 database = DatabaseProxy()
+
+
+def _pooled_postgresql():
+    from playhouse.pool import PooledPostgresqlDatabase
+    from psycopg.pq import TransactionStatus
+
+    class CheckedPool(PooledPostgresqlDatabase):
+        """peewee's pool without its ``SELECT 1`` on every check-out: that round trip ran under
+        the pool's lock, so it serialised every request of a worker. A pooled connection is idle;
+        if its socket has become readable, the server has sent it something on its own, which for
+        an idle session means it was terminated (a restart or an administrator's
+        pg_terminate_backend) -- the connection is discarded and a fresh one opened, as the ping
+        did. A connection lost between this check and its first statement fails that request with
+        503 and is not returned to the pool (``_can_reuse``)."""
+
+        def _is_closed(self, conn) -> bool:
+            if conn.closed:
+                return True
+            if conn.pgconn.transaction_status != TransactionStatus.IDLE:
+                return self._adapter.is_connection_closed(conn)  # rolls back, or finds it broken
+            try:
+                poller = select.poll()
+                poller.register(conn.pgconn.socket, select.POLLIN | select.POLLERR | select.POLLHUP)
+                terminated = bool(poller.poll(0))
+            except Exception:  # noqa: BLE001 - no usable socket: as good as closed
+                terminated = True
+            if terminated:
+                self._close_raw(conn)
+            return terminated
+
+    return CheckedPool
 
 
 def open_server_database(url: str):
@@ -15,13 +47,15 @@ def open_server_database(url: str):
         from urllib.parse import unquote, urlparse
 
         u = urlparse(url)
-        from playhouse.pool import PooledPostgresqlDatabase
-
-        db = PooledPostgresqlDatabase(
+        db = _pooled_postgresql()(
             u.path.lstrip("/"), user=unquote(u.username or ""), password=unquote(u.password or "") or None,
             host=u.hostname or None, port=u.port or None,
             # one connection per request thread (anyio's pool has 40); wait for one rather than fail
             max_connections=48, stale_timeout=300, timeout=30,
+            # psycopg prepares a statement run often; PostgreSQL would then settle on one generic
+            # plan, made once -- for a new county while sync_row is nearly empty, a plan that reads
+            # the whole table, kept as it grows. Plan each execution for its parameters instead.
+            options="-c plan_cache_mode=force_custom_plan",
         )
     elif url.startswith("sqlite:///"):
         path = Path(url.removeprefix("sqlite:///"))
