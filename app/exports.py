@@ -47,8 +47,11 @@ class ExportResult:
     view: str
 
 
-def cell_text(column: dict, row) -> str:
-    key = column["key"]
+def row_cell_text(row, key: str, *, thousands: bool = False) -> str:
+    """One roster cell as text: amounts in 元 with two decimals, quantities exactly as entered,
+    extra columns as text. The editor and the exports show the same figures."""
+    if key == "seq":
+        return str(row.seq)
     if key == "group":
         return row.group_name
     if key == "quantity":
@@ -56,11 +59,15 @@ def cell_text(column: dict, row) -> str:
     if key == "rate":
         return "" if row.rate is None else format_quantity(row.rate)
     if key == "amount":
-        return "" if row.amount_fen is None else format_yuan(row.amount_fen, thousands=False)
+        return "" if row.amount_fen is None else format_yuan(row.amount_fen, thousands=thousands)
     if key in ("name", "id_number", "bank_account", "phone", "remark"):
         return getattr(row, key)
     value = row.extra.get(key, "")
     return "" if value is None else str(value)
+
+
+def cell_text(column: dict, row) -> str:
+    return row_cell_text(row, column["key"])
 
 
 def _write_xlsx(path: Path, sheet: str, title: str, headers: list[str], rows: list[list[Any]],

@@ -16,8 +16,8 @@ from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QApplication, QStyle
 
 from app.errors import AppError
+from app.exports import row_cell_text
 from app.i18n import _
-from app.money import format_quantity, format_yuan
 from app.notices import NoticeService, RowView
 from ui.common import UiEnv
 
@@ -33,21 +33,8 @@ _SEQ = "seq"
 
 
 def cell_text(row: RowView, key: str, *, for_edit: bool = False) -> str:
-    """What a cell shows: amounts in 元 with two decimals, quantities exactly, extras as text."""
-    if key == _SEQ:
-        return str(row.seq)
-    if key == "group":
-        return row.group_name
-    if key == "quantity":
-        return "" if row.quantity is None else format_quantity(row.quantity)
-    if key == "rate":
-        return "" if row.rate is None else format_quantity(row.rate)
-    if key == "amount":
-        return "" if row.amount_fen is None else format_yuan(row.amount_fen, thousands=not for_edit)
-    if key in ("name", "id_number", "bank_account", "phone", "remark"):
-        return getattr(row, key)
-    value = row.extra.get(key, "")
-    return "" if value is None else str(value)
+    """What a cell shows: amounts in 元 with two decimals (thousands separated unless edited)."""
+    return row_cell_text(row, key, thousands=not for_edit)
 
 
 class RosterTableModel(QAbstractTableModel):
