@@ -14,10 +14,8 @@ Goal (SYNC.md, DESIGN §10): ≤ 10 s to push 100,000 changed rows; an idle sync
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
-import sqlite3
 import sys
 import tempfile
 import time
@@ -72,22 +70,12 @@ def prepare_county(url: str, demo_db: Path) -> str:
     """The county database with the township of the demo workstation and its reference data;
     returns an enrolment code."""
     from server import sync_service as svc
-    from server.county import add_township, init_county
     from server.db import database, open_server_database
+    from tests.sync.township import make_county_db
 
-    township_id = sqlite3.connect(demo_db).execute(
-        "SELECT json_extract(value, '$') FROM local_setting WHERE key = 'township_id'").fetchone()[0]
+    make_county_db(url, demo_db)
     db = open_server_database(url)
     with db.connection_context():
-        svc.create_schema()
-        init_county("539901000000", "云岭县", "http://127.0.0.1:8765")
-        add_township(TOWNSHIP_CODE, "石门镇", township_id=township_id)
-        demo = sqlite3.connect(demo_db)
-        for entity, payload in demo.execute(
-                "SELECT entity, payload FROM outbox WHERE entity IN ('region', 'program') ORDER BY seq"):
-            data = json.loads(payload)
-            if data["id"] != township_id and data.get("level") != "county":
-                svc.put_county_row(entity, data["id"], data)
         code = svc.create_enroll_code(TOWNSHIP_CODE)
     db.close_all() if hasattr(db, "close_all") else db.close()
     database.initialize(None)
