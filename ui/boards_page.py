@@ -170,7 +170,7 @@ class BoardsPage(QWidget):
         theader = self.table.horizontalHeader()
         theader.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         theader.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        for column, width in ((1, 150), (2, 95), (3, 100), (4, 75), (5, 200), (6, 60)):
+        for column, width in ((1, 130), (2, 95), (3, 100), (4, 75), (5, 140), (6, 55)):
             self.table.setColumnWidth(column, width)
         self.table.itemSelectionChanged.connect(self._on_table_item_selection_changed)
         self.table.itemDoubleClicked.connect(lambda _item: self._open_selected_notice())
