@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from peewee import JOIN, Value, fn
+from peewee import JOIN, SQL, Value, fn
 
 from app.audit import record
 from app.context import Context
@@ -103,6 +103,15 @@ class RowView:
     remark: str
     extra: dict
     issues: tuple[dict, ...]
+
+
+@dataclass(frozen=True)
+class PreparedRows:
+    """Checked rows as the roster stores them, with their new ids (NoticeService.prepare_rows)."""
+
+    ids: list[str]
+    #: roster_row column → one value per row, already converted for SQLite
+    columns: dict[str, list]
 
 
 def _row_view(r: RosterRow) -> RowView:
@@ -521,42 +530,55 @@ class NoticeService:
             record(self._ctx, user, "notice.rows_add", "notice", n.id, {"rows": len(values)})
         return len(rows)
 
-    def add_checked_rows(self, notice_id: str, by: str,
-                         batches: Iterable[tuple[RowColumns, dict[int, Sequence[Issue]]]], *,
-                         duplicates_marked: bool = False) -> int:
-        """Append rows to a draft batch by batch, in one transaction; returns how many were added.
+    @staticmethod
+    def prepare_rows(rows: RowColumns, issues: dict[int, Sequence[Issue]]) -> PreparedRows:
+        """Rows already normalised and checked by a ``RowChecker`` of the notice's type, with every
+        issue found for them (by position), converted to what the roster stores and given their
+        ids, for :meth:`add_checked_rows`. Needs no database: any thread may prepare the next
+        batch while one is being stored."""
+        m = len(rows)
+        texts = ["[]"] * m
+        for i, found in issues.items():
+            if found:
+                texts[i] = dumps_json(issue_dicts(found))
+        return PreparedRows(new_ids(m), {
+            "name": rows.name, "id_number": rows.id_number, "group_name": rows.group_name,
+            "quantity": [None if q is None else str(q) for q in rows.quantity],
+            "rate": [None if r is None else str(r) for r in rows.rate],
+            "amount_fen": rows.amount_fen, "bank_account": rows.bank_account, "phone": rows.phone,
+            "remark": rows.remark,
+            "extra": ["{}"] * m if rows.extra is None else [dumps_json(e) if e else "{}" for e in rows.extra],
+            "issues": texts,
+        })
 
-        Each batch is ``(rows, issues)``: rows already normalised and checked by a ``RowChecker``
-        of this notice type, and every issue found for them by position in the batch; nothing is
-        checked again. With ``duplicates_marked`` the issues also hold the duplicate-ID marks
-        among all the rows of all the batches (an importer finds them over the whole file): when
-        the draft had no rows before, only the other notices of the program are searched. Batches
-        may be produced while earlier ones are stored (an importer checks the next rows meanwhile).
+    def add_checked_rows(self, notice_id: str, by: str, batches: Iterable[PreparedRows], *,
+                         id_numbers: Collection[str] | None = None) -> int:
+        """Append rows to a draft batch by batch (see :meth:`prepare_rows`), in one transaction;
+        returns how many were added. Nothing is checked again. Batches may be produced while
+        earlier ones are stored (an importer checks the next rows meanwhile).
+
+        ``id_numbers`` are the ID numbers of all the rows the batches bring, when their issues
+        already hold the duplicate-ID marks among themselves (an importer finds them over the
+        whole file). For a draft without rows, the other notices of the program are then searched
+        for these numbers before the rows arrive rather than for the stored rows after: the same
+        answer (nothing else writes meanwhile), found while the importer checks the first batch.
         """
         user = self._users.require(by, "preparer")
         with self._ctx.write():
             n = self._editable(notice_id)
             start = (RosterRow.select(fn.MAX(RosterRow.seq)).where(RosterRow.notice == n.id).scalar() or 0) + 1
+            elsewhere = None
+            if id_numbers is not None and start == 1:
+                numbers = json.dumps([x for x in set(id_numbers) if x], ensure_ascii=False)
+                elsewhere = self._elsewhere(n, SQL("(SELECT value FROM json_each(?))", [numbers]))
             shared = {"deleted": False, "township_id": n.township_id, "notice_id": n.id}
             added = 0
-            for rows, issues in batches:
-                m = len(rows)
-                texts = ["[]"] * m
-                for i, found in issues.items():
-                    if found:
-                        texts[i] = dumps_json(issue_dicts(found))
-                insert_columns(RosterRow, shared, {
-                    "seq": range(start + added, start + added + m),
-                    "name": rows.name, "id_number": rows.id_number, "group_name": rows.group_name,
-                    "quantity": [None if q is None else str(q) for q in rows.quantity],
-                    "rate": [None if r is None else str(r) for r in rows.rate],
-                    "amount_fen": rows.amount_fen, "bank_account": rows.bank_account, "phone": rows.phone,
-                    "remark": rows.remark,
-                    "extra": ["{}"] * m if rows.extra is None else [dumps_json(e) if e else "{}" for e in rows.extra],
-                    "issues": texts,
-                })
+            for batch in batches:
+                m = len(batch.ids)
+                seq = range(start + added, start + added + m)
+                insert_columns(RosterRow, shared, {"seq": seq, **batch.columns}, ids=batch.ids)
                 added += m
-            self._refresh_duplicates(n, within_marked=duplicates_marked and start == 1)
+            self._refresh_duplicates(n, elsewhere=elsewhere)
             record(self._ctx, user, "notice.rows_add", "notice", n.id, {"rows": added})
         return added
 
@@ -672,38 +694,27 @@ class NoticeService:
                 _("只有草稿可以修改；当前状态为“{status}”。").format(status=STATUS_LABELS[n.status]))
         return n
 
-    def _refresh_duplicates(self, n: Notice, *, within_marked: bool = False) -> None:
+    def _refresh_duplicates(self, n: Notice, *, elsewhere: dict[str, list[str]] | None = None) -> None:
         """Recompute duplicate-ID marks of a notice; only rows whose marks change are written.
 
-        The searching is done in SQL so that a 100,000-row roster is never loaded for it. With
-        ``within_marked`` the rows already carry their marks for duplicates within the notice (a
-        draft filled at once from rows checked as a whole): only other notices are searched.
+        The searching is done in SQL so that a 100,000-row roster is never loaded for it. A given
+        ``elsewhere`` (see :meth:`_elsewhere`) says the rows already carry their marks for
+        duplicates within the notice: only rows whose number is also in another notice are
+        recomputed (in full, within and elsewhere, as below).
         """
         live = (RosterRow.notice == n.id) & (~RosterRow.deleted) & (RosterRow.id_number != "")
-        Mine = RosterRow.alias()
-        mine = Mine.select(Mine.id_number).where(
-            (Mine.notice == n.id) & (~Mine.deleted) & (Mine.id_number != ""))
-        repeated = (Mine.select(Mine.id_number).where((Mine.notice == n.id) & (~Mine.deleted) & (Mine.id_number != ""))
-                    .group_by(Mine.id_number).having(fn.COUNT(Mine.id) > 1))
-        elsewhere: dict[str, list[str]] = {}
-        if n.program_id:
-            Other = Notice.alias()
-            q = (RosterRow.select(RosterRow.id_number, Other.title)
-                 .join(Other, on=(RosterRow.notice == Other.id))
-                 .where((Other.program == n.program_id) & (Other.id != n.id) & (~Other.deleted)
-                        & (~RosterRow.deleted) & RosterRow.id_number.in_(mine)
-                        & (Other.status.not_in(("withdrawn", "superseded")))
-                        & (Other.id != (n.supersedes_id or ""))))
-            for number, title in q.tuples():
-                elsewhere.setdefault(number, []).append(title)
-        if within_marked:
-            # Rows whose number is in no other notice keep their marks as they are; the others
-            # are recomputed in full (within and elsewhere) as below.
+        if elsewhere is not None:
             if elsewhere:
                 pairs = list(RosterRow.select(RosterRow.id, RosterRow.id_number)
                              .where(live & RosterRow.id_number.in_(list(elsewhere))).tuples())
                 self._write_duplicate_marks(duplicate_issues(pairs, elsewhere), set())
             return
+        Mine = RosterRow.alias()
+        mine = Mine.select(Mine.id_number).where(
+            (Mine.notice == n.id) & (~Mine.deleted) & (Mine.id_number != ""))
+        repeated = (Mine.select(Mine.id_number).where((Mine.notice == n.id) & (~Mine.deleted) & (Mine.id_number != ""))
+                    .group_by(Mine.id_number).having(fn.COUNT(Mine.id) > 1))
+        elsewhere = self._elsewhere(n, mine)
         candidates = RosterRow.id_number.in_(repeated)
         if elsewhere:
             candidates |= RosterRow.id_number.in_(list(elsewhere))
@@ -713,6 +724,23 @@ class NoticeService:
             (RosterRow.notice == n.id) & (~RosterRow.deleted)
             & (fn.instr(RosterRow.issues, f'"{DUPLICATE_CODE}"') > 0)).tuples()}
         self._write_duplicate_marks(dups, flagged)
+
+    @staticmethod
+    def _elsewhere(n: Notice, numbers: Any) -> dict[str, list[str]]:
+        """ID number → titles of the other notices of n's program that list it, for ``numbers``
+        (a query of ID numbers)."""
+        elsewhere: dict[str, list[str]] = {}
+        if n.program_id:
+            Other = Notice.alias()
+            q = (RosterRow.select(RosterRow.id_number, Other.title)
+                 .join(Other, on=(RosterRow.notice == Other.id))
+                 .where((Other.program == n.program_id) & (Other.id != n.id) & (~Other.deleted)
+                        & (~RosterRow.deleted) & RosterRow.id_number.in_(numbers)
+                        & (Other.status.not_in(("withdrawn", "superseded")))
+                        & (Other.id != (n.supersedes_id or ""))))
+            for number, title in q.tuples():
+                elsewhere.setdefault(number, []).append(title)
+        return elsewhere
 
     @staticmethod
     def _write_duplicate_marks(dups: dict[str, list[Issue]], flagged: set[str]) -> None:

@@ -3,10 +3,13 @@ finding duplicate ID numbers within a notice and across notices of the same prog
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from app.validation import (
     Issue,
@@ -14,6 +17,7 @@ from app.validation import (
     check_id_number,
     check_name,
     check_phone,
+    id_number_issues,
     normalize_id_number,
     normalize_name,
     normalize_phone,
@@ -36,6 +40,49 @@ class RowInput:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+_ROW_FIELDS = ("name", "id_number", "group_name", "quantity", "rate", "amount_fen", "bank_account",
+               "phone", "remark", "extra")
+if tuple(f.name for f in dataclasses.fields(RowInput)) == _ROW_FIELDS:
+    _make_row: Callable[..., RowInput] = RowInput  # positional: a third faster than keywords
+else:  # pragma: no cover - RowInput changed its field order
+    def _make_row(*values: object) -> RowInput:
+        return RowInput(**dict(zip(_ROW_FIELDS, values, strict=True)))
+
+
+@dataclass(frozen=True)
+class RowColumns:
+    """Many rows as one list per :class:`RowInput` field: item ``i`` of every list is row ``i``.
+
+    An importer's 100,000 rows are checked and stored column by column without building 100,000
+    row objects; :meth:`row` builds one where it is needed (a row to show in a report).
+    ``extra`` is None when no row has extra fields.
+    """
+
+    name: list[str]
+    id_number: list[str]
+    group_name: list[str]
+    quantity: list[Decimal | None]
+    rate: list[Decimal | None]
+    amount_fen: list[int | None]
+    bank_account: list[str]
+    phone: list[str]
+    remark: list[str]
+    extra: list[dict[str, Any]] | None = None
+
+    def __len__(self) -> int:
+        return len(self.name)
+
+    def row(self, i: int) -> RowInput:
+        return _make_row(self.name[i], self.id_number[i], self.group_name[i], self.quantity[i], self.rate[i],
+                         self.amount_fen[i], self.bank_account[i], self.phone[i], self.remark[i],
+                         dict(self.extra[i]) if self.extra is not None else {})
+
+    def rows(self) -> list[RowInput]:
+        extras = self.extra if self.extra is not None else [{} for _ in range(len(self))]
+        return list(map(_make_row, self.name, self.id_number, self.group_name, self.quantity, self.rate,
+                        self.amount_fen, self.bank_account, self.phone, self.remark, extras))
+
+
 class RowChecker:
     """Normalises and validates rows against one roster schema.
 
@@ -55,6 +102,9 @@ class RowChecker:
             (k, c["label"]) for k, c in keys.items()
             if c.get("required") and k not in ("name", "id_number")
         ]
+        # validate_columns' answers for values that repeat (pure functions of the value)
+        self._names_seen: dict[str, tuple[Issue, ...]] = {}
+        self._amounts_seen: dict[tuple, tuple[Issue, ...]] = {}
 
     def normalize(self, row: RowInput) -> RowInput:
         """Trim and normalise the text fields."""
@@ -94,6 +144,78 @@ class RowChecker:
             issues.extend(check_amount(row.quantity, row.rate, row.amount_fen))
         return issues
 
+    def validate_columns(self, rows: RowColumns, start: int = 0, stop: int | None = None,
+                         *, today: date | None = None) -> dict[int, list[Issue]]:
+        """:meth:`validate` of rows ``start`` to ``stop`` of ``rows``, which went through
+        :meth:`normalize`: the issues of every row that has any, by position, in the same order.
+
+        Works one check at a time down a column, remembering the result for values that repeat
+        (names, quantity × rate): the same answers as :meth:`validate`, several times faster.
+        """
+        stop = len(rows) if stop is None else min(stop, len(rows))
+        out: dict[int, list[Issue]] = {}
+
+        def add(pos: int, issues: Iterable[Issue]) -> None:
+            if pos in out:
+                out[pos].extend(issues)
+            else:
+                out[pos] = list(issues)
+
+        positions = range(start, stop)
+        for key, label in self._required:
+            if key in _CORE_COLUMN:
+                values = getattr(rows, _CORE_COLUMN[key])[start:stop]
+            else:
+                extras = rows.extra[start:stop] if rows.extra is not None else [{}] * (stop - start)
+                values = [e.get(key) for e in extras]
+            missing = (Issue(key, "missing_value", f"“{label}”不能为空", "error"),)
+            for pos, value in zip(positions, values, strict=True):
+                if value is None or value == "":
+                    add(pos, missing)
+        if self._person_name:
+            seen = self._names_seen
+            for pos, name in zip(positions, rows.name[start:stop], strict=True):
+                found = seen.get(name)
+                if found is None:
+                    found = seen[name] = check_name(name, normalized=True)
+                if found:
+                    add(pos, found)
+        elif self._name_required:
+            missing = (Issue("name", "missing_value", f"“{self._name_label}”不能为空", "error"),)
+            for pos, name in zip(positions, rows.name[start:stop], strict=True):
+                if not name:
+                    add(pos, missing)
+        if self._has_id:
+            today = today or date.today()
+            required = self._id_required
+            for pos, number in zip(positions, rows.id_number[start:stop], strict=True):
+                if number or required:
+                    found = id_number_issues(number, today)
+                    if found:
+                        add(pos, found)
+        if self._has_phone:
+            for pos, phone in zip(positions, rows.phone[start:stop], strict=True):
+                if phone:
+                    found = check_phone(phone)
+                    if found:
+                        add(pos, found)
+        known = self._amounts_seen
+        for pos, q, r, a in zip(positions, rows.quantity[start:stop], rows.rate[start:stop],
+                                rows.amount_fen[start:stop], strict=True):
+            if q is None and r is None and a is None:
+                continue
+            # equal Decimals ('1.0', '1') give the same answer: the check only compares values
+            if q.__class__ is Decimal and r.__class__ is Decimal and a.__class__ is int:
+                key3 = (q, r, a)
+                found = known.get(key3)
+                if found is None:
+                    found = known[key3] = check_amount(q, r, a)
+            else:
+                found = check_amount(q, r, a)
+            if found:
+                add(pos, found)
+        return out
+
 
 _CORE_VALUE = {
     "group": lambda r: r.group_name,
@@ -101,6 +223,7 @@ _CORE_VALUE = {
     "rate": lambda r: r.rate,
     "amount": lambda r: r.amount_fen,
 }
+_CORE_COLUMN = {"group": "group_name", "quantity": "quantity", "rate": "rate", "amount": "amount_fen"}
 
 
 def normalize_row(row: RowInput, schema: list[dict]) -> RowInput:
@@ -122,19 +245,23 @@ def has_errors(issues: list[dict] | tuple[Issue, ...]) -> bool:
 DUPLICATE_CODE = "duplicate_id"
 
 
+K = TypeVar("K", bound=Hashable)
+
+
 def duplicate_issues(
-    rows: list[tuple[str, str]], elsewhere: dict[str, list[str]]
-) -> dict[str, list[Issue]]:
+    rows: Iterable[tuple[K, str]], elsewhere: dict[str, list[str]]
+) -> dict[K, list[Issue]]:
     """Duplicate-ID issues per row id.
 
-    ``rows`` are ``(row_id, id_number)`` of one notice; ``elsewhere`` maps an ID number to the
-    titles of other notices of the same program and year that list it (一人多领).
+    ``rows`` are ``(row_id, id_number)`` of one notice (any hashable row id, such as a position);
+    ``elsewhere`` maps an ID number to the titles of other notices of the same program and year
+    that list it (一人多领).
     """
-    by_id: dict[str, list[str]] = defaultdict(list)
+    by_id: dict[str, list[K]] = defaultdict(list)
     for row_id, number in rows:
         if number:
             by_id[number].append(row_id)
-    out: dict[str, list[Issue]] = {}
+    out: dict[K, list[Issue]] = {}
     for number, row_ids in by_id.items():
         if len(row_ids) > 1:
             for rid in row_ids:

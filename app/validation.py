@@ -103,16 +103,26 @@ def check_id_number(text: str, *, today: date | None = None, normalized: bool = 
     bounds the birth date.
     """
     number = text if normalized else normalize_id_number(text)
+    issues, birth, shaped = _id_check(number, today or date.today())
+    return IdCheck(number, issues, birth, shaped and len(number) == 15)
+
+
+def id_number_issues(number: str, today: date) -> tuple[Issue, ...]:
+    """The issues of :func:`check_id_number` for a normalised number; for checking many rows."""
+    return _id_check(number, today)[0]
+
+
+def _id_check(number: str, today: date) -> tuple[tuple[Issue, ...], date | None, bool]:
+    """(issues, birth date, whether the number has the shape of an ID number)."""
     col = "id_number"
     if not number:
-        return IdCheck(number, (_issue(col, "missing_value", _("身份证号码未填写")),), None, False)
+        return (_issue(col, "missing_value", _("身份证号码未填写")),), None, False
     if not _ID_SHAPE.fullmatch(number):
         message = _("身份证号码应为18位（最后一位可为X），或旧式15位数字，请核对位数和字符")
-        return IdCheck(number, (_issue(col, "id_format", message),), None, False)
+        return (_issue(col, "id_format", message),), None, False
 
     issues: list[Issue] = []
-    legacy15 = len(number) == 15
-    if legacy15:
+    if len(number) == 15:
         message = _("这是旧式15位身份证号码，请向本人核实并改填18位号码")
         issues.append(_issue(col, "id_legacy15", message, "warning"))
         # GB 11643 upgrade: century 19 inserted after the region code; the check digit is a
@@ -127,14 +137,14 @@ def check_id_number(text: str, *, today: date | None = None, normalized: bool = 
     birth = _birth_date(id18[6:14])
     if birth is None:
         issues.append(_issue(col, "id_birth_date", _("身份证号码中的出生日期不存在，请核对")))
-    if birth is not None and (birth.year < _EARLIEST_BIRTH_YEAR or birth > (today or date.today())):
+    if birth is not None and (birth.year < _EARLIEST_BIRTH_YEAR or birth > today):
         birth = None
         issues.append(_issue(col, "id_birth_date", _("身份证号码中的出生日期不可能，请核对")))
 
     if birth is not None and not _region_known(id18[:6], birth.year):
         message = _("身份证号码前6位不是已知的行政区划代码，请核对（新设区划可能尚未收录）")
         issues.append(_issue(col, "id_region", message, "warning"))
-    return IdCheck(number, tuple(issues), birth, legacy15)
+    return tuple(issues), birth, True
 
 
 # ---------------------------------------------------------------- names
@@ -143,6 +153,7 @@ _CJK = "\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
 # After NFKC, U+FF65 has become U+30FB and U+FF0E has become '.', so these cover every variant.
 _DOTS = re.compile("[.\u2022\u2027\u30fb\u2219\u22c5]")
 _SPACE_IN_CJK = re.compile(rf"(?<=[{_CJK}·])\s+(?=[{_CJK}·])")
+_DOT_OR_SPACE = re.compile(r"[.\u2022\u2027\u30fb\u2219\u22c5\s]")
 _NAME_CHARS = re.compile(rf"[{_CJK}·A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f ]+")
 
 
@@ -151,6 +162,8 @@ def normalize_name(text: str) -> str:
 
     Latin names keep single spaces between words ('Anna Maria').
     """
+    if not _DOT_OR_SPACE.search(text) and unicodedata.is_normalized("NFKC", text):
+        return text  # most names: nothing to change (checked in C, three times faster)
     name = _DOTS.sub("·", unicodedata.normalize("NFKC", text).strip())
     return " ".join(_SPACE_IN_CJK.sub("", name).split())
 
@@ -160,9 +173,9 @@ def check_name(text: str, *, normalized: bool = False) -> tuple[Issue, ...]:
     name = text if normalized else normalize_name(text)
     if not name:
         return (_issue("name", "missing_value", _("姓名未填写")),)
-    if any(c.isdigit() for c in name):
-        return (_issue("name", "bad_name", _("姓名中不能含有数字")),)
-    if not _NAME_CHARS.fullmatch(name):
+    if not _NAME_CHARS.fullmatch(name):  # (no character it allows is a digit)
+        if any(c.isdigit() for c in name):
+            return (_issue("name", "bad_name", _("姓名中不能含有数字")),)
         return (_issue("name", "bad_name", _("姓名中含有汉字、字母和间隔号“·”以外的字符")),)
     if name.startswith("·") or name.endswith("·") or "··" in name:
         return (_issue("name", "bad_name", _("姓名中的间隔号“·”位置不正确")),)

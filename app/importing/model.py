@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from app.errors import AppError
-from app.rows import RowInput
+from app.rows import RowColumns, RowInput
 from app.validation import Severity
 
 
@@ -45,7 +46,11 @@ class ParsedRow:
 
 @dataclass(frozen=True)
 class ParsedRoster:
-    """A roster table read from one sheet of one file."""
+    """A roster table read from one sheet of one file.
+
+    The data rows are held column by column (:attr:`columns`, :attr:`excel_rows`,
+    :attr:`problems`); :attr:`rows` gives them as :class:`ParsedRow` objects, built on first use.
+    """
 
     file: str
     sheet: str
@@ -55,8 +60,21 @@ class ParsedRoster:
     mapping: dict[str, str]
     #: schema key → unit read from the header or the title rows ('公顷', '万元', '元/亩' …)
     units: dict[str, str]
-    rows: tuple[ParsedRow, ...]
+    #: the values of the data rows, converted (money in fen, quantity in 亩, rate in 元 per unit)
+    columns: RowColumns
+    #: the Excel row number of each data row
+    excel_rows: list[int]
+    #: position of a data row → the problems found while reading it (rows without any are absent)
+    problems: dict[int, tuple[ReportIssue, ...]]
     #: (excel_row, reason) of rows that are not data: 'blank', 'subtotal', 'note', 'header'
     skipped: tuple[tuple[int, str], ...]
     #: problems of the table as a whole (subtotal_mismatch, missing_column, mapping_not_found)
     warnings: tuple[ReportIssue, ...]
+
+    @cached_property
+    def rows(self) -> tuple[ParsedRow, ...]:
+        problems, empty = self.problems, ()
+        return tuple(
+            ParsedRow(excel_row, row, problems.get(pos, empty))
+            for pos, (excel_row, row) in enumerate(zip(self.excel_rows, self.columns.rows(), strict=True))
+        )

@@ -17,6 +17,7 @@ from app.importing.headers import HeaderMatch, HeaderMatcher, find_header, norma
 from app.importing.model import ParsedRoster, ReadError, ReportIssue
 from app.importing.sources import Book, SheetSource, open_book
 from app.importing.table import TableReader
+from app.rows import RowColumns
 
 MAX_BYTES = 100 * 1024 * 1024
 
@@ -32,7 +33,60 @@ def read_roster(path: Path, schema: list[dict], *, sheet: str | None = None,
     Raises :class:`ReadError` when the file cannot be read as a roster. Safe on any thread.
     """
     with collector_paused():
-        return _read(Path(path), schema, sheet, mapping_override, max_bytes)
+        return open_roster(path, schema, sheet=sheet, mapping_override=mapping_override,
+                           max_bytes=max_bytes).result()
+
+
+def open_roster(path: Path, schema: list[dict], *, sheet: str | None = None,
+                mapping_override: dict[str, str] | None = None,
+                max_bytes: int = MAX_BYTES) -> RosterReading:
+    """:func:`read_roster` a batch of rows at a time: the table is found and its rows sorted
+    (ReadError here, as there), then :meth:`RosterReading.batches` converts the values. An
+    importer checks and stores the first rows while the next ones are converted."""
+    path = Path(path)
+    book = open_book(path, max_bytes)
+    matcher = HeaderMatcher(schema, mapping_override)
+    source, match = _choose(book, matcher, sheet)
+    rows = source.load()
+    columns = {c["key"]: c for c in schema}
+    reader = TableReader(columns, match)
+    reader.sort(rows)
+    header_warnings = [*_header_warnings(columns, match, matcher, mapping_override), *reader.table_warnings]
+    return RosterReading(book.file, source.name, match, reader, header_warnings)
+
+
+class RosterReading:
+    """A roster table found in a file, its rows sorted into data rows and skipped rows and the
+    ID numbers of the data rows read; the other values are converted by :meth:`batches` (or
+    all at once by :meth:`result`)."""
+
+    def __init__(self, file: str, sheet: str, match: HeaderMatch, reader: TableReader,
+                 warnings: list[ReportIssue]) -> None:
+        self.file = file
+        self.sheet = sheet
+        self.header_row = match.last_row + 1
+        self.mapping = dict(match.texts)
+        self.units = dict(match.units)
+        #: the Excel row number of each data row
+        self.excel_rows = [i + 1 for i in reader.data]
+        #: the ID number of each data row ('' where there is none or it could not be read)
+        self.id_numbers = reader.id_numbers
+        self._reader = reader
+        self._warnings = warnings
+
+    def batches(self, size: int) -> Iterator[tuple[int, RowColumns, dict[int, tuple[ReportIssue, ...]]]]:
+        """The data rows ``size`` at a time, in order: ``(position of the first row, their
+        values, their reading problems by position)``."""
+        return self._reader.batches(size)
+
+    def result(self) -> ParsedRoster:
+        """Everything read (what batches have not converted yet is converted now)."""
+        values, excel_rows, problems, skipped, totals_warnings = self._reader.result()
+        return ParsedRoster(
+            file=self.file, sheet=self.sheet, header_row=self.header_row, mapping=dict(self.mapping),
+            units=dict(self.units), columns=values, excel_rows=excel_rows, problems=problems,
+            skipped=tuple(skipped), warnings=(*self._warnings, *totals_warnings),
+        )
 
 
 @contextlib.contextmanager
@@ -52,24 +106,6 @@ def collector_paused() -> Iterator[None]:
         yield
     finally:
         gc.enable()
-
-
-def _read(path: Path, schema: list[dict], sheet: str | None,
-          mapping_override: dict[str, str] | None, max_bytes: int) -> ParsedRoster:
-    book = open_book(path, max_bytes)
-    matcher = HeaderMatcher(schema, mapping_override)
-    source, match = _choose(book, matcher, sheet)
-    rows = source.load()
-    columns = {c["key"]: c for c in schema}
-    reader = TableReader(columns, match)
-    parsed, skipped, totals_warnings = reader.read(rows)
-    warnings = [*_header_warnings(columns, match, matcher, mapping_override), *reader.table_warnings,
-                *totals_warnings]
-    return ParsedRoster(
-        file=book.file, sheet=source.name, header_row=match.last_row + 1,
-        mapping=dict(match.texts), units=dict(match.units), rows=tuple(parsed),
-        skipped=tuple(skipped), warnings=tuple(warnings),
-    )
 
 
 def _expected(matcher: HeaderMatcher) -> str:

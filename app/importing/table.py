@@ -3,20 +3,22 @@
 Works column by column rather than row by row: one pass sorts the rows into data rows and
 skipped rows (blank, 小计/合计, notes, repeated headers, group headings), then each mapped column
 is converted in a tight loop with a memo for repeating values. This keeps the Python work per
-cell small enough to read 100,000-row rosters in about a second.
+cell small enough to read 100,000-row rosters in about a second. The ID numbers are converted
+first and the other columns a batch of rows at a time, so that an importer can check and store
+the first rows while the next ones are converted.
 """
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Callable
+from bisect import bisect_left
+from collections.abc import Iterator
 from decimal import Decimal
 
 from app.importing import cells
 from app.importing.headers import T2S, HeaderMatch
-from app.importing.model import ParsedRow, ReportIssue
+from app.importing.model import ReportIssue
 from app.importing.totals import Subtotal, check_subtotals, subtotal_word
-from app.rows import RowInput
+from app.rows import RowColumns
 
 _NOTE_PREFIXES = ("注", "说明", "制表", "填表", "审核", "审批", "复核", "负责人", "经办人", "联系人",
                   "监督电话", "举报电话", "盖章", "村委会盖章")
@@ -91,7 +93,17 @@ class TableReader:
             return "heading"  # a row that only names the group of the rows below
         return None
 
-    def read(self, rows: list[list]) -> tuple[list[ParsedRow], list[tuple[int, str]], list[ReportIssue]]:
+    def read(self, rows: list[list]) -> tuple[RowColumns, list[int], dict[int, tuple[ReportIssue, ...]],
+                                             list[tuple[int, str]], list[ReportIssue]]:
+        """(columns of the data rows, their Excel row numbers, reading problems by data position,
+        skipped rows, subtotal warnings)."""
+        self.sort(rows)
+        return self.result()
+
+    def sort(self, rows: list[list]) -> None:
+        """Sort the rows below the header into data rows and skipped rows, and convert the ID
+        numbers of all data rows (an importer marks duplicates before it stores the first rows).
+        The other values are converted by :meth:`batches`."""
         cols = [col for _k, col, _t, _f in self.plan]
         data: list[int] = []  # indexes into rows
         skipped: list[tuple[int, str]] = []
@@ -135,32 +147,85 @@ class TableReader:
                                           {k: raw[c] for k, c in figures.items()}))
             elif reason == "heading":
                 headings[len(data)] = cells.group(raw[self.group_col])
-
-        problems: dict[int, list[ReportIssue]] = {}
-        bad: dict[str, list[int]] = {}
-        converted: dict[str, list] = {}
+        self._rows, self.data, self.skipped = rows, data, skipped
+        self._subtotals, self._headings = subtotals, headings
+        self._converted: dict[str, list] = {key: [] for key, _c, _h, _f in self.plan}
+        self._memos: dict[str, dict] = {key: {} for key in self._converted if key in _MEMO_KEYS}
+        self._problems: dict[int, list[ReportIssue]] = {}
+        self._bad: dict[str, list[int]] = {}
+        self._group = ""  # the group the next rows fall under when their 组 cell is empty
+        self._done = 0
+        # converted ahead, with their problems by position
+        self._ahead: dict[str, tuple[list, dict[int, list[ReportIssue]], list[int]]] = {}
         for key, col, header, convert in self.plan:
-            values = [rows[i][col] for i in data]
-            converted[key] = _convert_column(values, convert, key, header, data, problems, bad)
-        n = len(data)
-        if self.group_col >= 0 or headings:
-            converted["group"] = _fill_down(converted.get("group", [""] * n), headings)
-        if self.fixed_rate is not None:
-            converted["rate"] = [self.fixed_rate] * n
+            if key == "id_number":
+                problems: dict[int, list[ReportIssue]] = {}
+                bad: dict[str, list[int]] = {}
+                values = _convert_column([rows[i][col] for i in data], convert, key, header, data, 0, problems,
+                                         bad, None)
+                self._ahead[key] = (values, problems, sorted(problems))
+        self.id_numbers: list[str] = (self._ahead["id_number"][0] if "id_number" in self._ahead
+                                      else [""] * len(data))
+
+    def batches(self, size: int) -> Iterator[tuple[int, RowColumns, dict[int, tuple[ReportIssue, ...]]]]:
+        """The data rows converted ``size`` at a time, in order, after :meth:`sort`:
+        ``(position of the first row, their values, their reading problems by position)``."""
+        rows, data, n = self._rows, self.data, len(self.data)
+        while self._done < n:
+            start, stop = self._done, min(n, self._done + size)
+            chunk: dict[str, list] = {}
+            problems: dict[int, list[ReportIssue]] = {}
+            for key, col, header, convert in self.plan:
+                if key in self._ahead:
+                    values, found, order = self._ahead[key]
+                    chunk[key] = values[start:stop]
+                    for pos in order[bisect_left(order, start):bisect_left(order, stop)]:
+                        problems.setdefault(pos, []).extend(found[pos])
+                        self._bad.setdefault(key, []).append(pos)
+                    continue
+                chunk[key] = _convert_column([rows[i][col] for i in data[start:stop]], convert, key, header,
+                                             data, start, problems, self._bad, self._memos.get(key))
+            m = stop - start
+            if self.group_col >= 0 or self._headings:
+                chunk["group"] = self._fill_down(chunk.get("group", [""] * m), start)
+            if self.fixed_rate is not None:
+                chunk["rate"] = [self.fixed_rate] * m
+            for key, values in chunk.items():
+                self._converted.setdefault(key, []).extend(values)
+            self._problems.update(problems)
+            self._done = stop
+            if stop == n:
+                self._rows = []  # the sheet's cells are no longer needed
+            yield start, _columns(chunk, m), {pos: tuple(p) for pos, p in problems.items()}
+
+    def result(self) -> tuple[RowColumns, list[int], dict[int, tuple[ReportIssue, ...]],
+                              list[tuple[int, str]], list[ReportIssue]]:
+        """What :meth:`read` returns, once :meth:`sort` was called (converts what batches did not)."""
+        for _batch in self.batches(max(1, len(self.data) - self._done)):
+            pass
+        n = len(self.data)
+        converted = self._converted
         amounts = converted.get("amount", [None] * n)
         quantities = converted.get("quantity", [None] * n)
-        warnings = check_subtotals(subtotals, amounts, quantities, bad, self.totals_converters,
+        warnings = check_subtotals(self._subtotals, amounts, quantities, self._bad, self.totals_converters,
                                    self.match.texts, self.quantity_unit)
-        return _assemble(data, converted, problems, n), skipped, warnings
+        return (_columns(converted, n), [i + 1 for i in self.data],
+                {pos: tuple(self._problems[pos]) for pos in sorted(self._problems)}, self.skipped, warnings)
 
+    def _fill_down(self, groups: list[str], start: int) -> list[str]:
+        """Empty 组 cells take the group above: a merged cell keeps its text in its first row only."""
+        headings = self._headings
+        last = self._group
+        out = []
+        for pos, group in enumerate(groups, start):
+            if pos in headings:
+                last = headings[pos]
+            if group:
+                last = group
+            out.append(group or last)
+        self._group = last
+        return out
 
-_ROW_FIELDS = ("name", "id_number", "group_name", "quantity", "rate", "amount_fen", "bank_account",
-               "phone", "remark", "extra")
-if tuple(f.name for f in dataclasses.fields(RowInput)) == _ROW_FIELDS:
-    _make_row: Callable[..., RowInput] = RowInput  # positional: a third faster than keywords
-else:  # pragma: no cover - RowInput changed its field order
-    def _make_row(*values: object) -> RowInput:
-        return RowInput(**dict(zip(_ROW_FIELDS, values, strict=True)))
 
 _NOTE_STARTS = frozenset("注说說制製填审審复複负負经經联聯监監举舉盖蓋村")
 
@@ -171,14 +236,16 @@ _NUMBER_KEYS = frozenset({"quantity", "rate", "amount"})
 
 
 def _convert_column(values: list, convert: cells.Converter, key: str, header: str, data: list[int],
-                    problems: dict[int, list[ReportIssue]], bad: dict[str, list[int]]) -> list:
+                    offset: int, problems: dict[int, list[ReportIssue]], bad: dict[str, list[int]],
+                    memo: dict | None) -> list:
+    """Convert the cells ``values`` of the data rows from position ``offset`` on. ``memo`` (kept
+    from batch to batch) remembers the results of repeating values."""
     default = None if key in _NUMBER_KEYS or key.startswith("x_") else ""
     if values.count("") == len(values):
         return [default] * len(values)  # an empty column, such as 备注 on most rosters
-    memo: dict | None = {} if key in _MEMO_KEYS else None
     out: list = []
     append = out.append
-    for pos, value in enumerate(values):
+    for pos, value in enumerate(values, offset):
         cls = value.__class__
         if cls is str:
             value = value.strip()
@@ -210,36 +277,15 @@ def _convert_column(values: list, convert: cells.Converter, key: str, header: st
     return out
 
 
-def _fill_down(groups: list[str], headings: dict[int, str]) -> list[str]:
-    """Empty 组 cells take the group above: a merged cell keeps its text in its first row only."""
-    last = ""
-    out = []
-    for pos, group in enumerate(groups):
-        if pos in headings:
-            last = headings[pos]
-        if group:
-            last = group
-        out.append(group or last)
-    return out
-
-
-def _assemble(data: list[int], converted: dict[str, list], problems: dict[int, list[ReportIssue]],
-              n: int) -> list[ParsedRow]:
+def _columns(converted: dict[str, list], n: int) -> RowColumns:
     blank = [""] * n
     none = [None] * n
     extra_keys = [k for k in converted if k.startswith("x_")]
+    extras = None
     if extra_keys:
         extras = [{k: v for k, v in zip(extra_keys, vals, strict=True) if v is not None and v != ""}
                   for vals in zip(*(converted[k] for k in extra_keys), strict=True)]
-    else:
-        extras = [{} for _ in range(n)]
     get = converted.get
-    columns = (get("name", blank), get("id_number", blank), get("group", blank),
-               get("quantity", none), get("rate", none), get("amount", none),
-               get("bank_account", blank), get("phone", blank), get("remark", blank), extras)
-    inputs = map(_make_row, *columns)
-    empty: tuple[ReportIssue, ...] = ()
-    return [
-        ParsedRow(index + 1, row, tuple(problems[pos]) if pos in problems else empty)
-        for pos, (index, row) in enumerate(zip(data, inputs, strict=True))
-    ]
+    return RowColumns(get("name", blank), get("id_number", blank), get("group", blank), get("quantity", none),
+                      get("rate", none), get("amount", none), get("bank_account", blank), get("phone", blank),
+                      get("remark", blank), extras)

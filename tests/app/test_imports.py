@@ -234,3 +234,101 @@ def test_the_reader_returns_rows_exactly_as_the_checker_normalises_them(ctx, tmp
     assert [checker.normalize(p.row) for p in parsed.rows] == [p.row for p in parsed.rows]
     assert parsed.rows[0].row.id_number == "11010519491231002X"
     assert parsed.rows[0].row.name == "阿依古丽·买买提"
+
+
+def test_a_cancel_while_rows_are_being_stored_leaves_nothing(ctx, tmp_path, monkeypatch):
+    """The rows are stored batch by batch on the writer's thread while the next ones are checked:
+    a cancel after some batches were written rolls all of them back."""
+    import threading
+
+    import app.imports
+    import app.notices
+    from app.errors import Cancelled
+
+    w = make_world(ctx)
+    path = tmp_path / "cancel.xlsx"
+    write_xlsx(path, w, 40)
+    monkeypatch.setattr(app.imports, "_BATCH", 7)
+    cancel = threading.Event()
+    real_insert = app.notices.insert_columns
+    stored = []
+
+    def insert_then_cancel(*args, **kwargs):
+        ids = real_insert(*args, **kwargs)
+        stored.extend(ids)
+        cancel.set()  # as the clerk presses 取消 while the first batch is being stored
+        return ids
+
+    monkeypatch.setattr(app.notices, "insert_columns", insert_then_cancel)
+    before = _db_fingerprint(ctx)
+    with pytest.raises(Cancelled):
+        ImportService(ctx).import_file(path, program_id=w.program_id, by=w.clerk, village_id=w.village_id,
+                                       cancel=cancel)
+    assert stored  # rows had been written inside the transaction
+    assert _db_fingerprint(ctx) == before
+    assert not RosterRow.select().where(RosterRow.id.in_(stored)).exists()
+    assert not Outbox.select().where(Outbox.entity_id.in_(stored)).exists()
+    assert [t.name for t in threading.enumerate() if t.name == "import-writer"] == []
+
+
+def test_an_import_inside_the_callers_transaction_stores_on_its_connection(ctx, tmp_path):
+    """A caller that already holds a write transaction gets the rows written on its own
+    connection (a writer thread would wait for that transaction), and keeps all or nothing."""
+    w = make_world(ctx)
+    path = tmp_path / "nested.xlsx"
+    source = write_xlsx(path, w, 12)
+    before = _db_fingerprint(ctx)
+    with pytest.raises(RuntimeError), ctx.write():
+        result = ImportService(ctx).import_file(path, program_id=w.program_id, by=w.clerk)
+        assert len(w.notices.rows(result.notice_id)) == 12
+        raise RuntimeError("the caller changes its mind")
+    assert _db_fingerprint(ctx) == before
+    with ctx.write():
+        result = ImportService(ctx).import_file(path, program_id=w.program_id, by=w.clerk)
+    assert [r.id_number for r in w.notices.rows(result.notice_id)] == [p.id_number for p in source]
+
+
+def test_checking_by_columns_finds_what_checking_row_by_row_finds():
+    """RowChecker.validate_columns (the importer's) and RowChecker.validate (one row's) agree on
+    every kind of problem, in the same order."""
+    from app.catalogue import DEFAULT_NOTICE_TYPES
+    from app.rows import RowChecker, RowColumns, RowInput
+
+    schema = next(t for t in DEFAULT_NOTICE_TYPES if t["code"] == "subsidy_payout")["roster_schema"]
+    good = people(3)
+    rate = Decimal("103.55")
+    rows = [
+        *good,
+        RowInput(name="", id_number="", quantity=None, amount_fen=None),
+        RowInput(name="王5", id_number="110105194912310021", quantity=Decimal("-1"), rate=rate, amount_fen=5),
+        RowInput(name="李四", id_number="11010519491231002", phone="12345", quantity=Decimal("2"), rate=rate,
+                 amount_fen=20710),
+        RowInput(name="赵六", id_number="110105491231002", quantity=Decimal("2.0"), rate=rate, amount_fen=20711),
+        RowInput(name="王5", id_number="999999198001010011", quantity=Decimal("2"), rate=rate, amount_fen=20711),
+        RowInput(name="·王", id_number="110105209912310012", phone="13812345678", amount_fen=100),
+        RowInput(name="孙七", id_number="11010519491231002X", quantity=Decimal("1"), rate=None, amount_fen=None),
+    ]
+    checker = RowChecker(schema)
+    expected = {i: issues for i, row in enumerate(rows) if (issues := checker.validate(row))}
+    columns = RowColumns(*(list(values) for values in zip(
+        *((r.name, r.id_number, r.group_name, r.quantity, r.rate, r.amount_fen, r.bank_account, r.phone,
+           r.remark) for r in rows), strict=True)))
+    assert len(expected) == len(rows) - 3
+    assert checker.validate_columns(columns) == expected
+    assert checker.validate_columns(columns, 4, 8) == {i: v for i, v in expected.items() if 4 <= i < 8}
+
+
+def test_a_draft_that_cannot_be_created_stops_the_import_with_its_own_error(ctx, tmp_path):
+    """The draft is created on the writer's thread; its failure reaches the caller unchanged."""
+    import threading
+
+    from app.errors import NotFound
+
+    w = make_world(ctx)
+    path = tmp_path / "novillage.xlsx"
+    write_xlsx(path, w, 5)
+    before = _db_fingerprint(ctx)
+    with pytest.raises(NotFound):
+        ImportService(ctx).import_file(path, program_id=w.program_id, by=w.clerk, village_id="no-such-village")
+    assert _db_fingerprint(ctx) == before
+    assert not [t for t in threading.enumerate() if t.name == "import-writer"]

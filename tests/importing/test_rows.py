@@ -185,3 +185,28 @@ def test_a_zero_amount_row_is_data_not_blank(tmp_path):
 def test_a_unit_written_in_the_cell_wins_over_the_header(tmp_path):
     parsed = read_rows(tmp_path, [HEADER, person(1, **{QTY: "0.5公顷"})])
     assert parsed.rows[0].row.quantity == Decimal("7.5") and codes(parsed) == []
+
+
+def test_rows_converted_a_batch_at_a_time_are_the_rows_read_at_once(tmp_path):
+    """An importer converts the rows a batch at a time (open_roster) to store the first ones while
+    the next are converted: merged groups, group headings, subtotals and reading problems come
+    out as read_roster gives them."""
+    from app.importing import open_roster
+
+    rows = [["补贴发放清册"], HEADER,
+            person(0, "一组"), person(1), [None, "二组", None, None, None, None, None, None, None],
+            person(2), person(3, **{AMT: "一千二"}),
+            [None, "小计", None, None, 24.0, None, yuan(AMOUNTS[2] + AMOUNTS[3]), None, None],
+            person(4, **{ID: 530102197208112421.0, QTY: "8.2元"}), person(0), person(1, "三组")]
+    path = write_book(tmp_path / "batches.xlsx", {"清册": rows}, {"清册": [(2, 1, 3, 1)]})
+    whole = read_roster(path, SUBSIDY)
+    reading = open_roster(path, SUBSIDY)
+    assert reading.id_numbers == [r.row.id_number for r in whole.rows]
+    batches = list(reading.batches(2))
+    assert [(start, len(values)) for start, values, _p in batches] == [(0, 2), (2, 2), (4, 2), (6, 1)]
+    assert [row for _s, values, _p in batches for row in values.rows()] == [r.row for r in whole.rows]
+    assert {pos: p for _s, _v, problems in batches for pos, p in problems.items()} == whole.problems
+    assert [r.row.group_name for r in whole.rows] == ["一组", "一组", "二组", "二组", "二组", "二组", "三组"]
+    assert len(whole.problems) == 2 and whole.warnings
+    again = reading.result()
+    assert (again.rows, again.warnings, again.skipped) == (whole.rows, whole.warnings, whole.skipped)
