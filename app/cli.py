@@ -339,10 +339,13 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
 def cmd_bundle(args: argparse.Namespace) -> int:
     if args.action == "export":
-        from sync.client import SyncClient
+        from sync.client import LargeDeletion, SyncClient
 
         ctx = open_context(args.data_dir, must_exist=True)
-        count = SyncClient(ctx).export_bundle(Path(args.output))
+        try:
+            count = SyncClient(ctx).export_bundle(Path(args.output), confirm_deletes=args.allow_deletes)
+        except LargeDeletion as err:
+            raise AppError(f"{err} (run 'bundle export --allow-deletes' to go ahead)", details=err.details) from err
         print(f"bundle written and verified: {count} changes in {args.output}; the stick can be removed")
         return 0
     if args.db:
@@ -459,6 +462,8 @@ def build_parser() -> argparse.ArgumentParser:
     bundle_sub = p.add_subparsers(dest="action", required=True)
     b = bundle_sub.add_parser("export", parents=[common], help="write this workstation's changes to a file")
     b.add_argument("-o", "--output", required=True)
+    b.add_argument("--allow-deletes", action="store_true",
+                   help="go ahead when the bundle would delete many rows (otherwise it stops and says so)")
     b = bundle_sub.add_parser("import", parents=[common],
                               help="county (--db): apply a bundle and write the reply; workstation: apply a reply")
     b.add_argument("file")

@@ -161,10 +161,12 @@ class SyncClient(IntegrityMixin):
         return state
 
     # ------------------------------------------------------------------ USB bundles
-    def export_bundle(self, path) -> int:
+    def export_bundle(self, path, confirm_deletes: bool = False) -> int:
         """Write everything queued (and the photos it refers to) to ``path``; returns the count.
 
-        Whatever the county has not yet receipted is written again in every new bundle.
+        Whatever the county has not yet receipted is written again in every new bundle. Like a
+        sync, a bundle that would delete many rows on the county raises :class:`LargeDeletion`
+        (and writes nothing) unless ``confirm_deletes``.
         """
         import base64
         from pathlib import Path
@@ -174,6 +176,8 @@ class SyncClient(IntegrityMixin):
 
         state = self._state()
         self._drop_county_entries()
+        if not confirm_deletes:
+            self._check_push_deletions()
         entries = list(_queued().order_by(Outbox.seq))  # rows in an open conflict wait for the clerk
         batches = [_batch(state, entries[i:i + MAX_BATCH_CHANGES])
                    for i in range(0, len(entries), MAX_BATCH_CHANGES)]

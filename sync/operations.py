@@ -110,7 +110,7 @@ def run_sync(ctx: Context, progress: Progress | None = None, cancel: threading.E
 
 
 def export_bundle(ctx: Context, path: Path, progress: Progress | None = None,
-                  cancel: threading.Event | None = None) -> SyncRun:
+                  cancel: threading.Event | None = None, confirm_deletes: bool = False) -> SyncRun:
     """Write the USB bundle (written, flushed, renamed and verified by the client)."""
     path = Path(path)
     with _exclusive():
@@ -118,7 +118,7 @@ def export_bundle(ctx: Context, path: Path, progress: Progress | None = None,
         if progress:
             progress(0, 0, _("正在写入同步包……"))
         try:
-            count = SyncClient(ctx).export_bundle(path)
+            count = SyncClient(ctx).export_bundle(path, confirm_deletes=confirm_deletes)
         except Exception as err:
             record_run(ctx, _failed("bundle_export", started, err, file=path.name))
             raise

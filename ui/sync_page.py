@@ -316,6 +316,7 @@ class SyncPage(QWidget):
         super().__init__(parent)
         self.env = env
         self.current_op: BackgroundOp | None = None
+        self._retry_confirmed = None  # runs the last operation again once large deletions are confirmed
         self.status: SyncStatus | None = None
         self.enroll_dialog: EnrollDialog | None = None
 
@@ -491,7 +492,9 @@ class SyncPage(QWidget):
         self.result_label.setText(_("已处理。选择的版本会在下次同步时与县里一致。"))
 
     # ------------------------------------------------------------------ actions
-    def _start(self, work, label: str, on_success) -> BackgroundOp:
+    def _start(self, work, label: str, on_success, retry_confirmed=None) -> BackgroundOp:
+        """Run ``work``; ``retry_confirmed`` runs it again once the clerk confirmed large deletions."""
+        self._retry_confirmed = retry_confirmed
         self.current_op = (BackgroundOp(self, work).with_progress(label)
                            .on_success(lambda result: self._on_op_done(result, on_success))
                            .on_failure(self._on_op_failed))
@@ -512,10 +515,10 @@ class SyncPage(QWidget):
             self.result_label.setText(str(exc))
         elif isinstance(exc, SyncBusy):
             self.result_label.setText(_("正在后台同步，请稍候再试。"))
-        elif isinstance(exc, LargeDeletion):
+        elif isinstance(exc, LargeDeletion) and self._retry_confirmed is not None:
             self.result_label.setText(str(exc))
             if self.confirm_large_deletion(exc):
-                self.sync_now(confirm_deletes=True)
+                self._retry_confirmed()
         else:
             show_error(self, exc)
         self.sync_finished.emit(exc)
@@ -538,7 +541,8 @@ class SyncPage(QWidget):
             return None
         ctx = self.env.ctx
         return self._start(lambda progress, cancel: run_sync(ctx, progress, cancel, confirm_deletes),
-                           _("正在与县级服务器同步……"), self._on_synced)
+                           _("正在与县级服务器同步……"), self._on_synced,
+                           retry_confirmed=lambda: self.sync_now(confirm_deletes=True))
 
     def confirm_large_deletion(self, err: LargeDeletion) -> bool:
         """Ask the clerk whether the many deletions are intended (the sync changed nothing yet)."""
@@ -564,9 +568,13 @@ class SyncPage(QWidget):
         if not name:
             return None
         path = Path(name) if Path(name).suffix else Path(name).with_suffix(".gkb")
+        return self.export_bundle_to(path)
+
+    def export_bundle_to(self, path: Path, confirm_deletes: bool = False) -> BackgroundOp:
         ctx = self.env.ctx
-        return self._start(lambda progress, cancel: export_bundle(ctx, path, progress, cancel),
-                           _("正在写入同步包……"), lambda run: self._on_exported(run, path))
+        return self._start(lambda progress, cancel: export_bundle(ctx, path, progress, cancel, confirm_deletes),
+                           _("正在写入同步包……"), lambda run: self._on_exported(run, path),
+                           retry_confirmed=lambda: self.export_bundle_to(path, confirm_deletes=True))
 
     def _on_exported(self, run: SyncRun, path: Path) -> None:
         _tell(self, _("导出U盘同步包"), _(

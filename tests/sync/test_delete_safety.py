@@ -166,3 +166,19 @@ def test_the_cli_says_why_in_one_line_and_goes_ahead_with_allow_deletes(town, tm
     done = cli("sync", "--data-dir", str(ws0.data_dir), "--allow-deletes")
     assert done.returncode == 0, done.stderr
     assert _server_deleted(town, gone) == DELETE_LIMIT + 1
+
+
+def test_a_usb_bundle_that_would_delete_many_rows_is_not_written_until_confirmed(town, tmp_path):
+    from sync.client import DELETE_LIMIT
+
+    ws0, _ws1 = town.reset(tmp_path)
+    with opened(ws0) as (ctx, clerk):
+        _delete_rows(ctx, clerk, _draft_with_rows().id, DELETE_LIMIT + 1)
+    stick = tmp_path / "stick.gkb"
+    stopped = cli("bundle", "export", "--data-dir", str(ws0.data_dir), "-o", str(stick))
+    assert stopped.returncode == 1 and stopped.stderr.count("\n") == 1
+    assert f"{DELETE_LIMIT + 1} 行删除" in stopped.stderr and "--allow-deletes" in stopped.stderr
+    assert not stick.exists()
+    done = cli("bundle", "export", "--data-dir", str(ws0.data_dir), "-o", str(stick), "--allow-deletes")
+    assert done.returncode == 0, done.stderr
+    assert stick.stat().st_size > 0
