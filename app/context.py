@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
 from peewee import SqliteDatabase
+
+# China Standard Time: the legal day of a posting period, and how clerks read times.
+CHINA = timezone(timedelta(hours=8))
 
 
 @dataclass(frozen=True)
@@ -21,9 +24,7 @@ class Clock:
 
     def today(self) -> date:
         # Notices are posted in China: the legal day is the China Standard Time day.
-        from datetime import timedelta, timezone
-
-        return self.now().astimezone(timezone(timedelta(hours=8))).date()
+        return self.now().astimezone(CHINA).date()
 
     @classmethod
     def fixed(cls, moment: datetime) -> Clock:

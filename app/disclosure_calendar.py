@@ -26,11 +26,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 
 from peewee import JOIN
 
-from app.context import Context
+from app.context import CHINA, Context
 from app.periods import days_left
 from app.settings import local_township_id
 from db.models import Notice, NoticeType, Program, Region
@@ -47,7 +47,6 @@ STATUSES = ("overdue", "pending", "done")
 STATUS_LABELS = {"overdue": "已逾期", "pending": "待办", "done": "已完成"}
 ACTION_LABELS = {"publish": "公开", "correct": "发布更正公示", "republish": "重新公示", "close": "结束公示"}
 
-_CHINA = timezone(timedelta(hours=8))
 _MONTH_IN_TITLE = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月")
 _QUARTER_IN_TITLE = re.compile(r"(\d{4})\s*年\s*第\s*([1-4一二三四])\s*季度")
 _QUARTER_DIGITS = {"1": 1, "2": 2, "3": 3, "4": 4, "一": 1, "二": 2, "三": 3, "四": 4}
@@ -140,7 +139,7 @@ def _china_day(stamp: str | None) -> date | None:
         return None
     if moment.tzinfo is None:
         return moment.date()
-    return moment.astimezone(_CHINA).date()
+    return moment.astimezone(CHINA).date()
 
 
 class DisclosureCalendar:

@@ -15,17 +15,16 @@ import threading
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 
-from app.context import Context
+from app.context import CHINA, Context
 from app.errors import Cancelled
 from app.i18n import _
 from app.paths import AppPaths
 
 Progress = Callable[[int, int, str], None]
-CHINA = timezone(timedelta(hours=8))
 LOG_FILE = "gongkai.log"
 
 log = logging.getLogger("gongkai")

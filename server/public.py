@@ -15,13 +15,14 @@ import secrets
 import threading
 import time
 from collections import deque
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from app.context import CHINA
 from app.money import format_yuan
 from app.settings import county_setting_id
 from app.validation import check_id_number, normalize_id_number
@@ -29,7 +30,6 @@ from server import sync_service as svc
 from server.db import database, write_transaction
 from server.models import IdLookup, SyncRow
 
-CHINA = timezone(timedelta(hours=8))
 MAX_OBJECTION_CHARS = 2000
 MAX_CONTACT_CHARS = 100
 

@@ -48,11 +48,9 @@ from app.reference import BoardInfo, ReferenceService
 from app.search import sort_key
 from app.settings import local_township_id
 from ui.background import BackgroundOp
-from ui.common import Changes, UiEnv, show_error
+from ui.common import GREY, RED, Changes, UiEnv, show_error
 
-RED = QColor("#b00020")
 RED_BACKGROUND = QColor("#fde7ea")
-GREY = QColor("#777777")
 THUMB = QSize(160, 120)
 PHOTO_FILTER = "*.jpg *.jpeg *.png *.bmp *.gif *.webp *.heic"
 

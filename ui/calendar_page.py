@@ -33,12 +33,8 @@ from app.disclosure_calendar import (
 )
 from app.i18n import _
 from app.notices import STATUS_LABELS as NOTICE_STATUS_LABELS
-from ui.common import Changes, UiEnv
+from ui.common import AMBER, GREEN, RED, Changes, UiEnv
 
-RED = QColor("#b00020")
-AMBER = QColor("#a15c00")
-GREEN = QColor("#2e7d32")
-GREY = QColor("#666666")
 SOON_DAYS = 7  # pending items due within a week are shown in amber
 
 _KEY = Qt.ItemDataRole.UserRole

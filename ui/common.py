@@ -7,12 +7,20 @@ import traceback
 from dataclasses import dataclass, fields
 
 from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from app.context import Context
 from app.errors import AppError
 from app.i18n import _
 from app.users import UserInfo
+
+# The few colours that carry meaning in every screen.
+RED = QColor("#b00020")  # overdue, invalid, must be taken down
+AMBER = QColor("#a15c00")  # due soon
+GREEN = QColor("#2e7d32")  # done
+GREY = QColor("#777777")  # no longer current
+ERROR_STYLE = "color: #b3261e;"  # an error message in a dialog
 
 
 @dataclass(frozen=True)

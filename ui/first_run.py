@@ -26,9 +26,8 @@ from app.users import ROLE_LABELS, UserService
 from sync.operations import default_device_name, enroll, normalise_server_url, run_sync
 from sync.status import SyncRun, sync_status
 from ui.background import BackgroundOp
-from ui.common import show_error
+from ui.common import ERROR_STYLE, show_error
 
-ERROR_STYLE = "color: #b3261e;"
 CHOICE, DEMO, ENROL, ACCOUNT, FIRST_SYNC = range(5)
 
 

@@ -19,8 +19,7 @@ from app.i18n import _
 from app.maintenance import workstation_state
 from app.preferences import last_username, remember_username
 from app.users import UserInfo, UserService
-
-ERROR_STYLE = "color: #b3261e;"
+from ui.common import ERROR_STYLE
 
 
 class LoginDialog(QDialog):

@@ -5,7 +5,7 @@ memory; rosters (100k rows) are never loaded here."""
 from __future__ import annotations
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtGui import QBrush
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -22,7 +22,7 @@ from app.money import format_yuan
 from app.notices import STATUS_LABELS, NoticeService, NoticeSummary
 from app.periods import days_left
 from app.search import matches, sort_key
-from ui.common import Changes, UiEnv
+from ui.common import RED, Changes, UiEnv
 
 
 def _columns() -> list[str]:
@@ -128,9 +128,9 @@ class NoticeTableModel(QAbstractTableModel):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ForegroundRole:
             if column == 0 and s.error_rows:
-                return QBrush(QColor("#b00020"))
+                return QBrush(RED)
             if column == 5 and (left := self._days_left(s)) is not None and left <= 2:
-                return QBrush(QColor("#b00020"))
+                return QBrush(RED)
         if role == Qt.ItemDataRole.ToolTipRole and column == 0 and s.error_rows:
             return _("有 {n} 行未通过校验").format(n=s.error_rows)
         return None

@@ -3,7 +3,7 @@ and the review page (sign-offs, posting period and how it was computed, publicat
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.context import CHINA
 from app.errors import AppError
 from app.i18n import _
 from app.notices import HEADER_FIELDS, NoticeDetail
@@ -161,7 +162,7 @@ def china_time(iso: str) -> str:
         return iso
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(timezone(timedelta(hours=8))).strftime("%Y-%m-%d %H:%M")
+    return moment.astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
 
 
 def _kind_label(kind: str) -> str:

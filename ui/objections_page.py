@@ -11,10 +11,10 @@ The objector's contact is shown to the signed-in staff and never written to a lo
 from __future__ import annotations
 
 import html
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 
 from PySide6.QtCore import QDate, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QFont
+from PySide6.QtGui import QBrush, QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.context import CHINA
 from app.i18n import _
 from app.notices import STATUS_LABELS as NOTICE_STATUS_LABELS
 from app.notices import NoticeService
@@ -49,10 +50,7 @@ from app.objections import (
     ObjectionService,
 )
 from app.search import sort_key
-from ui.common import Changes, UiEnv, show_error
-
-RED = QColor("#b00020")
-GREY = QColor("#777777")
+from ui.common import GREY, RED, Changes, UiEnv, show_error
 
 
 def _received_day(received_at: str) -> str:
@@ -64,7 +62,7 @@ def _received_day(received_at: str) -> str:
     except ValueError:
         return received_at[:10]
     if moment.tzinfo is not None:
-        moment = moment.astimezone(timezone(timedelta(hours=8)))
+        moment = moment.astimezone(CHINA)
     return moment.date().isoformat()
 
 

@@ -48,12 +48,11 @@ from sync.operations import (
 )
 from sync.status import SyncRun, SyncStatus, sync_status
 from ui.background import BackgroundOp
-from ui.common import Changes, UiEnv, show_error
+from ui.common import ERROR_STYLE, Changes, UiEnv, show_error
 from ui.sync_scheduler import changes_after, clock_warning_text, format_time
 
 DIFF_BACKGROUND = QColor("#fff1b8")
 META_FOREGROUND = QColor("#808080")
-ERROR_STYLE = "color: #b3261e;"
 REFRESH_MS = 30_000
 CELL_CHARS = 400
 BUNDLE_FILTER = "*.gkb"

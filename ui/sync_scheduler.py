@@ -9,10 +9,11 @@ shown as dialogs: the status text says what happened and the next tick retries.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from app.context import CHINA
 from app.errors import AppError, Cancelled
 from app.i18n import _
 from app.maintenance import log_crash
@@ -24,7 +25,6 @@ from ui.common import Changes, UiEnv
 DEFAULT_INTERVAL_S = 10 * 60
 FIRST_SYNC_DELAY_MS = 5_000
 ERROR_CHARS = 36
-CHINA = timezone(timedelta(hours=8))
 
 
 def format_time(moment: datetime, now: datetime) -> str:
