@@ -33,7 +33,7 @@ from app.disclosure_calendar import (
 )
 from app.i18n import _
 from app.notices import STATUS_LABELS as NOTICE_STATUS_LABELS
-from ui.common import AMBER, GREEN, RED, Changes, UiEnv
+from ui.common import AMBER, GREEN, NOTE_STYLE, RED, Changes, UiEnv
 
 SOON_DAYS = 7  # pending items due within a week are shown in amber
 
@@ -134,7 +134,7 @@ class CalendarPage(QWidget):
         self.legend = QLabel(_("依据《村民委员会组织法》第三十条：村务一般事项每季度至少公布一次，"
                                "集体财务往来较多的村每月公布一次财务收支情况。"), self)
         self.legend.setWordWrap(True)
-        self.legend.setStyleSheet("color: #666666")
+        self.legend.setStyleSheet(NOTE_STYLE)
 
         layout = QVBoxLayout(self)
         layout.addLayout(top)

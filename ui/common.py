@@ -16,11 +16,21 @@ from app.i18n import _
 from app.users import UserInfo
 
 # The few colours that carry meaning in every screen.
-RED = QColor("#b00020")  # overdue, invalid, must be taken down
-AMBER = QColor("#a15c00")  # due soon
-GREEN = QColor("#2e7d32")  # done
-GREY = QColor("#777777")  # no longer current
-ERROR_STYLE = "color: #b3261e;"  # an error message in a dialog
+RED = QColor("#b3261e")  # an error; overdue, invalid, must be taken down
+AMBER = QColor("#8a5a00")  # a warning; due soon
+GREEN = QColor("#2e7d32")  # done, saved
+GREY = QColor("#6b6b6b")  # a note; no longer current
+
+
+def text_style(colour: QColor) -> str:
+    """The style sheet of a label written in one of the colours above."""
+    return f"color: {colour.name()};"
+
+
+ERROR_STYLE = text_style(RED)
+WARNING_STYLE = text_style(AMBER)
+SUCCESS_STYLE = text_style(GREEN)
+NOTE_STYLE = text_style(GREY)
 
 
 @dataclass(frozen=True)

@@ -56,11 +56,9 @@ from app.imports import ImportResult, ImportService, write_validation_report
 from app.money import format_yuan
 from app.reference import ReferenceService
 from ui.background import BackgroundOp
-from ui.common import Changes, UiEnv, show_error
+from ui.common import AMBER, ERROR_STYLE, NOTE_STYLE, RED, WARNING_STYLE, Changes, UiEnv, show_error
 
 FILE_FILTER = "*.xlsx *.xls *.ods *.csv"
-_ERROR_COLOR = QColor("#b3261e")
-_WARN_COLOR = QColor("#8a5a00")
 _MAPPED_COLOR = QColor("#e6f2e6")
 _TOWNSHIP = "__township__"
 _ROOT = QModelIndex()
@@ -122,7 +120,7 @@ class FilePage(_Page):
         form.addRow(_("公开事项："), self.notice_type)
         steps = _hint(_("导入分五步：选择文件和项目 → 选择工作表 → 核对表头与列对应 → 查看检查结果 → "
                         "导入到草稿。原文件不会被修改；最后一步之前不会保存任何内容。"))
-        steps.setStyleSheet("color: #555")
+        steps.setStyleSheet(NOTE_STYLE)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addSpacing(8)
@@ -130,7 +128,7 @@ class FilePage(_Page):
         layout.addWidget(self.remembered)
         if not env.can("preparer", "admin"):
             warning = _hint(_("注意：导入清册需要“经办人”角色，您当前的账户只能查看检查结果，不能保存。"))
-            warning.setStyleSheet("color: #8a5a00")
+            warning.setStyleSheet(WARNING_STYLE)
             layout.addWidget(warning)
         layout.addStretch(1)
         self.path.textChanged.connect(self.completeChanged)
@@ -286,7 +284,7 @@ class MappingPage(_Page):
         self.columns.verticalHeader().setVisible(False)
         self.columns.verticalHeader().setDefaultSectionSize(28)
         self.problems = _hint()
-        self.problems.setStyleSheet("color: #b3261e")
+        self.problems.setStyleSheet(ERROR_STYLE)
         self.rows = _table()
         self.rows_label = QLabel(_("文件中表头下面的几行："))
         layout = QVBoxLayout(self)
@@ -438,7 +436,7 @@ class IssueModel(QAbstractTableModel):
             kind = _("错误") if issue.severity == "error" else _("提醒")
             return (str(issue.row), issue.column, kind, issue.message)[index.column()]
         if role == Qt.ItemDataRole.ForegroundRole and index.column() == 2:
-            return QBrush(_ERROR_COLOR if issue.severity == "error" else _WARN_COLOR)
+            return QBrush(RED if issue.severity == "error" else AMBER)
         if role == Qt.ItemDataRole.TextAlignmentRole and index.column() == 0:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
@@ -545,7 +543,7 @@ class TargetPage(_Page):
         self.drafts = QComboBox()
         self.no_drafts = _hint(_("该项目目前没有草稿。"))
         self.guessed = _hint()
-        self.guessed.setStyleSheet("color: #555")
+        self.guessed.setStyleSheet(NOTE_STYLE)
         self.summary = _hint()
         new_form = QFormLayout()
         new_form.addRow(_("项目："), self.program)

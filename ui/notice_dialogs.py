@@ -27,7 +27,7 @@ from app.i18n import _
 from app.notices import NoticeService
 from app.reference import ReferenceService
 from app.settings import local_township_id
-from ui.common import Changes, UiEnv, show_error
+from ui.common import NOTE_STYLE, Changes, UiEnv, show_error
 from ui.notice_parts import days_text
 
 _NAME_SEPARATORS = re.compile(r"[、,，;；\s]+")
@@ -146,7 +146,7 @@ class NewNoticeDialog(QDialog):
         self.title = QLineEdit(self)
         self.hint = QLabel(self)
         self.hint.setWordWrap(True)
-        self.hint.setStyleSheet("color: #555;")
+        self.hint.setStyleSheet(NOTE_STYLE)
         form = QFormLayout()
         form.addRow(_("公开事项"), self.notice_type)
         form.addRow(_("项目"), self.program)

@@ -35,7 +35,7 @@ from app.i18n import _
 from app.money import format_yuan
 from app.notices import MONEY_CATEGORIES, STATUS_LABELS, NoticeDetail, NoticeService
 from ui.background import BackgroundOp
-from ui.common import Changes, UiEnv, show_error
+from ui.common import NOTE_STYLE, SUCCESS_STYLE, Changes, UiEnv, show_error
 from ui.notice_dialogs import NewNoticeDialog, TextPromptDialog, VillageReviewDialog
 from ui.notice_parts import HeaderForm, ReviewPanel, days_text
 from ui.roster_panel import RosterPanel
@@ -92,13 +92,13 @@ class NoticeEditor(QWidget):
         self.status_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.info_label = QLabel(self)
         self.info_label.setTextFormat(Qt.TextFormat.PlainText)
-        self.info_label.setStyleSheet("color: #555;")
+        self.info_label.setStyleSheet(NOTE_STYLE)
         self.banner = QLabel(self)
         self.banner.setWordWrap(True)
         self.banner.setTextFormat(Qt.TextFormat.PlainText)
         self.banner.setStyleSheet("background: #fff3cd; border: 1px solid #e0c46c; padding: 6px;")
         self.notice_message = QLabel(self)
-        self.notice_message.setStyleSheet("color: #188038;")
+        self.notice_message.setStyleSheet(SUCCESS_STYLE)
 
         self.buttons: dict[str, QPushButton] = {}
         actions_row = QHBoxLayout()

@@ -24,6 +24,7 @@ from app.errors import AppError
 from app.i18n import _
 from app.notices import HEADER_FIELDS, NoticeDetail
 from app.periods import PostingPeriod, days_left
+from ui.common import NOTE_STYLE
 
 
 def header_labels() -> dict[str, str]:
@@ -99,7 +100,7 @@ class HeaderForm(QWidget):
         self.save_button = QPushButton(_("保存内容"), self)
         self.revert_button = QPushButton(_("放弃修改"), self)
         self.state_label = QLabel(self)
-        self.state_label.setStyleSheet("color: #555;")
+        self.state_label.setStyleSheet(NOTE_STYLE)
         buttons = QHBoxLayout()
         buttons.addWidget(self.state_label, 1)
         buttons.addWidget(self.revert_button)
@@ -182,7 +183,7 @@ class ReviewPanel(QWidget):
         self.sign_offs = self._label()
         self.period = self._label()
         self.explanation = self._label()
-        self.explanation.setStyleSheet("color: #444;")
+        self.explanation.setStyleSheet(NOTE_STYLE)
         self.publication = self._label()
         self.publication.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout = QVBoxLayout(self)

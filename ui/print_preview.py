@@ -56,7 +56,7 @@ from app.reference import ReferenceService
 from printing.errors import PrintError
 from printing.service import INDEX_PDF, INDEX_TXT, PrintService
 from ui.background import BackgroundOp
-from ui.common import UiEnv, show_error
+from ui.common import NOTE_STYLE, UiEnv, show_error
 
 #: highest resolution pages are rendered at for a printer; above it only the file grows
 MAX_PRINT_DPI = 600
@@ -513,7 +513,7 @@ class BatchPrintDialog(QDialog):
         note = QLabel(_("只打印已审批和公示中的公示；已审批但尚未发布的带“草稿”水印，仅供核对。"
                         "生成的 PDF 可以直接送打印机，也可以拷到村里打印。"))
         note.setWordWrap(True)
-        note.setStyleSheet("color: #555")
+        note.setStyleSheet(NOTE_STYLE)
         program_form = QFormLayout()
         program_form.setContentsMargins(24, 0, 0, 0)
         program_form.addRow(_("项目："), self.program)

@@ -24,7 +24,7 @@ from app.i18n import _
 from app.money import format_yuan
 from app.notices import NoticeService, RosterTotals
 from ui.background import BackgroundOp
-from ui.common import UiEnv, show_error
+from ui.common import ERROR_STYLE, UiEnv, show_error
 from ui.roster_model import RosterTableModel
 
 FILTER_DELAY_MS = 250
@@ -75,7 +75,7 @@ class RosterPanel(QWidget):
         self.totals_label = QLabel(self)
         self.message = QLabel(self)
         self.message.setWordWrap(True)
-        self.message.setStyleSheet("color: #a50e0e;")
+        self.message.setStyleSheet(ERROR_STYLE)
 
         top = QHBoxLayout()
         top.addWidget(self.filter_edit, 1)
@@ -157,7 +157,7 @@ class RosterPanel(QWidget):
         if self._filtering():
             text += _("（筛选后显示 {n} 行）").format(n=self.model.rowCount())
         self.totals_label.setText(text)
-        self.totals_label.setStyleSheet("color: #a50e0e;" if t.error_rows else "")
+        self.totals_label.setStyleSheet(ERROR_STYLE if t.error_rows else "")
         self.totals_changed.emit(t)
 
     def _filtering(self) -> bool:

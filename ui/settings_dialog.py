@@ -51,9 +51,8 @@ from app.settings import CountySettings
 from app.users import ROLE_LABELS, ROLES, UserService
 from sync.status import sync_status
 from ui.background import BackgroundOp
-from ui.common import ERROR_STYLE, Changes, UiEnv, show_error
+from ui.common import ERROR_STYLE, NOTE_STYLE, Changes, UiEnv, show_error
 
-NOTE_STYLE = "color: #555555;"
 CADENCE_LABELS = {"monthly": "每月", "quarterly": "每季度", "": "按事项发生"}
 UNIT_LABELS = {"natural": "自然日", "working": "工作日"}
 _UNCHANGED = object()

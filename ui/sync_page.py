@@ -48,11 +48,10 @@ from sync.operations import (
 )
 from sync.status import SyncRun, SyncStatus, sync_status
 from ui.background import BackgroundOp
-from ui.common import ERROR_STYLE, Changes, UiEnv, show_error
+from ui.common import ERROR_STYLE, GREY, RED, Changes, UiEnv, show_error
 from ui.sync_scheduler import changes_after, clock_warning_text, format_time
 
 DIFF_BACKGROUND = QColor("#fff1b8")
-META_FOREGROUND = QColor("#808080")
 REFRESH_MS = 30_000
 CELL_CHARS = 400
 BUNDLE_FILTER = "*.gkb"
@@ -273,7 +272,7 @@ class ConflictPanel(QWidget):
                         font.setBold(True)
                         item.setFont(font)
                 elif f.meta:
-                    item.setForeground(QBrush(META_FOREGROUND))
+                    item.setForeground(QBrush(GREY))
                 self.table.setItem(r, c, item)
         self.table.resizeRowsToContents()
         self.keep_mine_button.setEnabled(view.choosable and view.has_local)
@@ -465,7 +464,7 @@ class SyncPage(QWidget):
                 if c == 8:
                     item.setToolTip(text)
                 if not run.ok and c == 2:
-                    item.setForeground(QBrush(QColor("#b3261e")))
+                    item.setForeground(QBrush(RED))
                 self.log_table.setItem(r, c, item)
 
     def showEvent(self, event) -> None:  # noqa: N802 (Qt override)

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QImage
+from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from app.boards import BoardService, evidence_path
@@ -16,9 +16,8 @@ from app.context import Clock
 from app.notices import NoticeService
 from app.reference import ReferenceService
 from tests.ui.conftest import save_screenshot
-from ui.common import Changes, UiEnv
+from ui.common import RED, Changes, UiEnv
 
-RED = QColor("#b00020")
 QINGSHI_SUBSIDY = "关于青石村2026年耕地地力保护补贴发放情况的公示"
 
 

@@ -8,14 +8,11 @@ from datetime import date
 
 import pytest
 from PySide6.QtCore import QPoint, Qt
-from PySide6.QtGui import QColor
 
 from app.reference import ReferenceService
 from tests.app.test_disclosure_calendar import publish_regular
 from tests.ui.conftest import save_screenshot
-from ui.common import Changes
-
-RED = QColor("#b00020")
+from ui.common import RED, Changes
 
 
 def _page(qtbot, env):

@@ -8,14 +8,13 @@ from datetime import date
 
 import pytest
 from PySide6.QtCore import QDate, QPoint, Qt
-from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QDialogButtonBox, QMessageBox
 
 from app.notices import NoticeService
 from app.objections import ObjectionService
 from tests.ui.conftest import save_screenshot
+from ui.common import RED
 
-RED = QColor("#b00020")
 QINGSHI_SUBSIDY = "关于青石村2026年耕地地力保护补贴发放情况的公示"
 
 
