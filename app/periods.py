@@ -109,9 +109,8 @@ class HolidayCalendar:
     def _require(self, year: int) -> None:
         if not self.covers(year):
             raise CalendarError(
-                _(
-                    "系统尚无{year}年的节假日安排，无法按工作日计算日期。请县里下发{year}年的节假日安排后再试。"
-                ).format(year=year),
+                _("系统尚无{year}年的节假日安排，无法按工作日计算日期。请县里下发{year}年的节假日安排后再试。")
+                .format(year=year),
                 details=f"Holiday calendar does not cover year {year}: chinese_calendar has no data "
                 "and the county has not declared the year complete.",
             )
@@ -132,11 +131,11 @@ class PostingPeriod:
 def format_date(d: date, *, with_year: bool = True, weekday: bool = False) -> str:
     """'2026年10月15日', optionally without the year and/or with '（星期四）'."""
     text = (
-        _("{year}年{month}月{day}日").format(year=d.year, month=d.month, day=d.day)
+        f"{d.year}年{d.month}月{d.day}日"
         if with_year
-        else _("{month}月{day}日").format(month=d.month, day=d.day)
+        else f"{d.month}月{d.day}日"
     )
-    return text + _("（{weekday}）").format(weekday=_(_WEEKDAYS[d.weekday()])) if weekday else text
+    return text + f"（{_WEEKDAYS[d.weekday()]}）" if weekday else text
 
 
 def compute_period(start: date, days: int, unit: str, calendar: HolidayCalendar) -> PostingPeriod:
@@ -154,19 +153,17 @@ def compute_period(start: date, days: int, unit: str, calendar: HolidayCalendar)
     if isinstance(days, bool) or not isinstance(days, int) or days < 1:
         raise ValueError(f"days must be an integer >= 1, got {days!r}")
     lines = [
-        _("公示开始：{date}（当日不计入，依《民法典》第二百零一条自次日起算）").format(
-            date=format_date(start)
-        )
+        f"公示开始：{format_date(start)}（当日不计入，依《民法典》第二百零一条自次日起算）"
     ]
     if unit == WORKING:
-        lines.append(_("期限：{days}个工作日").format(days=days))
+        lines.append(f"期限：{days}个工作日")
         end, more = _count_working_days(start, days, calendar)
         warnings: list[str] = []
     else:
-        lines.append(_("期限：{days}个自然日").format(days=days))
+        lines.append(f"期限：{days}个自然日")
         end, more, warnings = _natural_end(start + timedelta(days=days), calendar)
     lines.extend(more)
-    lines.append(_("公示截止：{date}").format(date=format_date(end, weekday=True)))
+    lines.append(f"公示截止：{format_date(end, weekday=True)}")
     return PostingPeriod(start, end, days, unit, tuple(lines), tuple(warnings))
 
 
@@ -191,12 +188,12 @@ def _count_working_days(
             skipped[-1] = (skipped[-1][0], d, name)
         else:
             skipped.append((d, d, name))
-    lines = [_("跳过：{dates} {name}").format(dates=_range(a, b), name=n) for a, b, n in skipped]
+    lines = [f"跳过：{_range(a, b)} {n}" for a, b, n in skipped]
     if weekend_days:
-        lines.append(_("跳过周末 {count} 天").format(count=weekend_days))
+        lines.append(f"跳过周末 {weekend_days} 天")
     if makeup:
         lines.append(
-            _("计入调休上班日：{dates}").format(
+            "计入调休上班日：{dates}".format(
                 dates="、".join(format_date(m, weekday=True) for m in makeup)
             )
         )
@@ -204,7 +201,7 @@ def _count_working_days(
 
 
 def _natural_end(nominal: date, calendar: HolidayCalendar) -> tuple[date, list[str], list[str]]:
-    lines = [_("按自然日计算，期满日为{date}").format(date=format_date(nominal, weekday=True))]
+    lines = [f"按自然日计算，期满日为{format_date(nominal, weekday=True)}"]
     warnings: list[str] = []
     end = nominal
     while True:
@@ -213,31 +210,25 @@ def _natural_end(nominal: date, calendar: HolidayCalendar) -> tuple[date, list[s
         except CalendarError:
             # Only the final day needs the calendar; guess nothing but the weekend, and say so.
             rest, name = end.weekday() >= 5, WEEKEND_NAME
-            warning = _(
-                "尚无{year}年的节假日安排，截止日期仅按周末顺延；县里下发{year}年的节假日安排后，须重新核对截止日期。"
-            ).format(year=end.year)
+            warning = (f"尚无{end.year}年的节假日安排，截止日期仅按周末顺延；"
+                       f"县里下发{end.year}年的节假日安排后，须重新核对截止日期。")
             if warning not in warnings:
                 warnings.append(warning)
         if not rest:
             break
         if end == nominal:
-            lines.append(
-                _(
-                    "{date}为法定休息日（{name}），依《民法典》第二百零三条顺延至其后第一个工作日"
-                ).format(date=format_date(end, weekday=True), name=name or WEEKEND_NAME)
-            )
+            lines.append(f"{format_date(end, weekday=True)}为法定休息日（{name or WEEKEND_NAME}），"
+                         "依《民法典》第二百零三条顺延至其后第一个工作日")
         end += _ONE_DAY
     if end != nominal:
-        lines.append(_("顺延后期满日为{date}").format(date=format_date(end, weekday=True)))
+        lines.append(f"顺延后期满日为{format_date(end, weekday=True)}")
     return end, lines, warnings
 
 
 def _range(first: date, last: date) -> str:
     if first == last:
         return format_date(first)
-    return _("{first}至{last}").format(
-        first=format_date(first), last=format_date(last, with_year=last.year != first.year)
-    )
+    return f"{format_date(first)}至{format_date(last, with_year=last.year != first.year)}"
 
 
 def days_left(period_end: date, today: date) -> int:

@@ -128,8 +128,7 @@ def notice_table(view: PublicNotice) -> tuple[list[Column], list]:
         label = total_label if noun else f"{total_label}：共 {view.total_rows} 条"
         rows.append(SpanRow((SpanCell(0, n, label, "center"),), STYLE.total_fill, True))
     if money is not None:
-        words = _("金额合计（大写）：{words}（小写：¥{amount}元）").format(
-            words=view.amount_in_words, amount=format_yuan(view.total_amount_fen))
+        words = f"金额合计（大写）：{view.amount_in_words}（小写：¥{format_yuan(view.total_amount_fen)}元）"
         rows.append(SpanRow((SpanCell(0, n, words, "left"),), STYLE.total_fill, True))
     return columns, rows
 
@@ -161,35 +160,34 @@ def choose_page(natural: Sequence[float], minimum: Sequence[float], paper: str =
 def _period_text(view: PublicNotice) -> str:
     start, end = _iso(view.posting_start), _iso(view.posting_end)
     if not (start and end):
-        return _("公示期：自张贴之日起计算，起止日期于发布时确定。")
+        return "公示期：自张贴之日起计算，起止日期于发布时确定。"
     unit = _UNITS.get(view.posting_unit or "", "天")
-    return _("公示期：{start}至{end}（{days}{unit}）。").format(
-        start=format_date(start), end=format_date(end), days=view.posting_days, unit=unit)
+    return f"公示期：{format_date(start)}至{format_date(end)}（{view.posting_days}{unit}）。"
 
 
 def _objection_text(view: PublicNotice) -> str:
     text = view.objection_clause.replace("\n", "、").strip()
     end = _iso(view.posting_end)
     if end:
-        text += _("异议反映截止日期：{date}。").format(date=format_date(end))
+        text += f"异议反映截止日期：{format_date(end)}。"
     return text
 
 
 def _contacts_text(view: PublicNotice) -> str:
-    parts = [(_("联系人"), view.contact_person), (_("联系电话"), view.contact_phone),
-             (_("监督举报电话"), view.supervision_phone)]
+    parts = [("联系人", view.contact_person), ("联系电话", view.contact_phone),
+             ("监督举报电话", view.supervision_phone)]
     return "\u3000\u3000".join(f"{k}：{v}" for k, v in parts if v.strip())
 
 
 def _sign_off_table(view: PublicNotice, measure: Measure, width: float) -> TableLayout:
-    columns = [Column(_("审核环节"), "center", wrap=False), Column(_("审核机构")),
-               Column(_("审核人（签字）")), Column(_("日期"), "center", wrap=False)]
+    columns = [Column("审核环节", "center", wrap=False), Column("审核机构"),
+               Column("审核人（签字）"), Column("日期", "center", wrap=False)]
     rows = []
     kinds = ["village_review", "township_approval"] if view.village else ["township_approval"]
     for kind in kinds:
         done = [s for s in view.sign_offs if s.kind == kind]
         for s in done or [None]:
-            when = format_date(date.fromisoformat(s.signed_on)) if s and s.signed_on else _("    年  月  日")
+            when = format_date(date.fromisoformat(s.signed_on)) if s and s.signed_on else "    年  月  日"
             rows.append((_SIGN_OFF_LABELS[kind], s.body if s else "", "、".join(s.names) if s else "", when))
     widths = natural_widths(columns, rows, measure)
     widths.natural[2] = max(widths.natural[2], 9 * STYLE.table)  # room to sign by hand
@@ -218,7 +216,7 @@ def _issuer_block(issuers: list[str], when: str, measure: Measure, style: Style)
             c.setDash()
             c.setFillGray(style.seal_grey)
             c.setFont(measure.name, style.tiny)
-            c.drawCentredString(cx, centre_y + seal / 2 - style.tiny - 5, _("（盖章处）"))
+            c.drawCentredString(cx, centre_y + seal / 2 - style.tiny - 5, "（盖章处）")
             c.setFillGray(style.ink)
             c.setFont(measure.name, size)
             c.drawCentredString(cx, centre_y + 4, name)
@@ -236,11 +234,11 @@ def _closing(flow: Flow, view: PublicNotice, url: str | None, issued_on: date | 
     body, leading = style.body, style.body_leading
     paragraphs = [(_period_text(view), body, leading, 0.0)]
     if explanation:
-        paragraphs.append((_("（期限计算：{lines}）").format(lines="；".join(explanation)),
+        paragraphs.append(("（期限计算：{lines}）".format(lines="；".join(explanation)),
                            style.small, style.small * 1.6, style.muted))
     paragraphs.append((_objection_text(view), body, leading, 0.0))
     if url:
-        paragraphs.append((_("扫描页面右下角二维码，可在县级公开平台核验本公示的正式版本，也可在线反映意见。"),
+        paragraphs.append(("扫描页面右下角二维码，可在县级公开平台核验本公示的正式版本，也可在线反映意见。",
                            body, leading, 0.0))
     contacts = _contacts_text(view)
     if contacts:
@@ -251,7 +249,7 @@ def _closing(flow: Flow, view: PublicNotice, url: str | None, issued_on: date | 
     issuers = [s.strip() for s in view.issuer.split("\n") if s.strip()] or [view.township]
     when = issued_on or _iso(view.posting_start)
     issuer_height, draw_issuer = _issuer_block(
-        issuers, format_date(when) if when else _("    年  月  日"), flow.measure, style)
+        issuers, format_date(when) if when else "    年  月  日", flow.measure, style)
     spaces = 10 + 8 + 4
     total = spaces + sum(len(lines) * lead for lines, _s, lead, _g in wrapped) + sign_height + issuer_height
     if total <= flow.page_room:
@@ -294,15 +292,14 @@ def render_notice(
     url = verification_url(public_url, view, fingerprint)
     notes = []
     if view.withheld:
-        notes.append(_("注：为保护个人信息，本公示未公开：{fields}。").format(fields="、".join(view.withheld)))
+        notes.append("注：为保护个人信息，本公示未公开：{fields}。".format(fields="、".join(view.withheld)))
     if any(c.kind == "id_masked" for c in view.columns):
-        notes.append(_("注：身份证号码仅显示首尾部分数字。"))
-    notes.append(_("公示编号：{id}　第 {edition} 版　核验码：{fp}").format(
-        id=view.notice_id, edition=view.edition, fp=fingerprint[:12]))
+        notes.append("注：身份证号码仅显示首尾部分数字。")
+    notes.append(f"公示编号：{view.notice_id}　第 {view.edition} 版　核验码：{fingerprint[:12]}")
     furniture = Furniture(
         measure, spec, running_title=view.title, qr_url=url, notes=tuple(notes),
-        watermark=(watermark or _("草稿")) if draft else None,
-        banner=_("{mark}：本公示尚未发布，仅供核对，不得张贴").format(mark=watermark or _("草稿")) if draft else "",
+        watermark=(watermark or "草稿") if draft else None,
+        banner="{mark}：本公示尚未发布，仅供核对，不得张贴".format(mark=watermark or "草稿") if draft else "",
         style=style,
     )
     flow = Flow(spec, measure, top_first=furniture.top_first, top_next=furniture.top_next,

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 from reportlab.pdfgen.canvas import Canvas
 
-from app.i18n import _
 from printing.fonts import Measure
 from printing.layout import PageSpec
 from printing.qr import define_qr_form
@@ -20,7 +19,7 @@ QR_FORM = "GongkaiVerifyQR"
 
 
 def _no_qr_default() -> str:
-    return _("县级核验网址尚未设置，本页未印核验二维码。")
+    return "县级核验网址尚未设置，本页未印核验二维码。"
 
 
 @dataclass(frozen=True)
@@ -86,7 +85,7 @@ class Furniture:
         for note in self.notes:
             lines.extend((line, st.small) for line in wrap(note, m, st.small, width))
         if self.with_qr and self.qr_url and self.url_line:
-            lines.append((fit(_("核验网址：") + self.qr_url, m, st.tiny, width), st.tiny))
+            lines.append((fit("核验网址：" + self.qr_url, m, st.tiny, width), st.tiny))
         elif self.with_qr and not self.qr_url:
             lines.append((self.no_qr_text or _no_qr_default(), st.small))
         return lines
@@ -103,7 +102,7 @@ class Furniture:
         c.saveState()
         c.setFillGray(st.ink)
         c.setFont(m.name, 10)
-        c.drawCentredString(w / 2, yb + 2, _("第 {page} 页 共 {pages} 页").format(page=number, pages=total))
+        c.drawCentredString(w / 2, yb + 2, f"第 {number} 页 共 {total} 页")
         y = yb + 16
         for line, size in reversed(self._note_lines()):
             c.setFont(m.name, size)
@@ -120,7 +119,7 @@ class Furniture:
                 c.doForm(QR_FORM)
                 c.restoreState()
                 c.setFont(m.name, st.qr_caption)
-                c.drawCentredString(qx + q / 2, yb + 2, self.qr_caption or _("扫码核验"))
+                c.drawCentredString(qx + q / 2, yb + 2, self.qr_caption or "扫码核验")
             else:
                 c.setStrokeGray(st.muted)
                 c.setDash(2, 2)
@@ -129,7 +128,7 @@ class Furniture:
                 c.setDash()
                 c.setFont(m.name, st.small)
                 c.setFillGray(st.muted)
-                for i, text in enumerate((_("未设置"), _("核验网址"), _("无二维码"))):
+                for i, text in enumerate(("未设置", "核验网址", "无二维码")):
                     c.drawCentredString(qx + q / 2, qy + q * 0.66 - i * (st.small + 3), text)
         if self.banner:
             c.setFont(m.name, st.small)
@@ -139,7 +138,7 @@ class Furniture:
             c.setFont(m.name, st.small)
             c.setFillGray(st.muted)
             top = self.top_first
-            c.drawString(x0, top - st.small, fit(self.running_title + _("（续）"), m, st.small, x1 - x0))
+            c.drawString(x0, top - st.small, fit(self.running_title + "（续）", m, st.small, x1 - x0))
             c.setStrokeGray(st.muted)
             c.setLineWidth(0.4)
             c.line(x0, top - st.small - 5, x1, top - st.small - 5)

@@ -107,12 +107,12 @@ class PrintService:
         self._measure()  # fail on a missing font before writing anything
         out_dir = Path(out_dir)
         written: list[Path] = []
-        lines = [_("正在公示的公示打印清单"),
+        lines = ["正在公示的公示打印清单",
                  "\t".join(("文件", "行政村", "状态", "明细行数", "金额合计（元）", "页数", "公示名称"))]
         for done, s in enumerate(todo):
             if cancel is not None and cancel.is_set():
                 raise Cancelled(_("已取消批量打印；已完成 {done} 份公示的文件，未生成打印清单。").format(done=done))
-            where = s.village or _("乡镇级")
+            where = s.village or "乡镇级"
             report(done, len(todo), _("正在打印：{village} {title}").format(village=where, title=s.title))
             path = out_dir / f"{done + 1:02d}-{_safe(where)}-{_safe(s.title)[:40]}.pdf"
             info = self.print_notice(s.id, path)
@@ -147,7 +147,7 @@ class PrintService:
             written.append(path)
             entries.append(IndexEntry(path.name, s.village, s.title, STATUS_LABELS[s.status], s.rows,
                                       s.total_fen, info.pages))
-        title = _("{program}公示打印清单").format(program=program.name)
+        title = f"{program.name}公示打印清单"
         render_index(title, entries, out_dir / INDEX_PDF, measure=self._measure())
         lines = [title, "\t".join(("文件", "行政村", "状态", "明细行数", "金额合计（元）", "页数", "公示名称"))]
         lines += ["\t".join((e.file, e.village, e.status, str(e.rows), format_yuan(e.total_fen, thousands=False), str(e.pages), e.title))

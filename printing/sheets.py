@@ -11,7 +11,6 @@ from typing import BinaryIO
 
 from reportlab.pdfgen.canvas import Canvas
 
-from app.i18n import _
 from app.money import format_yuan
 from app.periods import format_date
 from app.public_view import PublicNotice
@@ -61,10 +60,10 @@ def days_left_text(days: int | None) -> str:
     if days is None:
         return "—"
     if days > 0:
-        return _("{days} 天").format(days=days)
+        return f"{days} 天"
     if days == 0:
-        return _("今日截止")
-    return _("已期满")
+        return "今日截止"
+    return "已期满"
 
 
 def _listing(out: Path | BinaryIO, title: str, subtitle: Sequence[str], columns: list[Column],
@@ -91,37 +90,36 @@ def _listing(out: Path | BinaryIO, title: str, subtitle: Sequence[str], columns:
 def render_board_sheet(sheet: BoardSheet, out: Path | BinaryIO, *, measure: Measure | None = None) -> RenderInfo:
     """What is posted on one board: titles, posting windows and days left on the day printed."""
     measure = measure or default_measure()
-    columns = [Column(_("序号"), "center", wrap=False), Column(_("公示名称")),
-               Column(_("张贴日期"), "center", wrap=False), Column(_("公示期至"), "center", wrap=False),
-               Column(_("剩余天数"), "center", wrap=False), Column(_("撤下日期（手填）"), min_em=6)]
+    columns = [Column("序号", "center", wrap=False), Column("公示名称"),
+               Column("张贴日期", "center", wrap=False), Column("公示期至", "center", wrap=False),
+               Column("剩余天数", "center", wrap=False), Column("撤下日期（手填）", min_em=6)]
     rows = [(str(i), e.title, format_date(e.posted_on), format_date(e.posting_end) if e.posting_end else "—",
              days_left_text(e.days_left), "") for i, e in enumerate(sheet.entries, start=1)]
     if not rows:
-        rows = [SpanRow((SpanCell(0, len(columns), _("本公开栏当前没有张贴中的公示。"), "center"),))]
+        rows = [SpanRow((SpanCell(0, len(columns), "本公开栏当前没有张贴中的公示。", "center"),))]
     where = f"（{sheet.location}）" if sheet.location else ""
-    subtitle = [_("{board}{where}　打印日期：{date}　共 {count} 份").format(
-        board=sheet.board, where=where, date=format_date(sheet.printed_on), count=len(sheet.entries))]
-    notes = [_("剩余天数按打印当日计算，公示期最后一日为“今日截止”。公示期满且无未答复异议的，"
-               "请及时撤下，拍照留存，并在系统中登记撤下日期。")]
-    return _listing(out, _("{board}张贴公示一览").format(board=sheet.board), subtitle, columns, rows, notes, measure)
+    subtitle = [f"{sheet.board}{where}　打印日期：{format_date(sheet.printed_on)}　共 {len(sheet.entries)} 份"]
+    notes = ["剩余天数按打印当日计算，公示期最后一日为“今日截止”。公示期满且无未答复异议的，"
+               "请及时撤下，拍照留存，并在系统中登记撤下日期。"]
+    return _listing(out, f"{sheet.board}张贴公示一览", subtitle, columns, rows, notes, measure)
 
 
 def render_index(title: str, entries: Sequence[IndexEntry], out: Path | BinaryIO, *,
                  measure: Measure | None = None) -> RenderInfo:
     """The cover list of a batch print: which file holds which village's notice."""
     measure = measure or default_measure()
-    columns = [Column(_("序号"), "center", wrap=False), Column(_("行政村")), Column(_("公示名称")),
-               Column(_("状态"), "center", wrap=False), Column(_("明细行数"), "right", wrap=False),
-               Column(_("金额合计（元）"), "right", wrap=False), Column(_("页数"), "right", wrap=False),
-               Column(_("文件名"))]
+    columns = [Column("序号", "center", wrap=False), Column("行政村"), Column("公示名称"),
+               Column("状态", "center", wrap=False), Column("明细行数", "right", wrap=False),
+               Column("金额合计（元）", "right", wrap=False), Column("页数", "right", wrap=False),
+               Column("文件名")]
     rows: list = [(str(i), e.village, e.title, e.status, str(e.rows), format_yuan(e.total_fen), str(e.pages), e.file)
                   for i, e in enumerate(entries, start=1)]
-    rows.append(SpanRow((SpanCell(0, 4, _("合计"), "center"),
+    rows.append(SpanRow((SpanCell(0, 4, "合计", "center"),
                          SpanCell(4, 5, str(sum(e.rows for e in entries)), "right"),
                          SpanCell(5, 6, format_yuan(sum(e.total_fen for e in entries)), "right"),
                          SpanCell(6, 7, str(sum(e.pages for e in entries)), "right"),
                          SpanCell(7, 8, "")), STYLE.total_fill, True))
-    return _listing(out, title, [_("共 {count} 个村").format(count=len(entries))], columns, rows, (), measure)
+    return _listing(out, title, [f"共 {len(entries)} 个村"], columns, rows, (), measure)
 
 
 # ---------------------------------------------------------------------- objection slip
@@ -169,48 +167,48 @@ def render_objection_slip(view: PublicNotice, out: Path | BinaryIO, *, public_ur
     spec = PageSpec("A4", False)
     url = objection_url(public_url, view.notice_id, view.edition)
     furniture = Furniture(
-        measure, spec, qr_url=url, qr_caption=_("扫码在线反映"), url_line=True, style=style,
-        no_qr_text=_("县级网址尚未设置，本表未印在线反映二维码。"),
-        notes=(_("反映人信息仅用于调查核实和答复，不予公开。"),
-               _("公示编号：{id}　第 {edition} 版").format(id=view.notice_id, edition=view.edition)))
+        measure, spec, qr_url=url, qr_caption="扫码在线反映", url_line=True, style=style,
+        no_qr_text="县级网址尚未设置，本表未印在线反映二维码。",
+        notes=("反映人信息仅用于调查核实和答复，不予公开。",
+               f"公示编号：{view.notice_id}　第 {view.edition} 版"))
     flow = Flow(spec, measure, top_first=furniture.top_first, top_next=furniture.top_next,
                 bottom=furniture.bottom, style=style)
-    flow.lines([_("异议登记表")], style.title + 2, (style.title + 2) * 1.5, align="center", bold=True)
+    flow.lines(["异议登记表"], style.title + 2, (style.title + 2) * 1.5, align="center", bold=True)
     flow.lines(balanced(view.title, measure, style.body, flow.width * 0.9), style.body, style.body_leading,
                align="center")
     flow.space(8)
     start, end = (date.fromisoformat(d) if d else None for d in (view.posting_start, view.posting_end))
-    period = _("{start}至{end}").format(start=format_date(start), end=format_date(end)) if start and end \
-        else _("发布时确定")
+    period = f"{format_date(start)}至{format_date(end)}" if start and end \
+        else "发布时确定"
     issuer = "、".join(s.strip() for s in view.issuer.split("\n") if s.strip())
     row_h, big = 11 * MM, 62 * MM
     info = [
-        (row_h, [(1, _("公示名称"), True), (4, view.title, False)]),
-        (row_h, [(1, _("公示期"), True), (1.6, period, False), (0.8, _("异议截止"), True),
-                 (1.6, format_date(end) if end else _("公示期满之日"), False)]),
-        (row_h, [(1, _("受理单位"), True), (1.6, issuer, False), (0.8, _("监督电话"), True),
+        (row_h, [(1, "公示名称", True), (4, view.title, False)]),
+        (row_h, [(1, "公示期", True), (1.6, period, False), (0.8, "异议截止", True),
+                 (1.6, format_date(end) if end else "公示期满之日", False)]),
+        (row_h, [(1, "受理单位", True), (1.6, issuer, False), (0.8, "监督电话", True),
                  (1.6, view.supervision_phone, False)]),
-        (row_h, [(1, _("反映人姓名"), True), (1.6, "", False), (0.8, _("联系方式"), True), (1.6, "", False)]),
-        (row_h, [(1, _("所在村民小组"), True), (1.6, "", False), (0.8, _("涉及明细序号"), True), (1.6, "", False)]),
-        (big, [(1, _("异议事项及理由"), True), (4, "", False)]),
-        (24 * MM, [(1, _("请求"), True), (4, "", False)]),
-        (row_h, [(1, _("反映人签字"), True), (1.6, "", False), (0.8, _("日期"), True),
-                 (1.6, _("        年    月    日"), False)]),
+        (row_h, [(1, "反映人姓名", True), (1.6, "", False), (0.8, "联系方式", True), (1.6, "", False)]),
+        (row_h, [(1, "所在村民小组", True), (1.6, "", False), (0.8, "涉及明细序号", True), (1.6, "", False)]),
+        (big, [(1, "异议事项及理由", True), (4, "", False)]),
+        (24 * MM, [(1, "请求", True), (4, "", False)]),
+        (row_h, [(1, "反映人签字", True), (1.6, "", False), (0.8, "日期", True),
+                 (1.6, "        年    月    日", False)]),
     ]
     office = [
-        (row_h, [(1, _("受理编号"), True), (1.6, "", False), (0.8, _("受理人"), True), (1.6, "", False)]),
-        (row_h, [(1, _("受理日期"), True), (1.6, _("        年    月    日"), False), (0.8, _("答复期限"), True),
-                 (1.6, _("自受理之日起 {days} 日内").format(days=answer_days), False)]),
+        (row_h, [(1, "受理编号", True), (1.6, "", False), (0.8, "受理人", True), (1.6, "", False)]),
+        (row_h, [(1, "受理日期", True), (1.6, "        年    月    日", False), (0.8, "答复期限", True),
+                 (1.6, f"自受理之日起 {answer_days} 日内", False)]),
     ]
     info_h = sum(h for h, _c in info)
     flow.block(info_h, lambda c, x0, top, w: _grid(c, measure, x0, top, w, info, style))
     flow.space(8)
-    flow.lines([_("以下由受理单位填写")], style.small + 1, style.small * 2, grey=style.muted)
+    flow.lines(["以下由受理单位填写"], style.small + 1, style.small * 2, grey=style.muted)
     flow.block(sum(h for h, _c in office), lambda c, x0, top, w: _grid(c, measure, x0, top, w, office, style))
     flow.space(6)
-    how = _("填写后可交至{issuer}，或投入村务公开栏旁的意见箱；也可扫描右下角二维码在线反映，系统会自动带出本公示。"
-            "联系人：{person}，联系电话：{phone}。").format(issuer=issuer, person=view.contact_person or "—",
-                                                   phone=view.contact_phone or "—")
+    how = ("填写后可交至{issuer}，或投入村务公开栏旁的意见箱；也可扫描右下角二维码在线反映，系统会自动带出本公示。"
+           "联系人：{person}，联系电话：{phone}。".format(issuer=issuer, person=view.contact_person or "—",
+                                                  phone=view.contact_phone or "—"))
     flow.paragraph(how, style.body - 2, style.body_leading - 3, indent=False)
-    pages = render(flow, out, furniture=furniture.over, setup=furniture.setup, title=_("异议登记表"))
+    pages = render(flow, out, furniture=furniture.over, setup=furniture.setup, title="异议登记表")
     return RenderInfo(pages, "a4", False, url)

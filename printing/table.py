@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 from reportlab.pdfgen.canvas import Canvas
 
-from app.i18n import _
 from printing.fonts import Measure
 from printing.styles import STYLE, Style
 from printing.text import EPSILON, fit, wrap
@@ -198,7 +197,7 @@ class TableLayout:
                         split = [[t] for t in row]
                     lines = wrap(text, measure, size, inner[i])
                     if len(lines) > MAX_CELL_LINES:
-                        lines = lines[: MAX_CELL_LINES - 1] + [fit(_("（余下内容从略）"), measure, size, inner[i])]
+                        lines = lines[: MAX_CELL_LINES - 1] + [fit("（余下内容从略）", measure, size, inner[i])]
                     split[i] = lines
             if split is not None:
                 wrapped[k] = split

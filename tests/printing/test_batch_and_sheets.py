@@ -93,3 +93,37 @@ def test_a_configured_cff_font_stops_printing(demo_ctx, tmp_path):
     with pytest.raises(PrintError, match="OpenType/CFF"):
         PrintService(demo_ctx).print_notice(s.id, tmp_path / "x.pdf")
     assert not (tmp_path / "x.pdf").exists()
+
+
+def test_printed_papers_stay_in_chinese_when_the_clerk_works_in_english(demo_ctx, tmp_path, monkeypatch):
+    """A notice is a Chinese public document whatever language the desktop app is set to: nothing
+    that goes on paper (or into the posting period stored at publishing) may pass through the
+    translation catalogue."""
+    import app.i18n
+    from db.models import User
+
+    class EverythingTranslated(dict):
+        def get(self, message, default=None):
+            return "EN<" + message + ">"
+
+    monkeypatch.setattr(app.i18n, "_messages", EverythingTranslated())
+    notices = NoticeService(demo_ctx)
+    approved = next(s for s in notices.summaries() if s.status == "approved" and s.village)
+    reviewer = User.get(User.role == "reviewer")
+    notices.publish(approved.id, reviewer.id)
+    printer = PrintService(demo_ctx)
+    out = tmp_path / "out"
+    out.mkdir()
+    printer.print_notice(approved.id, out / "notice.pdf")
+    printer.print_objection_slip(approved.id, out / "slip.pdf")
+    board = next(p for p in BoardService(demo_ctx).postings() if p.taken_down_on is None).board_id
+    printer.print_board_sheet(board, out / "board.pdf")
+    printer.print_program_by_village(notices.get(approved.id).program_id, out / "batch")
+    pdfs = sorted(out.rglob("*.pdf"))
+    assert len(pdfs) >= 5
+    for pdf in pdfs:
+        text = "".join(page_texts(pdf))
+        assert "EN<" not in text, pdf.name
+        assert "第1页共" in squeeze(text) or pdf.parent.name == "batch", pdf.name
+    assert "公示期" in squeeze("".join(page_texts(out / "notice.pdf")))
+    assert "EN<" not in (out / "batch" / INDEX_TXT).read_text(encoding="utf-8")
