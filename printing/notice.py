@@ -270,6 +270,7 @@ def render_notice(
     *,
     public_url: str,
     draft: bool,
+    unpublished: bool = False,
     paper: str = "auto",
     landscape: bool | None = None,
     issued_on: date | None = None,
@@ -281,7 +282,9 @@ def render_notice(
     """Render ``view`` to a PDF at ``out`` (a path, written atomically, or a binary file).
 
     ``draft`` prints a large 草稿 watermark (or ``watermark``) on every page. Without a
-    ``public_url`` there is no QR code and every page says so. The same input gives the same bytes.
+    ``public_url`` there is no QR code and every page says so; neither is there for an
+    ``unpublished`` notice, whose version the county does not have yet (the box stays, so the
+    proof is laid out like the final print). The same input gives the same bytes.
     Raises PrintError (no usable font, unwritable file, unknown paper).
     """
     measure = measure or default_measure()
@@ -289,7 +292,7 @@ def render_notice(
     widths = natural_widths(columns, rows, measure, style)
     spec = choose_page(widths.natural, widths.minimum, paper, landscape, style)
     fingerprint = view.fingerprint()
-    url = verification_url(public_url, view, fingerprint)
+    url = None if unpublished else verification_url(public_url, view, fingerprint)
     notes = []
     if view.withheld:
         notes.append("注：为保护个人信息，本公示未公开：{fields}。".format(fields="、".join(view.withheld)))
@@ -299,6 +302,8 @@ def render_notice(
     furniture = Furniture(
         measure, spec, running_title=view.title, qr_url=url, notes=tuple(notes),
         watermark=(watermark or "草稿") if draft else None,
+        **({"no_qr_text": "草稿不印核验二维码；发布后打印的正式版本每页都有，扫码可核验县级平台上的正式版本。",
+            "no_qr_box": ("尚未发布", "不印", "二维码")} if unpublished else {}),
         banner="{mark}：本公示尚未发布，仅供核对，不得张贴".format(mark=watermark or "草稿") if draft else "",
         style=style,
     )

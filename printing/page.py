@@ -32,6 +32,8 @@ class Furniture:
     qr_caption: str = ""  # default 扫码核验
     with_qr: bool = True
     no_qr_text: str = ""  # default: a sentence that the county URL is not set
+    #: the three short lines in the dashed box where the QR code would be
+    no_qr_box: tuple[str, ...] = ("未设置", "核验网址", "无二维码")
     #: small lines above the page number, top first (privacy footnote, identity …)
     notes: tuple[str, ...] = ()
     url_line: bool = True
@@ -128,7 +130,7 @@ class Furniture:
                 c.setDash()
                 c.setFont(m.name, st.small)
                 c.setFillGray(st.muted)
-                for i, text in enumerate(("未设置", "核验网址", "无二维码")):
+                for i, text in enumerate(self.no_qr_box):
                     c.drawCentredString(qx + q / 2, qy + q * 0.66 - i * (st.small + 3), text)
         if self.banner:
             c.setFont(m.name, st.small)

@@ -37,6 +37,8 @@ Progress = Callable[[int, int, str], None]
 #: local setting naming a font file chosen by the clerk (设置 → 打印字体)
 FONT_SETTING = "print_font_path"
 PUBLISHED = ("published", "closed")
+#: not yet on the county server: printed as proofs without a verification QR code
+UNPUBLISHED = ("draft", "in_review", "approved")
 #: statuses printed by a batch: ready to post (approved) or posted (published)
 BATCH_STATUSES = ("approved", "published")
 INDEX_PDF = "00-打印清单.pdf"
@@ -72,7 +74,8 @@ class PrintService:
         if n.posting_unit != "working" and not any("顺延" in x or "尚无" in x for x in explanation):
             explanation = []  # a plain count of natural days needs no explanation
         return render_notice(
-            view, out, public_url=CountySettings.load().public_url, draft=draft, paper=paper,
+            view, out, public_url=CountySettings.load().public_url, draft=draft,
+            unpublished=n.status in UNPUBLISHED, paper=paper,
             landscape=landscape, issued_on=n.posting_start or (self._ctx.clock.today() if draft else None),
             posting_explanation=explanation, watermark=_WATERMARKS.get(n.status), measure=measure)
 
@@ -172,5 +175,6 @@ class PrintService:
         measure = self._measure()
         view = self._notices.public_view(notice_id)
         county = CountySettings.load()
-        return render_objection_slip(view, out, public_url=county.public_url,
+        unpublished = self._notices.get(notice_id).status in UNPUBLISHED
+        return render_objection_slip(view, out, public_url=county.public_url, unpublished=unpublished,
                                      answer_days=county.objection_answer_days, measure=measure)

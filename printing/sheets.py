@@ -160,15 +160,20 @@ def _grid(c: Canvas, measure: Measure, x0: float, top: float, width: float,
 
 
 def render_objection_slip(view: PublicNotice, out: Path | BinaryIO, *, public_url: str, answer_days: int,
-                          measure: Measure | None = None, style: Style = STYLE) -> RenderInfo:
+                          unpublished: bool = False, measure: Measure | None = None,
+                          style: Style = STYLE) -> RenderInfo:
     """异议登记表 for one notice: filled in by hand and handed in, or replaced by scanning its QR
-    code, which opens the county objection page with this notice already chosen."""
+    code, which opens the county objection page with this notice already chosen. Without a county
+    URL, or for an ``unpublished`` notice the county does not have yet, there is no QR code and
+    the slip does not mention one."""
     measure = measure or default_measure()
     spec = PageSpec("A4", False)
-    url = objection_url(public_url, view.notice_id, view.edition)
+    url = None if unpublished else objection_url(public_url, view.notice_id, view.edition)
     furniture = Furniture(
         measure, spec, qr_url=url, qr_caption="扫码在线反映", url_line=True, style=style,
-        no_qr_text="县级网址尚未设置，本表未印在线反映二维码。",
+        no_qr_text=("本公示尚未发布，本表未印在线反映二维码。" if unpublished
+                    else "县级网址尚未设置，本表未印在线反映二维码。"),
+        no_qr_box=("尚未发布", "不印", "二维码") if unpublished else ("未设置", "县级网址", "无二维码"),
         notes=("反映人信息仅用于调查核实和答复，不予公开。",
                f"公示编号：{view.notice_id}　第 {view.edition} 版"))
     flow = Flow(spec, measure, top_first=furniture.top_first, top_next=furniture.top_next,
@@ -206,8 +211,9 @@ def render_objection_slip(view: PublicNotice, out: Path | BinaryIO, *, public_ur
     flow.lines(["以下由受理单位填写"], style.small + 1, style.small * 2, grey=style.muted)
     flow.block(sum(h for h, _c in office), lambda c, x0, top, w: _grid(c, measure, x0, top, w, office, style))
     flow.space(6)
-    how = ("填写后可交至{issuer}，或投入村务公开栏旁的意见箱；也可扫描右下角二维码在线反映，系统会自动带出本公示。"
-           "联系人：{person}，联系电话：{phone}。".format(issuer=issuer, person=view.contact_person or "—",
+    online = "；也可扫描右下角二维码在线反映，系统会自动带出本公示。" if url else "。"
+    how = ("填写后可交至{issuer}，或投入村务公开栏旁的意见箱{online}"
+           "联系人：{person}，联系电话：{phone}。".format(issuer=issuer, online=online, person=view.contact_person or "—",
                                                   phone=view.contact_phone or "—"))
     flow.paragraph(how, style.body - 2, style.body_leading - 3, indent=False)
     pages = render(flow, out, furniture=furniture.over, setup=furniture.setup, title="异议登记表")

@@ -28,17 +28,22 @@ def test_without_a_county_url_there_is_no_qr_and_every_page_says_so(ctx, tmp_pat
     assert decode_qr(pdf, info.pages, tmp_path) == []
 
 
-def test_a_draft_is_marked_on_every_page(ctx, tmp_path):
+def test_a_draft_is_marked_on_every_page_and_has_no_qr_to_a_version_the_county_lacks(ctx, tmp_path):
     w = make_world(ctx)
-    nid = w.draft(40)
+    _set_public_url(ctx, "https://gongkai.example.gov.cn/county")
+    nid = w.draft(80)
     pdf = tmp_path / "draft.pdf"
-    PrintService(ctx).print_notice(nid, pdf)
+    info = PrintService(ctx).print_notice(nid, pdf)
     pages = page_texts(pdf)
-    assert all("草稿" in p for p in pages)
+    assert info.url is None and len(pages) >= 2
+    assert all("草稿" in p and "草稿不印核验二维码" in squeeze(p) for p in pages)
+    assert "http" not in "".join(pages) and "扫描页面右下角二维码" not in squeeze("".join(pages))
+    assert decode_qr(pdf, 1, tmp_path) == [] and decode_qr(pdf, len(pages), tmp_path) == []
     assert "公示期：自张贴之日起计算，起止日期于发布时确定。" in squeeze("".join(pages))
     published = tmp_path / "published.pdf"
-    PrintService(ctx).print_notice(w.published(5), published)
+    info = PrintService(ctx).print_notice(w.published(5), published)
     assert not any("草稿" in p for p in page_texts(published))
+    assert decode_qr(published, 1, tmp_path) == [info.url] and info.url.startswith("https://gongkai.example")
 
 
 def test_a_300_row_notice_spans_pages_with_the_header_on_each(ctx, tmp_path):
@@ -81,3 +86,19 @@ def test_a_county_id_column_prints_masked_numbers_only(ctx, tmp_path):
         masked = row.id_number[:2] + "*" * 13 + row.id_number[-3:]
         assert masked in flat and row.id_number not in flat
         assert row.bank_account not in flat and row.phone not in flat
+
+
+def test_a_slip_without_a_qr_code_does_not_ask_to_scan_one(ctx, tmp_path):
+    w = make_world(ctx)
+    printer = PrintService(ctx)
+    published = w.published(5)
+    for name, nid, says in (("no-url", published, "县级网址尚未设置"), ("draft", w.draft(5), "本公示尚未发布")):
+        if name == "draft":
+            _set_public_url(ctx, "https://gongkai.example.gov.cn/county")
+        pdf = tmp_path / f"{name}.pdf"
+        info = printer.print_objection_slip(nid, pdf)
+        flat = squeeze(page_texts(pdf)[0])
+        assert info.url is None and decode_qr(pdf, 1, tmp_path) == []
+        assert says in flat and "扫描" not in flat and "意见箱。联系人" in flat
+    info = printer.print_objection_slip(published, tmp_path / "slip.pdf")
+    assert info.url.endswith("/objection") and "扫描右下角二维码在线反映" in squeeze(page_texts(tmp_path / "slip.pdf")[0])

@@ -124,9 +124,9 @@ def test_a_draft_preview_warns_and_the_slip_and_paper_can_be_chosen(qtbot, clerk
     assert "水印" in dialog.note.text()
     assert dialog.info.paper == "a4"
     with qtbot.waitSignal(dialog.rendered, timeout=20_000):
-        dialog.paper.setCurrentIndex(dialog.paper.findText("A3 横向"))
-    assert (dialog.info.paper, dialog.info.landscape) == ("a3", True)
-    assert dialog.document.pageCount() < pages
+        dialog.paper.setCurrentIndex(dialog.paper.findText("A3 纵向"))
+    assert (dialog.info.paper, dialog.info.landscape) == ("a3", False)
+    assert dialog.document.pageCount() < pages  # a taller page holds more rows
     with qtbot.waitSignal(dialog.rendered, timeout=20_000) as rendered:
         dialog.kind.setCurrentIndex(dialog.kind.findData("objection_slip"))
     assert rendered.args == [1] and not dialog.paper.isEnabled()
