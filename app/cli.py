@@ -39,6 +39,8 @@ def open_context(data_dir: str | None, *, must_exist: bool = False) -> Context:
     from db.connection import open_database
 
     paths = AppPaths.resolve(data_dir)
+    if paths.data_dir.exists() and not paths.data_dir.is_dir():
+        raise AppError(f"数据目录不是文件夹：{paths.data_dir}")
     if must_exist and not paths.database.exists():
         raise AppError(f"数据目录中没有数据库：{paths.data_dir}（先运行 demo，或在程序中完成首次设置）")
     db = open_database(paths.database, backup_dir=paths.backups)
@@ -128,30 +130,24 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
-    from db.backup import backup_database
+    from app.maintenance import backup_to
 
     ctx = open_context(args.data_dir, must_exist=True)
     out = Path(args.output) if args.output else AppPaths(ctx.data_dir).backups / (
         datetime.now(UTC).strftime("gongkai-%Y%m%dT%H%M%SZ.sqlite3"))
-    backup_database(ctx.db, out)
-    print(f"backup written: {out}")
+    info = backup_to(ctx, out)
+    print(f"backup written: {out} ({info.size:,} bytes, {info.notices} notices)")
     return 0
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
-    from db.backup import backup_database, check_backup_file, restore_database
-    from db.connection import open_database
-    from db.migrations import LATEST
+    from app.maintenance import inspect_backup, restore_from
 
     source = Path(args.file)
-    check_backup_file(source, LATEST)  # before anything is touched
+    inspect_backup(source)  # before anything is touched, even the data folder
     ctx = open_context(args.data_dir)
-    paths = AppPaths(ctx.data_dir)
-    safety = paths.backups / datetime.now(UTC).strftime("before-restore-%Y%m%dT%H%M%SZ.sqlite3")
-    backup_database(ctx.db, safety)
-    restore_database(ctx.db, source)
-    open_database(paths.database, backup_dir=paths.backups)  # migrates an older backup
-    print(f"restored from {source.name}; the previous database was saved as {safety.name}")
+    result = restore_from(ctx, source, None)
+    print(f"restored from {source.name}; the previous database was saved as {result.safety_backup.name}")
     return 0
 
 
@@ -377,12 +373,14 @@ def cmd_ui(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gongkai", description="Gongkai 公开栏 — township disclosure boards")
+    parser.add_argument("--data-dir", help="data folder (default: the user data folder)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    # The same options after the command; SUPPRESS keeps a value given before the command.
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--data-dir", help="data folder (default: the user data folder)")
-    common.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
-
-    parser = argparse.ArgumentParser(prog="gongkai", parents=[common],
-                                     description="Gongkai 公开栏 — township disclosure boards")
+    common.add_argument("--data-dir", default=argparse.SUPPRESS, help="data folder (default: the user data folder)")
+    common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                        help="log progress to stderr")
     sub = parser.add_subparsers(dest="command")
 
     p = sub.add_parser("demo", parents=[common], help="create a demo township in an empty data folder")
@@ -506,6 +504,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def os_error_text(err: OSError) -> str:
+    """One line naming the file and what is wrong with it, e.g. for a bad --data-dir or -o."""
+    reason = err.strerror or type(err).__name__
+    names = [str(n) for n in (err.filename, err.filename2) if n]
+    return f"{reason}: {' → '.join(names)}" if names else reason
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -519,6 +524,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         if args.verbose and err.details:
             print(f"details: {err.details}", file=sys.stderr)
+        return 1
+    except OSError as err:
+        print(f"error: {os_error_text(err)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)

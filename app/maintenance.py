@@ -122,7 +122,9 @@ def backup_to(ctx: Context, dest: Path, by=None, progress: Progress | None = Non
     if cancel is not None and cancel.is_set():
         raise Cancelled(_("已取消备份。"))
     report(0, 2, _("正在备份数据库……"))
-    backup_database(ctx.db, Path(dest))
+    dest = Path(dest)
+    backups = AppPaths(ctx.data_dir).backups
+    backup_database(ctx.db, dest, private_folder=dest.parent.resolve() == backups.resolve())
     report(1, 2, _("正在检查备份文件……"))
     info = inspect_backup(Path(dest))
     with ctx.write():
@@ -132,7 +134,8 @@ def backup_to(ctx: Context, dest: Path, by=None, progress: Progress | None = Non
 
 
 def restore_from(ctx: Context, source: Path, by) -> RestoreResult:
-    """Replace the database with the backup at ``source``. Only an administrator may do this.
+    """Replace the database with the backup at ``source``. Only an administrator may do this in
+    the app; ``by=None`` is the command line, run by whoever may write the data folder anyway.
 
     The backup is checked first (an unusable file changes nothing); the current database is saved
     in the backups folder first; an older backup is migrated to the current schema. The app must
@@ -143,17 +146,18 @@ def restore_from(ctx: Context, source: Path, by) -> RestoreResult:
     from db.backup import backup_database, restore_database
     from db.migrations import migrate
 
-    user = UserService(ctx).require(by.id if hasattr(by, "id") else by, "admin")
+    user = None if by is None else UserService(ctx).require(by.id if hasattr(by, "id") else by, "admin")
     source = Path(source)
     inspect_backup(source)  # before anything is touched
     paths = AppPaths(ctx.data_dir)
     stamp = ctx.clock.now().astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
     safety = paths.backups / f"before-restore-{stamp}.sqlite3"
-    backup_database(ctx.db, safety)
+    backup_database(ctx.db, safety, private_folder=True)
     restore_database(ctx.db, source)
     migrate(ctx.db, paths.database, paths.backups)
+    summary = {"file": source.name, "previous": safety.name} | ({} if user else {"via": "command line"})
     with ctx.write():
-        record(ctx, user, "database.restore", "database", "", {"file": source.name, "previous": safety.name})
+        record(ctx, user, "database.restore", "database", "", summary)
     return RestoreResult(source, safety)
 
 

@@ -838,7 +838,8 @@ class NoticeService:
                     save_change(old)
                     record(self._ctx, user, "notice.superseded", "notice", old.id, {"by": n.id})
             self._move(n, "published", user, "notice.publish", published_by=user.id,
-                       summary={"fingerprint": n.fingerprint, "start": str(period.start), "end": str(period.end)})
+                       summary={"fingerprint": n.fingerprint, "digest": n.content_digest,
+                                "start": str(period.start), "end": str(period.end)})
         return view
 
     def correct(self, notice_id: str, by: str) -> str:

@@ -69,7 +69,7 @@ def migrate(db: SqliteDatabase, db_path: Path, backup_dir: Path) -> Path | None:
     if current > 0:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         backup = backup_dir / f"before-schema-{pending[0].number}-{stamp}.sqlite3"
-        backup_database(db, backup)
+        backup_database(db, backup, private_folder=True)
         log.info("backed up schema %s database before migrating", current)
     for step in pending:
         with db.atomic():

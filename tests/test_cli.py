@@ -91,6 +91,26 @@ def test_changing_a_published_roster_row_in_sqlite_is_detected(demo_dir, column,
     assert notice_id in out.stderr and "changed after publishing" in out.stderr
 
 
+@pytest.mark.parametrize("change, says", [
+    ("UPDATE notice SET posting_end = date(posting_end, '-5 days') WHERE id = :id", "posting dates differ"),
+    ("UPDATE notice SET status = 'closed' WHERE id = :id", "status closed was not given by any action"),
+    # the publish event and everything after it: the chain itself still links up
+    ("DELETE FROM audit_event WHERE seq >= (SELECT seq FROM audit_event WHERE object_id = :id "
+     "AND action = 'notice.publish')", "status published was not given by any action"),
+])
+def test_changing_a_published_notice_behind_the_audit_log_is_detected(demo_dir, change, says):
+    """A back-dated posting end would allow an early close; a status set in SQLite skips the rules."""
+    db = demo_dir / "gongkai.sqlite3"
+    _row, notice_id = _published_row(db)
+    conn = sqlite3.connect(db)
+    assert conn.execute(change, {"id": notice_id}).rowcount >= 1
+    conn.commit()
+    conn.close()
+    out = run("verify", "--data-dir", str(demo_dir))
+    assert out.returncode == 1 and out.stderr.count("\n") == 1
+    assert notice_id in out.stderr and says in out.stderr
+
+
 def test_changing_an_audit_event_in_sqlite_is_detected(demo_dir):
     db = demo_dir / "gongkai.sqlite3"
     conn = sqlite3.connect(db)
@@ -125,6 +145,30 @@ def test_backup_and_restore_round_trip(demo_dir, tmp_path):
     assert notices(demo_dir) == before
     assert list((demo_dir / "backups").glob("before-restore-*.sqlite3"))
     assert run("verify", "--data-dir", str(demo_dir)).returncode == 0
+    conn = sqlite3.connect(demo_dir / "gongkai.sqlite3")
+    restored = conn.execute("SELECT summary FROM audit_event WHERE action = 'database.restore'").fetchall()
+    conn.close()
+    assert len(restored) == 1 and "b.sqlite3" in restored[0][0] and "command line" in restored[0][0]
+
+
+def test_a_backup_goes_where_the_user_says_without_touching_the_folder(demo_dir, tmp_path):
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o755)
+    shared.chmod(0o755)
+    out = run("--data-dir", str(demo_dir), "backup", "-o", str(shared / "b.sqlite3"), check=True)
+    assert "backup written" in out.stdout
+    assert shared.stat().st_mode & 0o777 == 0o755  # a folder the user chose keeps its permissions
+    assert (shared / "b.sqlite3").stat().st_mode & 0o777 == 0o600  # the copy holds personal data
+    conn = sqlite3.connect(demo_dir / "gongkai.sqlite3")
+    assert conn.execute("SELECT count(*) FROM audit_event WHERE action = 'database.backup'").fetchone()[0] == 1
+    conn.close()
+    # a folder as the file name, or a place that cannot be written: one line, and nothing left behind
+    for target in (shared, Path("/proc/no-such-process/b.sqlite3")):
+        failed = run("backup", "--data-dir", str(demo_dir), "-o", str(target))
+        assert failed.returncode == 1 and failed.stderr.count("\n") == 1, failed.stderr
+        assert failed.stderr.startswith("error: ") and str(target.parent if target != shared else target) in failed.stderr
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.endswith(".part")) == []
+    assert sorted(p.name for p in shared.iterdir()) == ["b.sqlite3"]
 
 
 def test_restoring_a_broken_file_is_refused_and_changes_nothing(demo_dir, tmp_path):
@@ -142,6 +186,23 @@ def test_commands_on_a_missing_data_folder_fail_with_one_line(tmp_path):
     assert out.returncode == 1
     assert out.stderr.startswith("error: ") and out.stderr.count("\n") == 1
     assert "Traceback" not in out.stderr
+    a_file = tmp_path / "a-file"
+    a_file.write_text("x")
+    for args in (("demo",), ("notices",), ("restore", str(a_file))):
+        out = run(*args, "--data-dir", str(a_file))
+        assert out.returncode == 1 and out.stderr.count("\n") == 1, out.stderr
+        assert str(a_file) in out.stderr or "a-file" in out.stderr
+    assert a_file.read_text() == "x"
+
+
+def test_the_data_folder_may_be_given_before_the_command(demo_dir, tmp_path, monkeypatch):
+    expected = notices(demo_dir)
+    before = json.loads(run("--data-dir", str(demo_dir), "notices", "--json", check=True).stdout)
+    assert before == expected
+    # a demo asked for with the folder first goes to that folder, not to the user data folder
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    run("--data-dir", str(tmp_path / "fresh"), "demo", check=True)
+    assert (tmp_path / "fresh" / "gongkai.sqlite3").exists() and not (tmp_path / "home").exists()
 
 
 def test_print_commands_write_real_pdfs(demo_dir, tmp_path):
