@@ -51,7 +51,7 @@ def check_password(password: str, stored: str) -> bool:
 
 
 def _info(u: User) -> UserInfo:
-    return UserInfo(u.id, u.username, u.display_name, u.role, u.active)
+    return UserInfo(u.id, u.username, u.display_name, u.role, u.active and not u.deleted)
 
 
 class UserService:
@@ -65,6 +65,7 @@ class UserService:
         """Create an account. ``by`` is the acting user, who must be an administrator; without
         ``by`` (first run, demo, county scripts) nobody is checked."""
         from app.audit import record
+        from app.settings import local_township_id
 
         actor = self.require(by, "admin") if by is not None else None
         username = username.strip()
@@ -72,9 +73,11 @@ class UserService:
         with self._ctx.write():
             if User.select().where(User.username == username).exists():
                 raise ValidationError(_("用户名已存在。"), details=username)
+            now = utc_now()
             user = User.create(
                 id=new_id(), username=username, display_name=display_name.strip(), role=role,
-                password_hash=hash_password(password), active=True, created_at=utc_now(),
+                password_hash=hash_password(password), active=True, created_at=now, updated_at=now,
+                township_id=local_township_id(),
             )
             record(self._ctx, actor, "user.create", "user", user.id, {"username": username, "role": role})
         return _info(user)
@@ -94,7 +97,7 @@ class UserService:
         user = User.get_or_none(User.username == username.strip())
         # check a dummy hash for unknown users so that timing does not reveal which names exist
         stored = user.password_hash if user else hash_password("")
-        if not check_password(password, stored) or user is None or not user.active:
+        if not check_password(password, stored) or user is None or not user.active or user.deleted:
             raise PermissionDenied(_("用户名或密码不正确，或账户已停用。"))
         return _info(user)
 
@@ -105,7 +108,7 @@ class UserService:
         return _info(user)
 
     def list(self) -> list[UserInfo]:
-        return [_info(u) for u in User.select().order_by(User.username)]
+        return [_info(u) for u in User.select().where(~User.deleted).order_by(User.username)]
 
     def require(self, user_id: str, *roles: str) -> UserInfo:
         """The active user ``user_id`` if its role is one of ``roles`` (admin always qualifies)."""

@@ -104,9 +104,15 @@ class Program(SyncedModel):
 
 
 class User(BaseModel):
-    """A workstation account. Kept on the workstation: password hashes are never synced."""
+    """A workstation account. Kept on the workstation: password hashes are never synced. It has
+    the row columns of synced entities all the same (a removed account is a tombstone, so the
+    audit log's references to it stay resolvable)."""
 
     id = TextField(primary_key=True)
+    version = IntegerField(default=1)
+    updated_at = TextField(default="")
+    deleted = BooleanField(default=False)
+    township_id = TextField(null=True, index=True)
     username = TextField(unique=True)
     display_name = TextField()
     role = TextField()  # preparer | reviewer | admin

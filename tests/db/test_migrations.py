@@ -155,3 +155,35 @@ def test_schema_3_keeps_existing_audit_events_as_this_workstations_chain(tmp_pat
     finally:
         close_database()
     assert list((tmp_path / "backups").glob("before-schema-3-*.sqlite3"))
+
+
+def test_schema_4_gives_existing_accounts_the_row_columns_and_they_still_sign_in(tmp_path):
+    from app.context import Context
+    from app.users import UserService, hash_password
+
+    db_path = tmp_path / DB_FILENAME
+    conn = sqlite3.connect(db_path)
+    for step in available()[:3]:
+        for statement in step.statements():
+            conn.execute(statement)
+    conn.execute("PRAGMA user_version = 3")
+    conn.execute("INSERT INTO local_setting (key, value) VALUES ('township_id', '\"t1\"')")
+    conn.execute('INSERT INTO "user" (id, username, display_name, role, password_hash, active, created_at) '
+                 "VALUES ('u1', 'clerk', '张丽', 'preparer', ?, 1, '2026-03-01T08:00:00Z')",
+                 (hash_password("passw0rd!"),))
+    conn.commit()
+    conn.close()
+
+    db = open_database(db_path)
+    try:
+        row = db.execute_sql('SELECT version, updated_at, deleted, township_id FROM "user"').fetchone()
+        assert row == (1, "2026-03-01T08:00:00Z", 0, "t1")
+        users = UserService(Context(db=db, data_dir=tmp_path))
+        assert users.authenticate("clerk", "passw0rd!").display_name == "张丽"
+        db.execute_sql('UPDATE "user" SET deleted = 1')
+        with pytest.raises(Exception, match="用户名或密码不正确"):
+            users.authenticate("clerk", "passw0rd!")
+        assert users.list() == [] and users.get("u1").active is False  # the log's name stays readable
+    finally:
+        close_database()
+    assert list((tmp_path / "backups").glob("before-schema-4-*.sqlite3"))
