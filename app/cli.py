@@ -280,10 +280,14 @@ def cmd_print(args: argparse.Namespace) -> int:
         return 0
     if not args.notice_id:
         raise AppError("请给出公示编号，或用 --program 按项目打印。")
-    landscape = True if args.landscape else None
-    info = service.print_notice(args.notice_id, Path(args.output), paper=args.paper, landscape=landscape)
-    print(f"{info.pages} pages ({info.paper.upper()}{' landscape' if info.landscape else ''}) written to {args.output}")
+    info = service.print_notice(args.notice_id, Path(args.output), paper=args.paper, landscape=args.landscape)
+    orientation = "landscape" if info.landscape else "portrait"
+    print(f"{_pages(info.pages)} ({info.paper.upper()} {orientation}) written to {args.output}")
     return 0
+
+
+def _pages(n: int) -> str:
+    return f"{n} page" if n == 1 else f"{n} pages"
 
 
 def cmd_print_board(args: argparse.Namespace) -> int:
@@ -291,7 +295,7 @@ def cmd_print_board(args: argparse.Namespace) -> int:
 
     ctx = open_context(args.data_dir, must_exist=True)
     info = PrintService(ctx).print_board_sheet(args.board_id, Path(args.output))
-    print(f"board sheet ({info.pages} page) written to {args.output}")
+    print(f"board sheet ({_pages(info.pages)}) written to {args.output}")
     return 0
 
 
@@ -429,8 +433,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("print", parents=[common], help="print a notice (or a program per village) to PDF")
     p.add_argument("notice_id", nargs="?")
     p.add_argument("-o", "--output", required=True, help="PDF file, or a folder with --per-village")
-    p.add_argument("--paper", choices=["auto", "a4", "a3"], default="auto")
-    p.add_argument("--landscape", action="store_true")
+    p.add_argument("--paper", choices=["auto", "a4", "a3"], default="auto",
+                   help="paper size (default: A4, or A3 when the columns need it)")
+    orientation = p.add_mutually_exclusive_group()
+    orientation.add_argument("--landscape", dest="landscape", action="store_const", const=True,
+                             help="landscape (default: whichever the columns need)")
+    orientation.add_argument("--portrait", dest="landscape", action="store_const", const=False)
     p.add_argument("--program", help="program id: one notice per village")
     p.add_argument("--per-village", action="store_true")
     p.set_defaults(handler=cmd_print)

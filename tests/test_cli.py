@@ -227,3 +227,16 @@ def test_print_commands_write_real_pdfs(demo_dir, tmp_path):
     assert len(PdfReader(sheet).pages) == 1
     missing = run("print", "no-such-notice", "--data-dir", str(demo_dir), "-o", str(tmp_path / "x.pdf"))
     assert missing.returncode == 1 and missing.stderr.count("\n") == 1
+    # the wide project list goes landscape by itself, and portrait when asked
+    projects = next(n for n in items if n["type"] == "poverty_project" and n["status"] == "published")
+    auto = run("print", projects["id"], "--data-dir", str(demo_dir), "-o", str(tmp_path / "p.pdf"), check=True)
+    assert "(A4 landscape)" in auto.stdout
+    forced = run("print", projects["id"], "--data-dir", str(demo_dir), "-o", str(tmp_path / "p.pdf"),
+                 "--paper", "a4", "--portrait", check=True)
+    assert "(A4 portrait)" in forced.stdout
+    box = PdfReader(tmp_path / "p.pdf").pages[0].mediabox
+    assert box.height > box.width
+    # a folder that cannot be made: one line naming it
+    failed = run("print", "--program", soil["id"], "--per-village", "--data-dir", str(demo_dir),
+                 "-o", "/proc/no-such-process/out")
+    assert failed.returncode == 1 and failed.stderr.count("\n") == 1 and "/proc/no-such-process" in failed.stderr
