@@ -9,6 +9,7 @@ check digits.
 from __future__ import annotations
 
 import random
+import threading
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -16,6 +17,8 @@ from pathlib import Path
 
 from app.boards import BoardService
 from app.context import Clock, Context
+from app.errors import Cancelled
+from app.i18n import _
 from app.money import compute_amount_fen
 from app.notices import NoticeService
 from app.objections import ObjectionService
@@ -96,12 +99,25 @@ class DemoSummary:
     users: dict[str, str]  # username -> role
 
 
-def create_demo(ctx: Context, seed: int = 2026, progress=None) -> DemoSummary:
+def create_demo(ctx: Context, seed: int = 2026, progress=None,
+                cancel: threading.Event | None = None) -> DemoSummary:
     """Fill an empty database with the demo township. Deterministic for a given seed.
 
-    ``progress(done, total, message)`` is called once per village; it may run on a worker thread.
+    All of it is written in one transaction: a failure, a crash or ``cancel`` (checked once per
+    village; raises Cancelled) leaves the database as empty as it was. ``progress(done, total,
+    message)`` is called once per village; it may run on a worker thread.
     """
-    report = progress or (lambda done, total, message: None)
+    def report(done: int, total: int, message: str) -> None:
+        if cancel is not None and cancel.is_set():
+            raise Cancelled(_("已取消创建演示数据，未保存任何内容。"))
+        if progress is not None:
+            progress(done, total, message)
+
+    with ctx.write():
+        return _create_demo(ctx, seed, report)
+
+
+def _create_demo(ctx: Context, seed: int, report) -> DemoSummary:
     rng = random.Random(seed)
     ref = ReferenceService(ctx)
     users = UserService(ctx)
@@ -145,7 +161,7 @@ def create_demo(ctx: Context, seed: int = 2026, progress=None) -> DemoSummary:
 
     def subsidy_rows(groups, n: int) -> list[RowInput]:
         rows = []
-        for _ in range(n):
+        for _row in range(n):
             qty = Decimal(rng.randrange(50, 2500)) / Decimal(100)
             rows.append(RowInput(
                 name=make_name(rng), id_number=make_id_number(rng), group_name=rng.choice(groups).name,
@@ -231,7 +247,7 @@ def create_demo(ctx: Context, seed: int = 2026, progress=None) -> DemoSummary:
     # poverty funds: per-household small-loan interest subsidies and the township project list
     village, groups = villages[0]
     credit_rows = []
-    for _ in range(60):
+    for _row in range(60):
         interest = rng.randrange(30_000, 250_000)
         credit_rows.append(RowInput(
             name=make_name(rng), id_number=make_id_number(rng), group_name=rng.choice(groups).name,
@@ -241,7 +257,7 @@ def create_demo(ctx: Context, seed: int = 2026, progress=None) -> DemoSummary:
     on(today - timedelta(days=3)).publish(nid, clerk.id, start=today - timedelta(days=3))
 
     project_rows = []
-    for i, (v, _) in enumerate(villages[:6]):
+    for i, (v, _groups) in enumerate(villages[:6]):
         project_rows.append(RowInput(
             name=f"{v.name}{['产业路硬化', '高标准农田', '饮水安全巩固提升', '茶叶加工厂房', '村道安防', '冷链仓储'][i]}项目",
             extra={"x_location": v.name, "x_content": "新建或改造，具体规模见项目库", "x_period": f"{year}年3月—{year}年11月",

@@ -99,7 +99,7 @@ class DemoPage(QWizardPage):
         from app.demo import create_demo
 
         ctx = self.ctx
-        self.op = (BackgroundOp(self, lambda progress, cancel: create_demo(ctx, progress=progress))
+        self.op = (BackgroundOp(self, lambda progress, cancel: create_demo(ctx, progress=progress, cancel=cancel))
                    .on_progress(self._on_op_progressed)
                    .on_success(self._on_op_succeeded)
                    .on_failure(self._on_op_failed)
