@@ -64,7 +64,7 @@ def check_division_code(code: str | None, level: str) -> None:
     if level == "county" and not code.endswith("000000"):
         raise ValidationError(_("县级区划代码的后 6 位应为 0。"), details=code)
     if level == "township" and (code.endswith("000000") or not code.endswith("000")):
-        raise ValidationError(_("乡镇区划代码的后 3 位应为 0。"), details=code)
+        raise ValidationError(_("乡镇区划代码的后 3 位应为 0，后 6 位不能全为 0。"), details=code)
 
 
 def catalogue_id(code: str) -> str:

@@ -19,7 +19,7 @@ from pathlib import Path
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFError, TTFont
 
-from app.i18n import _
+from app.i18n import N_, _
 from printing.errors import PrintError
 
 #: environment variable naming a font file (overrides discovery, below an explicit argument)
@@ -40,7 +40,7 @@ _PREFERRED = (
 _HINTS = ("cjk", "sc-", "sc.", "hei", "song", "ming", "kai", "fang", "wqy", "droid", "gb", "yahei", "simsun")
 _FONT_SUFFIXES = (".ttf", ".ttc", ".otf", ".otc")
 
-INSTALL_HELP = _(
+INSTALL_HELP = N_(
     "请安装一款 TrueType 中文字体后重试：Windows 自带宋体（simsun.ttc）或微软雅黑（msyh.ttc）；"
     "Linux 可安装文泉驿微米黑（Debian/Ubuntu：sudo apt-get install fonts-wqy-microhei；"
     "统信 UOS/麒麟：在应用商店搜索“文泉驿”）；也可以在“设置 → 打印字体”中指定一个 .ttf 或 .ttc 字体文件。"
@@ -136,21 +136,21 @@ def check_font_file(path: str | Path) -> FontFile:
     """Validate a configured font file; raises PrintError saying why it cannot be used."""
     p = Path(path).expanduser()
     if not p.is_file():
-        raise PrintError(_("找不到指定的打印字体文件“{name}”。").format(name=p.name) + INSTALL_HELP,
+        raise PrintError(_("找不到指定的打印字体文件“{name}”。").format(name=p.name) + _(INSTALL_HELP),
                          details=str(p))
     try:
         kinds = sfnt_faces(p)
     except OSError as err:
-        raise PrintError(_("无法读取打印字体文件“{name}”。").format(name=p.name) + INSTALL_HELP,
+        raise PrintError(_("无法读取打印字体文件“{name}”。").format(name=p.name) + _(INSTALL_HELP),
                          details=f"{p}: {err}") from err
     if kinds and all(k == "cff" for k in kinds):
         raise PrintError(
             _("打印字体“{name}”是 OpenType/CFF 字体，无法嵌入 PDF，请改用 TrueType 字体（.ttf/.ttc）。")
-            .format(name=p.name) + INSTALL_HELP, details=f"{p}: CFF outlines")
+            .format(name=p.name) + _(INSTALL_HELP), details=f"{p}: CFF outlines")
     font = _first_usable_face(p)
     if font is None:
         raise PrintError(
-            _("打印字体“{name}”不是可嵌入的 TrueType 中文字体。").format(name=p.name) + INSTALL_HELP,
+            _("打印字体“{name}”不是可嵌入的 TrueType 中文字体。").format(name=p.name) + _(INSTALL_HELP),
             details=f"{p}: faces {kinds or 'unreadable'}")
     return font
 
@@ -182,7 +182,7 @@ def find_cjk_font(configured: str | Path | None = None, search_dirs: list[Path] 
         font = _first_usable_face(path)
         if font is not None:
             return font
-    raise PrintError(_("找不到可用于打印的中文字体。") + INSTALL_HELP,
+    raise PrintError(_("找不到可用于打印的中文字体。") + _(INSTALL_HELP),
                      details="searched: " + ", ".join(str(d) for d in dirs))
 
 
@@ -228,7 +228,7 @@ def register_font(font: FontFile) -> Measure:
             try:
                 tt = TTFont(name, str(font.path), subfontIndex=font.subfont_index)
             except (TTFError, OSError) as err:
-                raise PrintError(_("打印字体无法使用。") + INSTALL_HELP, details=f"{font.path}: {err}") from err
+                raise PrintError(_("打印字体无法使用。") + _(INSTALL_HELP), details=f"{font.path}: {err}") from err
             pdfmetrics.registerFont(tt)
             measure = _registered[font] = Measure(tt)
         return measure
