@@ -40,7 +40,15 @@ from app.rows import (
 from app.settings import CountySettings, local_township_id
 from app.users import ROLE_LABELS, UserInfo, UserService
 from app.validation import Issue
-from db.changes import insert_columns, insert_many, insert_values, new_id, new_ids, save_change
+from db.changes import (
+    insert_columns,
+    insert_many,
+    insert_values,
+    new_id,
+    new_ids,
+    save_change,
+    update_column,
+)
 from db.fields import dumps_json
 from db.models import (
     HolidayOverride,
@@ -617,7 +625,7 @@ class NoticeService:
         user = self._users.require(by, "preparer")
         wanted = set(row_ids)
         with self._ctx.write():
-            rows = list(RosterRow.select().where(RosterRow.id.in_(list(wanted)) & (~RosterRow.deleted)))
+            rows = list(RosterRow.select().where(RosterRow.id.in_(_json_values(wanted)) & (~RosterRow.deleted)))
             if len(rows) != len(wanted):
                 raise NotFound(_("找不到该明细行。"), details=f"{len(wanted) - len(rows)} missing")
             notices = {r.notice_id for r in rows}
@@ -706,7 +714,7 @@ class NoticeService:
         if elsewhere is not None:
             if elsewhere:
                 pairs = list(RosterRow.select(RosterRow.id, RosterRow.id_number)
-                             .where(live & RosterRow.id_number.in_(list(elsewhere))).tuples())
+                             .where(live & RosterRow.id_number.in_(_json_values(elsewhere))).tuples())
                 self._write_duplicate_marks(duplicate_issues(pairs, elsewhere), set())
             return
         Mine = RosterRow.alias()
@@ -717,7 +725,7 @@ class NoticeService:
         elsewhere = self._elsewhere(n, mine)
         candidates = RosterRow.id_number.in_(repeated)
         if elsewhere:
-            candidates |= RosterRow.id_number.in_(list(elsewhere))
+            candidates |= RosterRow.id_number.in_(_json_values(elsewhere))
         pairs = list(RosterRow.select(RosterRow.id, RosterRow.id_number).where(live & candidates).tuples())
         dups = duplicate_issues(pairs, elsewhere)
         flagged = {rid for (rid,) in RosterRow.select(RosterRow.id).where(
@@ -745,14 +753,19 @@ class NoticeService:
     @staticmethod
     def _write_duplicate_marks(dups: dict[str, list[Issue]], flagged: set[str]) -> None:
         """Give the rows of ``dups`` these duplicate-ID marks and the ``flagged`` ones (rows that
-        have marks now) only theirs; only rows whose marks change are written."""
-        for r in RosterRow.select().where(RosterRow.id.in_(list(flagged | set(dups)))):
-            rid = r.id
-            kept = [i for i in r.issues if i["code"] != DUPLICATE_CODE]
+        have marks now) only theirs; only rows whose marks change are written (all in one go: a
+        roster imported again into its program has every row marked)."""
+        wanted = flagged | set(dups)
+        if not wanted:
+            return
+        changes = []
+        query = RosterRow.select(RosterRow.id, RosterRow.issues).where(RosterRow.id.in_(_json_values(wanted)))
+        for rid, issues in query.tuples().iterator():
+            kept = [i for i in issues if i["code"] != DUPLICATE_CODE]
             new = kept + issue_dicts(dups.get(rid, []))
-            if new != r.issues:
-                r.issues = new
-                save_change(r)
+            if new != issues:
+                changes.append((rid, RosterRow.issues.db_value(new)))
+        update_column(RosterRow, "issues", changes)
 
     # ----------------------------------------------------------------- lifecycle
     def submit(self, notice_id: str, by: str) -> None:
@@ -975,3 +988,9 @@ def content_digest(n: Notice) -> str:
                                   "amount_fen", "bank_account", "phone", "remark", "extra")}
         h.update(json.dumps(data, ensure_ascii=False, sort_keys=True, default=str).encode())
     return h.hexdigest()
+
+
+def _json_values(values: Collection[str]) -> SQL:
+    """``values`` as a subquery for ``IN``: one JSON parameter however many there are (SQLite
+    limits a statement to 32,766 parameters in most builds)."""
+    return SQL("(SELECT value FROM json_each(?))", [json.dumps(list(values), ensure_ascii=False)])

@@ -6,6 +6,7 @@ and its outbox entry commit together or not at all.
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import time
@@ -167,6 +168,30 @@ def _insert_columns(model: type[SyncedModel], ids: list[str], shared: dict[str, 
         'INSERT INTO "outbox" ("entity", "entity_id", "version", "base_version", "payload", "created_at") '
         f'SELECT ?, "id", 1, NULL, {_json_object_sql(model)}, ? FROM "{table}" WHERE rowid > ? ORDER BY rowid',
         (model.entity, now, last_rowid),
+    )
+
+
+def update_column(model: type[SyncedModel], column: str, changes: Sequence[tuple[str, Any]]) -> None:
+    """Set one column of many existing rows, given as ``(id, value already converted for
+    SQLite)``: each row's version goes up by one and its outbox entry is written, as
+    :func:`save_change` does for one row. Call inside a transaction.
+
+    One prepared UPDATE runs for all rows, and SQLite builds the outbox payloads from the rows
+    as updated; the ids travel as one JSON parameter, so no limit on parameters applies.
+    """
+    if not changes:
+        return
+    now = utc_now()
+    table = model._meta.table_name
+    conn = model._meta.database.connection()
+    conn.executemany(f'UPDATE "{table}" SET "{column}" = ?, "version" = "version" + 1, "updated_at" = ? '
+                     'WHERE "id" = ?', [(value, now, rid) for rid, value in changes])
+    ids = json.dumps([rid for rid, _value in changes])
+    conn.execute(
+        'INSERT INTO "outbox" ("entity", "entity_id", "version", "base_version", "payload", "created_at") '
+        f'SELECT ?, "id", "version", "version" - 1, {_json_object_sql(model)}, ? FROM "{table}" '
+        'WHERE "id" IN (SELECT value FROM json_each(?)) ORDER BY rowid',
+        (model.entity, now, ids),
     )
 
 

@@ -49,3 +49,29 @@ def test_another_program_is_not_a_duplicate(ctx):
     nid = w.notices.create(w.clerk, notice_type_id=other.notice_type_id, program_id=other.id, village_id=w.village_id)
     w.notices.add_rows(nid, w.clerk, [RowInput(**{**w.rows(1, seed=61)[0].__dict__, "id_number": person.id_number})])
     assert w.notices.rows(nid)[0].issues == ()
+
+
+def test_a_roster_added_again_to_its_program_is_marked_row_by_row_on_any_sqlite(ctx):
+    """Every row of a roster imported a second time is 一人多领: all are marked at once, each with
+    its version and outbox entry, even where SQLite allows only 999 parameters per statement (as
+    older builds do) — the numbers and ids never travel as one parameter each."""
+    import sqlite3
+
+    from db.changes import payload_of
+    from db.models import Outbox, RosterRow
+
+    w = make_world(ctx)
+    w.draft(1500, title="第一次导入")
+    ctx.db.connection().setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 999)
+    other_village = ReferenceService(ctx).add_region("邻村", "village", "539902101202", w.township_id)
+    nid = w.notices.create(w.clerk, notice_type_id=w._type(w.program_id), program_id=w.program_id,
+                           village_id=other_village.id)
+    w.notices.add_rows(nid, w.clerk, w.rows(1500))
+    rows = list(RosterRow.select().where(RosterRow.notice == nid))
+    assert len(rows) == 1500
+    assert all([(i["code"], i["severity"]) for i in r.issues] == [("duplicate_id", "warning")] for r in rows)
+    assert all("第一次导入" in r.issues[0]["message"] for r in rows)
+    assert {r.version for r in rows} == {2}
+    marked = {o.entity_id: o for o in Outbox.select().where((Outbox.entity == "roster_row") & (Outbox.version == 2))}
+    assert set(marked) == {r.id for r in rows}
+    assert all(marked[r.id].base_version == 1 and marked[r.id].payload == payload_of(r) for r in rows)
