@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import requests
-from peewee import fn
+from peewee import SQL, fn
 
 from app.context import Context
 from app.errors import Cancelled, SyncError
@@ -406,15 +406,21 @@ class SyncClient(IntegrityMixin):
         confirmed: dict[str, int] = {}
         for a in (*result["accepted"], *result.get("duplicates", [])):
             confirmed[a["id"]] = max(confirmed.get(a["id"], 0), a["version"])
+        # Rows with a newer change of ours still queued behind this batch (its changes were cut
+        # into batches differently before, e.g. by a USB bundle): that change will tell, as a
+        # duplicate of what the county holds, or as a conflict or refusal the clerk then sees.
+        disputed = {x["id"] for x in (*result["conflicts"], *result["rejected"])}
+        later = _queued_after(disputed, entries[-1].seq) if disputed else set()
 
         def moot(row_id: str) -> bool:
             mine = by_id.get(row_id, [])
-            return bool(mine) and confirmed.get(row_id, 0) >= mine[-1].version
+            return row_id in later or (bool(mine) and confirmed.get(row_id, 0) >= mine[-1].version)
 
         with self._ctx.write():
             done = [e.seq for a in (*result["accepted"], *result.get("duplicates", []))
                     for e in by_id.get(a["id"], []) if e.version <= a["version"]]
             recorded: set = set()  # one problem per row, however many of its changes failed
+            done += [e.seq for row_id in later for e in by_id.get(row_id, [])]
             for c in result["conflicts"]:
                 mine = by_id.get(c["id"], [])
                 if moot(c["id"]) or c["id"] in recorded:
@@ -568,6 +574,13 @@ def _open_conflicts():
     """Ids of rows in a conflict the clerk has not decided yet."""
     return SyncProblem.select(SyncProblem.entity_id).where(
         (SyncProblem.kind == "conflict") & SyncProblem.resolved_at.is_null())
+
+
+def _queued_after(row_ids: set[str], seq: int) -> set[str]:
+    """Those of ``row_ids`` with an outbox entry after ``seq``."""
+    ids = json.dumps(sorted(row_ids))
+    return {rid for (rid,) in Outbox.select(Outbox.entity_id).distinct().where(
+        (Outbox.seq > seq) & Outbox.entity_id.in_(SQL("(SELECT value FROM json_each(?))", [ids]))).tuples()}
 
 
 def _queued(hold_deletes: bool = False):

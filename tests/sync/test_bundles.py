@@ -77,3 +77,37 @@ def test_tampered_truncated_and_foreign_bundles_are_refused_and_change_nothing(e
     # a request bundle is not a reply
     wrong = cli("bundle", "import", str(stick), "--data-dir", str(demo_dir))
     assert wrong.returncode == 1 and "不是这一步需要的同步文件" in wrong.stderr
+
+
+def test_a_bundle_the_county_applied_and_an_online_sync_cut_differently_raise_no_conflicts(
+        county, enrolled, demo_dir, tmp_path, monkeypatch):  # noqa: F811
+    """The stick reached the county but its reply never came back; meanwhile the clerk kept
+    working, so the online sync cuts the same changes into other batches. The county has each row
+    at its newest version already: older versions in earlier batches are steps of our own
+    history, not conflicts for the clerk."""
+    import sync.client
+    from app.cli import open_context
+    from app.notices import NoticeService
+    from db.connection import close_database
+    from db.models import Notice, Outbox, SyncProblem, User
+    from sync.client import SyncClient
+
+    stick = tmp_path / "stick.gkb"
+    assert cli("bundle", "export", "--data-dir", str(demo_dir), "-o", str(stick)).returncode == 0
+    applied = cli("bundle", "import", str(stick), "--db", enrolled, "-o", str(tmp_path / "reply.gkb"))
+    assert applied.returncode == 0, applied.stderr
+    ctx = open_context(str(demo_dir))
+    try:
+        clerk = User.get(User.username == "zhangli").id
+        NoticeService(ctx).update_header(Notice.get(Notice.status == "draft").id, clerk, title="改过的标题")
+        monkeypatch.setattr(sync.client, "MAX_BATCH_CHANGES", 97)
+        report = SyncClient(ctx).sync(confirm_deletes=True)
+        assert (report.conflicts, report.rejected) == (0, 0)
+        assert SyncProblem.select().count() == 0 and Outbox.select().count() == 0
+    finally:
+        close_database()
+    second = tmp_path / "second"
+    assert cli("enroll", "--server", county[0], "--code", enroll_code(enrolled),
+               "--data-dir", str(second)).returncode == 0
+    assert cli("sync", "--data-dir", str(second)).returncode == 0
+    assert notices(second) == notices(demo_dir)

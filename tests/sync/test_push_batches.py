@@ -56,3 +56,30 @@ def test_an_old_step_of_a_row_the_county_holds_newer_is_not_a_problem(demo_ctx):
     assert SyncClient(demo_ctx)._settle(mine, result) == (1, 0)
     [problem] = SyncProblem.select()
     assert problem.local_data["title"] == "再改"
+
+
+def test_an_old_step_answered_as_a_conflict_waits_for_the_newer_change_queued_behind_it(demo_ctx):
+    """Version 1 of a row went in one batch and version 2 stays queued for a later one (the
+    county already has version 2 by USB, so it calls version 1 a conflict): the later change
+    decides, nothing goes to the clerk yet, and version 2 is still sent."""
+    from app.notices import NoticeService
+    from db.models import Notice, Outbox, SyncProblem, User
+    from sync.client import SyncClient, _Entry
+
+    clerk = User.get(User.username == "zhangli").id
+    draft = Notice.get(Notice.status == "draft")
+    NoticeService(demo_ctx).update_header(draft.id, clerk, title="改过的标题")
+    first, second = _Entry.read(Outbox.select().where(Outbox.entity_id == draft.id).order_by(Outbox.seq))
+    batch = _Entry.read(Outbox.select().where(Outbox.seq <= first.seq).order_by(Outbox.seq))
+    assert batch[-1].seq == first.seq < second.seq
+    result = {"accepted": [], "duplicates": [], "rejected": [],
+              "conflicts": [{"id": draft.id, "entity": "notice", "server_version": 2,
+                             "server_data": second.payload}]}
+    assert SyncClient(demo_ctx)._settle(batch, result) == (0, 0)
+    assert SyncProblem.select().count() == 0
+    assert [e.seq for e in Outbox.select().where(Outbox.entity_id == draft.id)] == [second.seq]
+    # without a newer change behind it, the same answer is a conflict for the clerk
+    result["conflicts"][0]["server_version"] = 3
+    assert SyncClient(demo_ctx)._settle([_Entry.read(Outbox.select().where(Outbox.seq == second.seq))[0]],
+                                        result) == (1, 0)
+    assert SyncProblem.get().local_data["title"] == "改过的标题"
