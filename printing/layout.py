@@ -29,6 +29,8 @@ rl_config.useA85 = 0
 Op = Callable[[Canvas], None]
 #: draws page furniture: (canvas, page number from 1, page count)
 Furniture = Callable[[Canvas, int, int], None]
+#: a row split over pages leaves at least this many lines on each page where it can
+MIN_PIECE_LINES = 2
 
 
 @dataclass(frozen=True)
@@ -114,7 +116,7 @@ class Flow:
         for para in text.split("\n"):
             if para.strip():
                 para = ("\u3000\u3000" + para.strip()) if indent else para.strip()
-                lines.extend(wrap(para, self.measure, size, self.width))
+                lines.extend(wrap(para, self.measure, size, self.width, hang=True))
         return lines
 
     def paragraph(self, text: str, size: float, leading: float, *, indent: bool = True,
@@ -134,31 +136,69 @@ class Flow:
         self.y -= height
 
     def table(self, layout: TableLayout, x0: float | None = None) -> None:
-        """Place all rows, starting new pages as needed, each page beginning with the header."""
+        """Place all rows, starting new pages as needed, each page beginning with the header.
+
+        A row that does not fit in the room left goes whole to the next page; only a row taller
+        than a whole page is split, by lines, over as many pages as it takes (every line of
+        every cell is printed), starting where it is when a few of its lines fit there.
+        """
         x0 = self.x0 if x0 is None else x0
         heights, header, n = layout.heights, layout.header_height, len(layout.rows)
-        i = 0
         if n == 0:
             self.ensure(header)
-        while i < n or (n == 0 and i == 0):
-            if n and self.y - header - heights[i] < self.bottom and not self._fresh():
+            top = self.y
+            self.pages[-1].append(lambda c: layout.draw(c, x0, top, 0, 0))
+            self.y -= header
+            return
+        bottom = self.bottom
+        tall = self.page_room - header  # a row taller than this is split over pages
+        i, start = 0, 0  # the next row to place, and its first line not placed yet
+        while True:
+            rest = layout.piece_height(layout.lines(i) - start) if start else heights[i]
+            if self.y - header - rest < bottom and not self._fresh() and (
+                    rest <= tall or layout.lines_within(self.y - header - bottom) < MIN_PIECE_LINES):
                 self.new_page()
             top = self.y
             y = top - header
-            j = i
-            bottom = self.bottom
-            while j < n and y - heights[j] >= bottom:
-                y -= heights[j]
-                j += 1
-            if j == i and n:  # a single row taller than a page is drawn as far as it goes
-                y -= heights[j]
-                j += 1
-            self.pages[-1].append(lambda c, i=i, j=j, top=top: layout.draw(c, x0, top, i, j))
+            first_line, last_line = start, None
+            if y - rest >= bottom:
+                y -= rest
+                j = i + 1
+                while j < n and y - heights[j] >= bottom:
+                    y -= heights[j]
+                    j += 1
+                if j < n and heights[j] > tall:  # too tall for any page: begin it here if it can
+                    k = self._split(layout, j, 0, y - bottom)
+                    if k >= MIN_PIECE_LINES:
+                        y -= layout.piece_height(k)
+                        last_line = k
+                        j += 1
+            else:  # the row is taller than the room (a fresh page's, or enough for a piece of it)
+                last_line = start + max(self._split(layout, i, start, y - bottom), 1)
+                y -= layout.piece_height(last_line - start)
+                j = i + 1
+            if last_line is not None and last_line >= layout.lines(j - 1):
+                last_line = None  # rounding: the whole rest fitted after all
+            self.pages[-1].append(lambda c, i=i, j=j, top=top, a=first_line, b=last_line:
+                                  layout.draw(c, x0, top, i, j, a, b))
             self.y = y
-            if j >= n:
+            if last_line is not None:
+                i, start = j - 1, last_line
+            else:
+                i, start = j, 0
+            if i >= n:
                 break
             self.new_page()
-            i = j
+
+    @staticmethod
+    def _split(layout: TableLayout, k: int, start: int, room: float) -> int:
+        """How many lines of row ``k`` from line ``start`` to put in ``room``, leaving at least
+        ``MIN_PIECE_LINES`` for the next page when the row is long enough."""
+        left = layout.lines(k) - start
+        take = min(layout.lines_within(room), left)
+        if 0 < left - take < MIN_PIECE_LINES and take > MIN_PIECE_LINES:
+            take = max(left - MIN_PIECE_LINES, MIN_PIECE_LINES)
+        return take
 
 
 @contextlib.contextmanager

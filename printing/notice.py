@@ -8,9 +8,11 @@ page the footer with 第 x 页 共 y 页, the privacy footnote and the verificat
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from itertools import combinations
 from pathlib import Path
 from typing import BinaryIO
 
@@ -31,6 +33,9 @@ from printing.text import balanced
 PAPERS = ("auto", "a4", "a3")
 _UNITS = {"natural": "个自然日", "working": "个工作日"}
 _SIGN_OFF_LABELS = {"village_review": "村级审核", "township_approval": "乡镇审批"}
+#: the closing block is split rather than moved whole to a new page when at least this share of
+#: a page is left for it
+CLOSING_SPLIT = 0.25
 
 
 @dataclass(frozen=True)
@@ -191,46 +196,179 @@ def _sign_off_table(view: PublicNotice, measure: Measure, width: float) -> Table
             rows.append((_SIGN_OFF_LABELS[kind], s.body if s else "", "、".join(s.names) if s else "", when))
     widths = natural_widths(columns, rows, measure)
     widths.natural[2] = max(widths.natural[2], 9 * STYLE.table)  # room to sign by hand
+    # as wide as the text of an A4 page at most (unless it needs more): not stretched over A3
+    width = min(width, max(sum(widths.natural), STYLE.sign_off_max_width))
     return TableLayout(columns, rows, widths.fit(columns, width), measure)
 
 
-def _issuer_block(issuers: list[str], when: str, measure: Measure, style: Style):
-    """落款: each issuing body with the date under it, side by side from the right margin, each
-    inside a dashed circle marking where its official seal (公章) goes."""
-    size, date_size = style.body + 1, style.body
-    seal = style.seal_diameter
-    gap = 4 * style.body
+#: an issuer's name may break before these words when it does not fit inside its seal on one line
+_NAME_BREAKS = ("村民委员会", "居民委员会", "村务监督委员会", "人民政府", "党委", "党总支", "党支部", "委员会")
+_NAME_SIZES = (1.0, 0.5, 0.0, -0.5, -1.0)  # name sizes tried, in points over the body size
+_ASCENT, _DESCENT = 0.9, 0.2  # extent of a CJK glyph around its baseline, in em (generous)
+
+
+@dataclass(frozen=True)
+class SealSlot:
+    """One issuer of the 落款 laid out in its slot; distances are down from the slot's top and
+    across from its centre line (seal circle and text are centred on it)."""
+
+    width: float
+    height: float
+    circle: float  # centre of the dashed seal circle
+    lines: tuple[tuple[str, float, float], ...]  # (text, size, baseline) of the name lines, then the date
+    label: float  # baseline of the small 盖章处 label inside the circle, down from the circle's top
+
+
+def _name_lines(name: str, count: int, measure: Measure, size: float) -> list[str] | None:
+    """``name`` on ``count`` lines of similar width, broken before an organisation word
+    (村民委员会, 人民政府 …) or after a place (…县, …镇); None when it has no such break."""
+    if count == 1:
+        return [name]
+    cuts = sorted({i for i in range(2, len(name) - 1)
+                   if name[i - 1] in "省市县区乡镇" or any(name.startswith(w, i) for w in _NAME_BREAKS)})
+    best: tuple[float, list[str]] | None = None
+    for picks in combinations(cuts, count - 1):
+        bounds = (0, *picks, len(name))
+        parts = [name[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
+        widest = max(measure.width(p, size) for p in parts)
+        if best is None or widest < best[0]:
+            best = (widest, parts)
+    return best[1] if best else None
+
+
+def _text_boxes(lines: Sequence[tuple[str, float, float]], measure: Measure) -> list[tuple[float, float, float]]:
+    """(half width, top, bottom) of each line, with distances measured downwards."""
+    return [(measure.width(t, size) / 2, base - _ASCENT * size, base + _DESCENT * size) for t, size, base in lines]
+
+
+def _label_baseline(style: Style) -> float:
+    """Baseline of the small 盖章处 label, down from the top of the seal circle."""
+    return style.seal_clearance + 1.5 * style.tiny
+
+
+def _stack(names: Sequence[str], size: float, when: str, date_size: float) -> list[tuple[str, float, float]]:
+    """Name lines and the date under them, baselines from the first baseline."""
+    lines, base = [], 0.0
+    for name in names:
+        lines.append((name, size, base))
+        base += size * 1.3
+    lines.append((when, date_size, base - size * 1.3 + size * 1.55))
+    return lines
+
+
+def _seal_slot(name: str, when: str, size: float, lines_max: int, measure: Measure,
+               style: Style) -> SealSlot | None:
+    """The issuer with name and date inside the seal circle, clear of its outline, in at most
+    ``lines_max`` name lines at ``size``; None when that cannot be done."""
+    r = style.seal_diameter / 2
+    room = r - style.seal_clearance  # every corner of every text box stays within this radius
+    label = _label_baseline(style)
+    label_bottom = label + _DESCENT * style.tiny
+    date_size = min(style.body, size)
+    for count in range(1, lines_max + 1):
+        names = _name_lines(name, count, measure, size)
+        if names is None:
+            continue
+        stacked = _stack(names, size, when, date_size)
+        boxes = _text_boxes(stacked, measure)
+        top, bottom = boxes[0][1], boxes[-1][2]
+        shift = r - (top + bottom) / 2  # block centred on the circle's centre
+        if any(math.hypot(half, max(abs(t + shift - r), abs(b + shift - r))) > room for half, t, b in boxes):
+            continue
+        if top + shift < label_bottom + style.seal_clearance:
+            continue
+        return SealSlot(2 * r, 2 * r, r, tuple((t, s, b + shift) for t, s, b in stacked), label)
+    return None
+
+
+def _seal_above(name: str, when: str, size: float, measure: Measure, style: Style, width: float) -> SealSlot:
+    """A name too long to sit inside a seal: the seal circle above, name and date under it."""
+    r = style.seal_diameter / 2
+    names = balanced(name, measure, size, min(width, 3 * r))
+    stacked = _stack(names, size, when, min(style.body, size))
+    boxes = _text_boxes(stacked, measure)
+    shift = 2 * r + style.seal_clearance - boxes[0][1]
+    lines = tuple((t, s, b + shift) for t, s, b in stacked)
+    text_width = 2 * max(half for half, _t, _b in boxes)
+    height = boxes[-1][2] + shift
+    return SealSlot(max(2 * r, text_width), height, r, lines, _label_baseline(style))
+
+
+def _issuer_slots(issuers: Sequence[str], when: str, measure: Measure, style: Style,
+                 width: float) -> list[SealSlot]:
+    """Each issuer with its seal circle: name and date inside the circle with clear space
+    around them, all names on as few lines and as large as every one of them allows."""
+    for lines_max in (1, 2, 3):
+        for delta in _NAME_SIZES:
+            slots = [_seal_slot(n, when, style.body + delta, lines_max, measure, style) for n in issuers]
+            if all(slots):
+                return slots  # type: ignore[return-value]
+    # some name is too long for any seal: it goes under its circle, at the size the others take
+    small = style.body + _NAME_SIZES[-1]
+    fits = [_seal_slot(n, when, small, 3, measure, style) is not None for n in issuers]
+    for delta in _NAME_SIZES:
+        size = style.body + delta
+        slots = [_seal_slot(n, when, size, 3, measure, style) if ok else None
+                 for n, ok in zip(issuers, fits, strict=True)]
+        if all(s is not None for s, ok in zip(slots, fits, strict=True) if ok):
+            break
+    return [s or _seal_above(n, when, size, measure, style, width) for s, n in zip(slots, issuers, strict=True)]
+
+
+def _issuer_block(issuers: list[str], when: str, measure: Measure, style: Style, width: float):
+    """落款: each issuing body with the date under it inside a dashed circle marking where its
+    official seal (公章) goes, side by side from the right margin (in rows when they do not fit
+    on one). Names never touch the circle: they sit inside it with clear space, or under it."""
+    slots = _issuer_slots(issuers, when, measure, style, width)
+    gap_max, gap_min = 4 * style.body, 2 * style.body
+    rows: list[list[SealSlot]] = [[]]
+    for slot in slots:
+        row = rows[-1]
+        if row and sum(s.width for s in row) + slot.width + gap_min * len(row) > width:
+            rows.append([])
+        rows[-1].append(slot)
+    placed: list[tuple[float, float, SealSlot]] = []  # (centre from the right edge, top from the block's, slot)
+    down = 0.0
+    for row in rows:
+        spare = width - sum(s.width for s in row)
+        gap = min(gap_max, spare / (len(row) - 1)) if len(row) > 1 else 0.0
+        right = 0.0
+        for slot in reversed(row):
+            placed.append((right + slot.width / 2, down, slot))
+            right += slot.width + gap
+        down += max(s.height for s in row) + style.body
+    height = down - style.body + 4
 
     def draw(c: Canvas, x0: float, top: float, width: float) -> None:
-        slots = [max(measure.width(s, size), measure.width(when, date_size), seal) + gap for s in issuers]
-        scale = min(1.0, width / sum(slots))
-        right = x0 + width
-        centre_y = top - seal / 2
+        r = style.seal_diameter / 2
         c.saveState()
-        for name, slot in zip(reversed(issuers), reversed(slots), strict=True):
-            cx = right - (slot - gap) * scale / 2
+        for from_right, dy, slot in placed:
+            cx, y = x0 + width - from_right, top - dy
             c.setStrokeGray(style.seal_grey)
             c.setLineWidth(0.6)
             c.setDash(3, 3)
-            c.circle(cx, centre_y, seal / 2, stroke=1, fill=0)
+            c.circle(cx, y - slot.circle, r, stroke=1, fill=0)
             c.setDash()
             c.setFillGray(style.seal_grey)
             c.setFont(measure.name, style.tiny)
-            c.drawCentredString(cx, centre_y + seal / 2 - style.tiny - 5, "（盖章处）")
+            c.drawCentredString(cx, y - slot.circle + r - slot.label, "（盖章处）")
             c.setFillGray(style.ink)
-            c.setFont(measure.name, size)
-            c.drawCentredString(cx, centre_y + 4, name)
-            c.setFont(measure.name, date_size)
-            c.drawCentredString(cx, centre_y - date_size - 6, when)
-            right -= slot * scale
+            for text, size, base in slot.lines:
+                c.setFont(measure.name, size)
+                c.drawCentredString(cx, y - base, text)
         c.restoreState()
 
-    return seal + 4, draw
+    return height, draw
 
 
 def _closing(flow: Flow, view: PublicNotice, url: str | None, issued_on: date | None,
              explanation: Sequence[str], style: Style) -> None:
-    """Posting period, objections, contacts, sign-offs and 落款, kept on one page if they fit."""
+    """Posting period, objections, contacts, sign-offs and 落款.
+
+    Kept on one page when they fit there, or moved whole to the next page when little room is
+    left on this one; otherwise the paragraphs use the room left and the last paragraph, the
+    sign-off table and the 落款 go on together.
+    """
     body, leading = style.body, style.body_leading
     paragraphs = [(_period_text(view), body, leading, 0.0)]
     if explanation:
@@ -249,15 +387,21 @@ def _closing(flow: Flow, view: PublicNotice, url: str | None, issued_on: date | 
     issuers = [s.strip() for s in view.issuer.split("\n") if s.strip()] or [view.township]
     when = issued_on or _iso(view.posting_start)
     issuer_height, draw_issuer = _issuer_block(
-        issuers, format_date(when) if when else "    年  月  日", flow.measure, style)
-    spaces = 10 + 8 + 4
-    total = spaces + sum(len(lines) * lead for lines, _s, lead, _g in wrapped) + sign_height + issuer_height
-    if total <= flow.page_room:
-        flow.ensure(total)
+        issuers, format_date(when) if when else "    年  月  日", flow.measure, style, flow.width)
+    heights = [len(lines) * lead for lines, _s, lead, _g in wrapped]
+    tail = 8 + sign_height + 4 + issuer_height  # sign-offs and 落款: never apart
+    total = 10 + sum(heights) + tail
+    room = flow.y - flow.bottom
+    if total <= flow.page_room and (total <= room or room < max(CLOSING_SPLIT * flow.page_room, 3 * leading)):
+        flow.ensure(total)  # on this page, or whole on the next when little room is left here
     flow.space(10)
-    for lines, size, lead, grey in wrapped:
+    for n, ((lines, size, lead, grey), height) in enumerate(zip(wrapped, heights, strict=True)):
+        # a paragraph is not split; the last one stays with the sign-offs, which never stand alone
+        need = height + tail if n == len(wrapped) - 1 else height
+        flow.ensure(need if need <= flow.page_room else height)
         flow.lines(lines, size, lead, grey=grey)
     flow.space(8)
+    flow.ensure(sign_height + 4 + issuer_height)
     flow.block(sign_height, lambda c, x0, top, w: sign.draw(c, x0, top, 0, len(sign.rows)))
     flow.space(4)
     flow.block(issuer_height, draw_issuer)

@@ -48,8 +48,12 @@ class Style:
     wrap_max_em: float = 16.0
     header_max_em: float = 6.0
     remark_min_em: float = 5.0
-    # official seal (公章) area: 42 mm is the diameter of a government seal
+    # official seal (公章) area: 42 mm is the diameter of a government seal; the issuer's name
+    # and the date sit inside its dashed outline with this much clear space, or outside it
     seal_diameter: float = 42 * MM
+    seal_clearance: float = 2 * MM
+    # the sign-off table is never wider than the text of an A4 portrait page
+    sign_off_max_width: float = 180 * MM
 
 
 STYLE = Style()

@@ -3,6 +3,8 @@
 Column widths are computed once from the header and a sample of the content; only cells that do
 not fit are wrapped; rows are drawn into one text object per page and the grid is one path per
 page. Much faster than a platypus Table, which measures and splits the whole table per page.
+No cell is ever shortened: a row taller than a page is drawn in pieces of whole lines, one per
+page (see ``TableLayout.draw``).
 """
 
 from __future__ import annotations
@@ -14,11 +16,9 @@ from reportlab.pdfgen.canvas import Canvas
 
 from printing.fonts import Measure
 from printing.styles import STYLE, Style
-from printing.text import EPSILON, fit, wrap
+from printing.text import EPSILON, wrap
 
 SAMPLE_ROWS = 4000
-#: a cell longer than this many lines is cut, so that one row always fits on a page
-MAX_CELL_LINES = 30
 
 
 @dataclass(frozen=True)
@@ -195,10 +195,7 @@ class TableLayout:
                 if len(text) > fits_chars[i] and width_of(text, size) > inner[i]:
                     if split is None:
                         split = [[t] for t in row]
-                    lines = wrap(text, measure, size, inner[i])
-                    if len(lines) > MAX_CELL_LINES:
-                        lines = lines[: MAX_CELL_LINES - 1] + [fit("（余下内容从略）", measure, size, inner[i])]
-                    split[i] = lines
+                    split[i] = wrap(text, measure, size, inner[i])
             if split is not None:
                 wrapped[k] = split
                 heights[k] = max(len(c) for c in split) * self.leading + 2 * pad_y
@@ -220,6 +217,20 @@ class TableLayout:
         ascent, descent = face.ascent / 1000, -abs(face.descent) / 1000
         self.baseline = (self.leading - (ascent - descent) * size) / 2 + ascent * size
 
+    # ------------------------------------------------------------------ splitting rows
+    def lines(self, k: int) -> int:
+        """The number of text lines of row ``k`` (its tallest cell)."""
+        cells = self.wrapped.get(k)
+        return max(len(c) for c in cells) if cells else 1
+
+    def piece_height(self, lines: int) -> float:
+        """Height of a row, or of a piece of a split row, holding ``lines`` lines."""
+        return lines * self.leading + 2 * self.style.cell_pad_y
+
+    def lines_within(self, height: float) -> int:
+        """How many lines of a row fit in ``height``."""
+        return max(int((height - 2 * self.style.cell_pad_y) / self.leading + EPSILON), 0)
+
     # ------------------------------------------------------------------ drawing
     def _x(self, i: int, j: int, text: str, align: str) -> float:
         """Left x (relative to the table) of ``text`` in columns i..j-1 aligned as given."""
@@ -236,9 +247,13 @@ class TableLayout:
             return right - pad - max(short, 0.0) * size - w
         return right - pad - w
 
-    def draw(self, c: Canvas, x0: float, top: float, first: int, last: int) -> float:
+    def draw(self, c: Canvas, x0: float, top: float, first: int, last: int, first_line: int = 0,
+             last_line: int | None = None) -> float:
         """Draw the header and rows ``first``..``last - 1`` with the top-left corner at (x0, top).
 
+        A row split over pages is drawn in pieces: row ``first`` from its line ``first_line``
+        on, row ``last - 1`` up to (not including) its line ``last_line``. The cells of such a
+        row are set from the top, so that line n of every cell stays on the same level.
         Text goes out as one literal text object (one Tm per cell, hex strings), fills and grid
         as single paths: reportlab's per-call number formatting would dominate otherwise.
         Returns the y of the bottom edge.
@@ -268,9 +283,18 @@ class TableLayout:
         lefts = [x0 + x + st.cell_pad_x for x in xs]
         baseline = self.baseline
         show = text.show
+        final = last - 1
         for k in range(first, last):
             row = rows[k]
             h = heights[k]
+            if k == first and first_line or k == final and last_line is not None:
+                a = first_line if k == first else 0
+                b = last_line if k == final and last_line is not None else self.lines(k)
+                y = self._piece(text, x0, y, k, a, b, fills, verticals, run_top)
+                rules.append(y)
+                if isinstance(row, SpanRow):
+                    run_top = y
+                continue
             if isinstance(row, SpanRow):
                 if run_top != y:
                     verticals.extend((x, run_top, y) for x in xs[1:-1])
@@ -323,6 +347,36 @@ class TableLayout:
         ops.append(f"{st.frame_width:.2f} w {x0:.2f} {y:.2f} {right:.2f} {top - y:.2f} re S Q")
         c.addLiteral("\n".join(ops))
         return y
+
+    def _piece(self, text: _Text, x0: float, y: float, k: int, a: int, b: int,
+               fills: list[tuple[float, float, float]], verticals: list[tuple[float, float, float]],
+               run_top: float) -> float:
+        """Lines ``a``..``b - 1`` of every cell of row ``k``, set from the top; returns the bottom y."""
+        row, xs, leading = self.rows[k], self.xs, self.leading
+        h = self.piece_height(b - a)
+        top = y - self.style.cell_pad_y - self.baseline
+        aligns = [col.align for col in self.columns]
+        if isinstance(row, SpanRow):
+            if run_top != y:
+                verticals.extend((x, run_top, y) for x in xs[1:-1])
+            if row.fill is not None:
+                fills.append((row.fill, y - h, h))
+            text.mode(2 if row.bold else 0)
+            cells = self.wrapped.get(k) or [[cell.text] for cell in row.cells]
+            for cell, lines in zip(row.cells, cells, strict=True):
+                if cell.start > 0:
+                    verticals.append((xs[cell.start], y, y - h))
+                align = "decimal" if aligns[cell.start] == "decimal" and cell.end == cell.start + 1 else cell.align
+                for n, line in enumerate(lines[a:b]):
+                    text.show(x0 + self._x(cell.start, cell.end, line, align), top - n * leading, line)
+            text.mode(0)
+            return y - h
+        for i, lines in enumerate(self.wrapped.get(k) or [[t] for t in row]):
+            align = "right" if aligns[i] == "decimal" else aligns[i]
+            for n, line in enumerate(lines[a:b]):
+                if line:
+                    text.show(x0 + self._x(i, i + 1, line, align), top - n * leading, line)
+        return y - h
 
 
 class _Text:
