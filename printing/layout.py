@@ -201,21 +201,38 @@ class Flow:
         return take
 
 
+def _file_mode() -> int:
+    """The permissions a new file gets here (what the umask leaves of rw-rw-rw-): a notice is a
+    public document, for a print server or a shared folder to read."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+_FILE_MODE = _file_mode()
+
+
 @contextlib.contextmanager
 def _target(out: Path | BinaryIO) -> Iterator[BinaryIO | str]:
-    """A file to write to: a file object as given, or a temporary file renamed into place."""
+    """A file to write to: a file object as given, or a temporary file renamed into place. The
+    folder must exist: a mistyped one is reported, not made."""
     if not isinstance(out, str | os.PathLike):
         yield out
         return
     path = Path(out)
+    if path.is_dir():
+        raise PrintError(_("“{name}”是一个文件夹，请给出 PDF 文件名。").format(name=path.name), details=str(path))
+    if not path.parent.is_dir():
+        raise PrintError(_("找不到文件夹“{folder}”，请先建好文件夹或另选保存位置。").format(folder=path.parent),
+                         details=str(path))
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".print-", suffix=".part", dir=path.parent)
     except OSError as err:
-        raise PrintError(_("无法写入文件“{name}”，请检查文件夹是否存在且可写。").format(name=path.name),
+        raise PrintError(_("无法写入文件“{name}”，请检查文件夹是否可写。").format(name=path.name),
                          details=str(err)) from err
     os.close(fd)
     try:
+        os.chmod(tmp, _FILE_MODE)
         yield tmp
         os.replace(tmp, path)
     except OSError as err:

@@ -109,6 +109,7 @@ class PrintService:
         todo = self._in_village_order(s for s in self._notices.summaries() if s.status == "published")
         self._measure()  # fail on a missing font before writing anything
         out_dir = Path(out_dir)
+        out_dir.mkdir(parents=True, exist_ok=True)  # the folder the batch goes to may be new
         written: list[Path] = []
         lines = ["正在公示的公示打印清单",
                  "\t".join(("文件", "行政村", "状态", "明细行数", "金额合计（元）", "页数", "公示名称"))]
@@ -139,6 +140,7 @@ class PrintService:
         todo = self.batch_notices(program_id)
         self._measure()  # fail on a missing font before writing anything
         out_dir = Path(out_dir)
+        out_dir.mkdir(parents=True, exist_ok=True)  # the folder the batch goes to may be new
         written: list[Path] = []
         entries: list[IndexEntry] = []
         for done, s in enumerate(todo):

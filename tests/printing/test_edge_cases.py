@@ -102,3 +102,27 @@ def test_a_slip_without_a_qr_code_does_not_ask_to_scan_one(ctx, tmp_path):
         assert says in flat and "扫描" not in flat and "意见箱。联系人" in flat
     info = printer.print_objection_slip(published, tmp_path / "slip.pdf")
     assert info.url.endswith("/objection") and "扫描右下角二维码在线反映" in squeeze(page_texts(tmp_path / "slip.pdf")[0])
+
+
+def test_a_printed_notice_is_readable_by_others_and_bad_targets_are_named(ctx, tmp_path):
+    import os
+
+    import pytest
+
+    from printing.errors import PrintError
+
+    w = make_world(ctx)
+    nid = w.published(5)
+    printer = PrintService(ctx)
+    out = tmp_path / "out"
+    out.mkdir()
+    pdf = out / "notice.pdf"
+    printer.print_notice(nid, pdf)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert pdf.stat().st_mode & 0o777 == 0o666 & ~umask  # a public document, for a print server
+    with pytest.raises(PrintError, match="是一个文件夹"):
+        printer.print_notice(nid, out)
+    with pytest.raises(PrintError, match="找不到文件夹"):
+        printer.print_notice(nid, out / "typo" / "notice.pdf")
+    assert sorted(p.name for p in out.iterdir()) == ["notice.pdf"]  # no folder made, no part left
