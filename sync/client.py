@@ -176,9 +176,13 @@ class SyncClient(IntegrityMixin):
 
         state = self._state()
         self._drop_county_entries()
-        if not confirm_deletes:
+        # as online: a workstation that has not completed a full pull (by network or by the reply
+        # to a bundle) sends no deletions yet; they go in the first bundle after one
+        fresh = get_local(FIRST_PULL_KEY) is None
+        if not confirm_deletes and not fresh:
             self._check_push_deletions()
-        entries = list(_queued().order_by(Outbox.seq))  # rows in an open conflict wait for the clerk
+        # rows in an open conflict wait for the clerk
+        entries = list(_queued(hold_deletes=fresh).order_by(Outbox.seq))
         batches = [_batch(state, entries[i:i + MAX_BATCH_CHANGES])
                    for i in range(0, len(entries), MAX_BATCH_CHANGES)]
         blobs = {}
@@ -220,6 +224,9 @@ class SyncClient(IntegrityMixin):
             self._apply_page(page)
             pulled += len(page["changes"])
         self._check_references()
+        if body["pages"] and not body["pages"][-1].get("more") and get_local(FIRST_PULL_KEY) is None:
+            with self._ctx.write():
+                set_local(FIRST_PULL_KEY, utc_now())  # everything the county had: deletions may go now
         return SyncReport(totals[0], totals[1], totals[2], totals[3], pulled, 0)
 
     # ------------------------------------------------------------------ enrolment

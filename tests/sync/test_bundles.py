@@ -111,3 +111,40 @@ def test_a_bundle_the_county_applied_and_an_online_sync_cut_differently_raise_no
                "--data-dir", str(second)).returncode == 0
     assert cli("sync", "--data-dir", str(second)).returncode == 0
     assert notices(second) == notices(demo_dir)
+
+
+def test_a_fresh_workstation_sends_its_deletions_only_in_the_bundle_after_a_full_reply(
+        enrolled, demo_dir, tmp_path):
+    """As online: before it has everything the county holds, a workstation's bundle carries no
+    deletions; the reply brings everything, and the next bundle carries them."""
+    from app.cli import open_context
+    from app.notices import NoticeService
+    from db.connection import close_database
+    from db.models import Notice, User
+    from sync.client import SyncClient
+
+    ctx = open_context(str(demo_dir))
+    try:
+        clerk = User.get(User.username == "zhangli").id
+        draft = Notice.get(Notice.status == "draft")
+        row = NoticeService(ctx).rows(draft.id, 0, 1)[0]
+        NoticeService(ctx).delete_row(row.id, clerk)
+        client = SyncClient(ctx)
+        first = client.export_bundle(tmp_path / "first.gkb")
+        county = cli("bundle", "import", str(tmp_path / "first.gkb"), "--db", enrolled, "-o", str(tmp_path / "r1.gkb"))
+        assert county.returncode == 0, county.stderr
+        client.import_reply(tmp_path / "r1.gkb")
+        assert _county_row_deleted(enrolled, row.id) is False  # the county still lists the row
+        second = client.export_bundle(tmp_path / "second.gkb")
+        assert first > 2500 and second == 1  # the deletion, held back until now
+    finally:
+        close_database()
+    county = cli("bundle", "import", str(tmp_path / "second.gkb"), "--db", enrolled, "-o", str(tmp_path / "r2.gkb"))
+    assert county.returncode == 0, county.stderr
+    assert _county_row_deleted(enrolled, row.id) is True
+
+
+def _county_row_deleted(db_url: str, row_id: str) -> bool | None:
+    found = sqlite3.connect(db_url.removeprefix("sqlite:///")).execute(
+        "SELECT deleted FROM sync_row WHERE id = ?", (row_id,)).fetchone()
+    return None if found is None else bool(found[0])
