@@ -59,6 +59,12 @@ def test_a_300_row_notice_spans_pages_with_the_header_on_each(ctx, tmp_path):
     assert f"第 1 页 共 {n} 页" in pages[0] and f"第 {n} 页 共 {n} 页" in pages[-1]
     with_rows = [p for p in pages if "组" in p and "103.55" in p]
     assert len(with_rows) >= n - 1
+    # every row is printed once, in order, and the pages hold them with no page left out or blank
+    import re
+
+    printed = [[int(m) for m in re.findall(r"^(\d+) \d组", page, re.M)] for page in pages]
+    assert [seq for page in printed for seq in page] == list(range(1, 301))
+    assert all(printed[:n - 1]) and len(pages) == n
     assert all("户主姓名" in p and "补贴面积" in p for p in with_rows)
     flat = squeeze("".join(pages))
     assert f"合计（300户）{view.total_quantity}{format_yuan(view.total_amount_fen)}" in flat
@@ -126,3 +132,15 @@ def test_a_printed_notice_is_readable_by_others_and_bad_targets_are_named(ctx, t
     with pytest.raises(PrintError, match="找不到文件夹"):
         printer.print_notice(nid, out / "typo" / "notice.pdf")
     assert sorted(p.name for p in out.iterdir()) == ["notice.pdf"]  # no folder made, no part left
+
+
+def test_the_document_number_is_printed_under_the_title(ctx, tmp_path):
+    w = make_world(ctx)
+    nid = w.draft(3)
+    w.notices.update_header(nid, w.clerk, doc_number="石政发〔2026〕12号")
+    pdf = tmp_path / "doc.pdf"
+    PrintService(ctx).print_notice(nid, pdf)
+    lines = [line.strip() for line in page_texts(pdf)[0].splitlines() if line.strip()]
+    title = w.notices.detail(nid).title
+    at = next(i for i, line in enumerate(lines) if "石政发〔2026〕12号" in line)
+    assert squeeze(title) in squeeze("".join(lines[:at]))  # the title comes first
