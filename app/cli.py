@@ -536,6 +536,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as err:
         print(f"error: {os_error_text(err)}", file=sys.stderr)
         return 1
+    except Exception as err:  # a bug: still one line, and the details only on request, scrubbed
+        print(f"error: unexpected {type(err).__name__} (run again with -v for details)", file=sys.stderr)
+        if args.verbose:
+            import traceback
+
+            from app.maintenance import scrub
+
+            print(scrub("".join(traceback.format_exception(err))), file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130

@@ -244,3 +244,20 @@ def test_print_commands_write_real_pdfs(demo_dir, tmp_path):
     failed = run("print", "--program", soil["id"], "--per-village", "--data-dir", str(demo_dir),
                  "-o", "/proc/no-such-process/out")
     assert failed.returncode == 1 and failed.stderr.count("\n") == 1 and "/proc/no-such-process" in failed.stderr
+
+
+def test_an_unexpected_failure_is_one_line_and_its_details_hold_no_personal_data(demo_dir, capsys, monkeypatch):
+    """A bug is a fault that is hard to cause for real: a command's handler is made to fail."""
+    import app.cli
+
+    def broken(args):
+        raise RuntimeError("张三 110105194912310021 13812345678")
+
+    monkeypatch.setattr(app.cli, "cmd_notices", broken)
+    assert app.cli.main(["notices", "--data-dir", str(demo_dir)]) == 1
+    err = capsys.readouterr().err
+    assert err == "error: unexpected RuntimeError (run again with -v for details)\n"
+    assert app.cli.main(["notices", "--data-dir", str(demo_dir), "-v"]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" in err and "RuntimeError" in err
+    assert "110105194912310021" not in err and "13812345678" not in err and "张三" not in err
