@@ -15,7 +15,7 @@ import unicodedata
 from collections.abc import Collection
 from decimal import ROUND_HALF_UP, Context, Decimal, Inexact, InvalidOperation, localcontext
 
-from app.i18n import _
+from app.i18n import N_
 
 COMMON_UNITS: frozenset[str] = frozenset(
     {"元", "万元", "亩", "公顷", "人", "户", "元/亩", "元/人", "元/户"}
@@ -49,7 +49,7 @@ def _split_unit(text: str, units: Collection[str]) -> tuple[str, str | None]:
 def _parse(value: object, units: Collection[str]) -> tuple[Decimal, str | None]:
     if isinstance(value, bool):
         # bool is an int subclass; True in an amount cell is a spreadsheet accident, not 1.
-        raise ValueError(_("数值不能是是/否（布尔）值"))
+        raise ValueError(N_("数值不能是是/否（布尔）值"))
     unit: str | None = None
     if isinstance(value, int):
         number = Decimal(value)
@@ -57,7 +57,7 @@ def _parse(value: object, units: Collection[str]) -> tuple[Decimal, str | None]:
         number = value
     elif isinstance(value, float):
         if not math.isfinite(value):
-            raise ValueError(_("数值不能是无穷大或非数字（NaN）"))
+            raise ValueError(N_("数值不能是无穷大或非数字（NaN）"))
         number = Decimal(repr(value))
     elif isinstance(value, str):
         text = unicodedata.normalize("NFKC", value).replace("\u2212", "-").strip()
@@ -65,18 +65,18 @@ def _parse(value: object, units: Collection[str]) -> tuple[Decimal, str | None]:
         if text.startswith("¥"):  # NFKC has already folded the full-width ￥
             text = text[1:].lstrip()
         if not text:
-            raise ValueError(_("数值不能为空"))
+            raise ValueError(N_("数值不能为空"))
         if not _NUMBER.fullmatch(text) or not any(c.isdigit() for c in text):
-            raise ValueError(_("数值中不能含有数字、小数点、千位分隔符和单位以外的字符"))
+            raise ValueError(N_("数值中不能含有数字、小数点、千位分隔符和单位以外的字符"))
         number = Decimal(text.replace(",", ""))
     elif value is None:
-        raise ValueError(_("数值不能为空"))
+        raise ValueError(N_("数值不能为空"))
     else:
-        raise ValueError(_("数值不能是日期或其他非数字内容"))
+        raise ValueError(N_("数值不能是日期或其他非数字内容"))
     if not number.is_finite():
-        raise ValueError(_("数值不能是无穷大或非数字（NaN）"))
+        raise ValueError(N_("数值不能是无穷大或非数字（NaN）"))
     if abs(number) >= _LIMIT:
-        raise ValueError(_("数值过大，不能超过 15 位整数"))
+        raise ValueError(N_("数值过大，不能超过 15 位整数"))
     return number, unit
 
 
@@ -101,14 +101,14 @@ def _scaled(value: object, unit: str) -> Decimal:
     effective = written or unit
     canonical, factor = _CANONICAL.get(effective, (effective, _ONE))
     if canonical != target:
-        raise ValueError(_("单位不符：此列不能填写其他计量单位"))
+        raise ValueError(N_("单位不符：此列不能填写其他计量单位"))
     return number * factor
 
 
 def parse_money_fen(value: object, unit: str = "元") -> int:
     """Parse an amount in 元 (or 万元) and return integer fen, rounded half-up to the fen."""
     if _CANONICAL.get(unit, (unit,))[0] != "元":
-        raise ValueError(_("金额单位只能是元或万元"))
+        raise ValueError(N_("金额单位只能是元或万元"))
     with localcontext() as ctx:
         ctx.prec = 40
         return int((_scaled(value, unit) * 100).quantize(_ONE, rounding=ROUND_HALF_UP))
@@ -132,7 +132,7 @@ def parse_quantity(value: object, unit: str = "亩") -> Decimal:
         ctx.prec = 40
         number = _scaled(value, unit)
         if number.quantize(_QUANTITY_PLACES) != number:
-            raise ValueError(_("数量最多只能有 4 位小数"))
+            raise ValueError(N_("数量最多只能有 4 位小数"))
     return _plain(number)
 
 
@@ -156,11 +156,11 @@ def compute_amount_fen(quantity: Decimal | int, rate_yuan: Decimal | int) -> int
             raise TypeError("compute_amount_fen takes Decimal or int, never float")
     q, r = Decimal(quantity), Decimal(rate_yuan)
     if not (q.is_finite() and r.is_finite()):
-        raise ValueError(_("数量和标准必须是有限的数值"))
+        raise ValueError(N_("数量和标准必须是有限的数值"))
     try:
         product = _EXACT.multiply(_EXACT.multiply(q, r), _HUNDRED)
     except Inexact:
-        raise ValueError(_("数值位数过多，无法精确计算")) from None
+        raise ValueError(N_("数值位数过多，无法精确计算")) from None
     return int(_ROUND.quantize(product, _ONE))
 
 
@@ -187,7 +187,7 @@ def amount_in_words(fen: int) -> str:
     """
     _check_fen(fen)
     if abs(fen) >= 10**18:
-        raise ValueError(_("金额过大，无法转换为大写"))
+        raise ValueError(N_("金额过大，无法转换为大写"))
     import cn2an  # loaded on first use: it takes a noticeable part of the desktop's start-up
 
     yuan, cents = divmod(abs(fen), 100)

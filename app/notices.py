@@ -685,7 +685,7 @@ class NoticeService:
             else:
                 fields["extra"].pop(key, None)
         except ValueError as exc:
-            raise ValidationError(_("“{label}”填写有误：{problem}").format(label=column["label"], problem=exc),
+            raise ValidationError(_("“{label}”填写有误：{problem}").format(label=column["label"], problem=_(str(exc))),
                                   details=key) from None
         if key in ("quantity", "rate") and fields["quantity"] is not None and fields["rate"] is not None:
             followed = r.amount_fen is None or (

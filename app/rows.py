@@ -11,6 +11,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, TypeVar
 
+from app.i18n import N_
 from app.validation import (
     Issue,
     check_amount,
@@ -131,11 +132,11 @@ class RowChecker:
         for key, label in self._required:
             value = _CORE_VALUE[key](row) if key in _CORE_VALUE else row.extra.get(key)
             if value is None or value == "":
-                issues.append(Issue(key, "missing_value", f"“{label}”不能为空", "error"))
+                issues.append(Issue.filled(key, "missing_value", N_("“{label}”不能为空"), label=label))
         if self._person_name:
             issues.extend(check_name(row.name, normalized=True))
         elif self._name_required and not row.name:
-            issues.append(Issue("name", "missing_value", f"“{self._name_label}”不能为空", "error"))
+            issues.append(Issue.filled("name", "missing_value", N_("“{label}”不能为空"), label=self._name_label))
         if self._has_id and (row.id_number or self._id_required):
             issues.extend(check_id_number(row.id_number, normalized=True).issues)
         if self._has_phone and row.phone:
@@ -168,7 +169,7 @@ class RowChecker:
             else:
                 extras = rows.extra[start:stop] if rows.extra is not None else [{}] * (stop - start)
                 values = [e.get(key) for e in extras]
-            missing = (Issue(key, "missing_value", f"“{label}”不能为空", "error"),)
+            missing = (Issue.filled(key, "missing_value", N_("“{label}”不能为空"), label=label),)
             for pos, value in zip(positions, values, strict=True):
                 if value is None or value == "":
                     add(pos, missing)
@@ -181,7 +182,7 @@ class RowChecker:
                 if found:
                     add(pos, found)
         elif self._name_required:
-            missing = (Issue("name", "missing_value", f"“{self._name_label}”不能为空", "error"),)
+            missing = (Issue.filled("name", "missing_value", N_("“{label}”不能为空"), label=self._name_label),)
             for pos, name in zip(positions, rows.name[start:stop], strict=True):
                 if not name:
                     add(pos, missing)
@@ -265,20 +266,22 @@ def duplicate_issues(
     for number, row_ids in by_id.items():
         if len(row_ids) > 1:
             for rid in row_ids:
-                out.setdefault(rid, []).append(Issue(
-                    "id_number", DUPLICATE_CODE,
-                    f"同一身份证号码在本公示中出现 {len(row_ids)} 次", "error"))
+                out.setdefault(rid, []).append(Issue.filled(
+                    "id_number", DUPLICATE_CODE, N_("同一身份证号码在本公示中出现 {count} 次"), count=len(row_ids)))
         if number in elsewhere:
             titles = "、".join(sorted(set(elsewhere[number]))[:3])
             for rid in row_ids:
-                out.setdefault(rid, []).append(Issue(
-                    "id_number", DUPLICATE_CODE,
-                    f"同一项目同一年度的其他公示中已有此身份证号码（一人多领？）：{titles}", "warning"))
+                out.setdefault(rid, []).append(Issue.filled(
+                    "id_number", DUPLICATE_CODE, N_("同一项目同一年度的其他公示中已有此身份证号码（一人多领？）：{titles}"),
+                    "warning", titles=titles))
     return out
 
 
 def issue_dicts(issues) -> list[dict]:
+    """Issues as stored with their row: a message with values also keeps its template and the
+    values, to be shown in the clerk's language (:func:`app.validation.issue_text`)."""
     return [
         {"column": i.column, "code": i.code, "message": i.message, "severity": i.severity}
+        | ({"template": i.template, "params": dict(i.params)} if i.template else {})
         for i in issues
     ]

@@ -4,6 +4,10 @@ Guarantees: every check returns :class:`Issue` values instead of raising; no ``I
 contains an ID or phone number or any part of one (messages are fixed text), so issues can be
 logged, shown and exported freely. Only the amount message carries digits: the expected amount,
 which is published anyway.
+
+Issues are stored with their rows and travel to other workstations, so their messages are kept
+in the source language (Chinese), whatever language the clerk works in; :func:`issue_text`
+shows one in the current language.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from typing import Literal
 from stdnum import numdb
 from stdnum.cn import ric
 
-from app.i18n import _
+from app.i18n import N_, _
 from app.money import compute_amount_fen, format_yuan
 
 Severity = Literal["error", "warning"]
@@ -31,8 +35,25 @@ class Issue:
 
     column: str
     code: str
-    message: str
+    message: str  # in the source language, with the values filled in
     severity: Severity = "error"
+    template: str = ""  # for a message with values: the text before they were filled in …
+    params: tuple[tuple[str, str], ...] = ()  # … and the values, so it can be shown translated
+
+    @classmethod
+    def filled(cls, column: str, code: str, template: str, severity: Severity = "error", **params: object) -> Issue:
+        """An issue whose message has values: ``template`` (marked with ``N_``) and ``params``."""
+        values = {k: str(v) for k, v in params.items()}
+        return cls(column, code, template.format(**values), severity, template, tuple(sorted(values.items())))
+
+
+def issue_text(issue: Issue | dict) -> str:
+    """The message of an issue (or of a stored issue dict) in the current language."""
+    if isinstance(issue, Issue):
+        template, params, message = issue.template, dict(issue.params), issue.message
+    else:
+        template, params, message = issue.get("template", ""), issue.get("params") or {}, issue["message"]
+    return _(template).format(**params) if template else _(message)
 
 
 @dataclass(frozen=True)
@@ -116,14 +137,14 @@ def _id_check(number: str, today: date) -> tuple[tuple[Issue, ...], date | None,
     """(issues, birth date, whether the number has the shape of an ID number)."""
     col = "id_number"
     if not number:
-        return (_issue(col, "missing_value", _("身份证号码未填写")),), None, False
+        return (_issue(col, "missing_value", N_("身份证号码未填写")),), None, False
     if not _ID_SHAPE.fullmatch(number):
-        message = _("身份证号码应为18位（最后一位可为X），或旧式15位数字，请核对位数和字符")
+        message = N_("身份证号码应为18位（最后一位可为X），或旧式15位数字，请核对位数和字符")
         return (_issue(col, "id_format", message),), None, False
 
     issues: list[Issue] = []
     if len(number) == 15:
-        message = _("这是旧式15位身份证号码，请向本人核实并改填18位号码")
+        message = N_("这是旧式15位身份证号码，请向本人核实并改填18位号码")
         issues.append(_issue(col, "id_legacy15", message, "warning"))
         # GB 11643 upgrade: century 19 inserted after the region code; the check digit is a
         # placeholder because only the region and date are read from the result.
@@ -131,18 +152,18 @@ def _id_check(number: str, today: date) -> tuple[tuple[Issue, ...], date | None,
     else:
         id18 = number
         if ric.calc_check_digit(number) != number[-1]:
-            message = _("身份证号码校验位不正确，请核对最后一位及其他各位数字")
+            message = N_("身份证号码校验位不正确，请核对最后一位及其他各位数字")
             issues.append(_issue(col, "id_checksum", message))
 
     birth = _birth_date(id18[6:14])
     if birth is None:
-        issues.append(_issue(col, "id_birth_date", _("身份证号码中的出生日期不存在，请核对")))
+        issues.append(_issue(col, "id_birth_date", N_("身份证号码中的出生日期不存在，请核对")))
     if birth is not None and (birth.year < _EARLIEST_BIRTH_YEAR or birth > today):
         birth = None
-        issues.append(_issue(col, "id_birth_date", _("身份证号码中的出生日期不可能，请核对")))
+        issues.append(_issue(col, "id_birth_date", N_("身份证号码中的出生日期不可能，请核对")))
 
     if birth is not None and not _region_known(id18[:6], birth.year):
-        message = _("身份证号码前6位不是已知的行政区划代码，请核对（新设区划可能尚未收录）")
+        message = N_("身份证号码前6位不是已知的行政区划代码，请核对（新设区划可能尚未收录）")
         issues.append(_issue(col, "id_region", message, "warning"))
     return tuple(issues), birth, True
 
@@ -172,13 +193,13 @@ def check_name(text: str, *, normalized: bool = False) -> tuple[Issue, ...]:
     """missing_value when empty; bad_name for digits, stray symbols or a misplaced '·'."""
     name = text if normalized else normalize_name(text)
     if not name:
-        return (_issue("name", "missing_value", _("姓名未填写")),)
+        return (_issue("name", "missing_value", N_("姓名未填写")),)
     if not _NAME_CHARS.fullmatch(name):  # (no character it allows is a digit)
         if any(c.isdigit() for c in name):
-            return (_issue("name", "bad_name", _("姓名中不能含有数字")),)
-        return (_issue("name", "bad_name", _("姓名中含有汉字、字母和间隔号“·”以外的字符")),)
+            return (_issue("name", "bad_name", N_("姓名中不能含有数字")),)
+        return (_issue("name", "bad_name", N_("姓名中含有汉字、字母和间隔号“·”以外的字符")),)
     if name.startswith("·") or name.endswith("·") or "··" in name:
-        return (_issue("name", "bad_name", _("姓名中的间隔号“·”位置不正确")),)
+        return (_issue("name", "bad_name", N_("姓名中的间隔号“·”位置不正确")),)
     return ()
 
 
@@ -213,7 +234,7 @@ def check_phone(text: str) -> tuple[Issue, ...]:
     phone = normalize_phone(text)
     if not phone or _MOBILE.fullmatch(phone) or _LANDLINE.fullmatch(phone):
         return ()
-    message = _("联系电话格式不正确：手机号码应为11位，固定电话须带区号")
+    message = N_("联系电话格式不正确：手机号码应为11位，固定电话须带区号")
     return (_issue("phone", "bad_phone", message),)
 
 
@@ -226,17 +247,15 @@ def check_amount(
     """bad_number for negative values; amount_mismatch when amount ≠ quantity × rate (half-up)."""
     issues: list[Issue] = []
     if quantity is not None and quantity < 0:
-        issues.append(_issue("quantity", "bad_number", _("数量不能为负数")))
+        issues.append(_issue("quantity", "bad_number", N_("数量不能为负数")))
     if rate_yuan is not None and rate_yuan < 0:
-        issues.append(_issue("rate", "bad_number", _("补助标准不能为负数")))
+        issues.append(_issue("rate", "bad_number", N_("补助标准不能为负数")))
     if amount_fen is not None and amount_fen < 0:
-        issues.append(_issue("amount", "bad_number", _("金额不能为负数")))
+        issues.append(_issue("amount", "bad_number", N_("金额不能为负数")))
     if issues or quantity is None or rate_yuan is None or amount_fen is None:
         return tuple(issues)
     expected = compute_amount_fen(quantity, rate_yuan)
     if amount_fen != expected:
-        message = _('金额与"数量×标准"不符：应为 {expected} 元').format(
-            expected=format_yuan(expected)
-        )
-        return (_issue("amount", "amount_mismatch", message),)
+        return (Issue.filled("amount", "amount_mismatch", N_('金额与"数量×标准"不符：应为 {expected} 元'),
+                             expected=format_yuan(expected)),)
     return ()

@@ -1,5 +1,5 @@
-"""List the ``_()`` texts of the given source files that have no English translation yet, as .po
-entries to fill in: ``python scripts/i18n_missing.py ui/main_window.py >> app/locale/en/x.po``."""
+"""List the ``_()`` and ``N_()`` texts of the given source files that have no English translation
+yet, as .po entries to fill in: ``python scripts/i18n_missing.py ui/main_window.py >> app/locale/en/x.po``."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ def main(paths: list[str]) -> None:
     seen: set[str] = set()
     for path in paths:
         for node in ast.walk(ast.parse(Path(path).read_text(encoding="utf-8"))):
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "_"
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("_", "N_")
                     and node.args and isinstance(node.args[0], ast.Constant)):
                 text = node.args[0].value
                 if text not in english and text not in seen:

@@ -434,7 +434,7 @@ class IssueModel(QAbstractTableModel):
         issue = self._issues[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
             kind = _("错误") if issue.severity == "error" else _("提醒")
-            return (str(issue.row), issue.column, kind, issue.message)[index.column()]
+            return (str(issue.row), issue.column, kind, _(issue.message))[index.column()]
         if role == Qt.ItemDataRole.ForegroundRole and index.column() == 2:
             return QBrush(RED if issue.severity == "error" else AMBER)
         if role == Qt.ItemDataRole.TextAlignmentRole and index.column() == 0:

@@ -19,6 +19,7 @@ from app.errors import AppError
 from app.exports import row_cell_text
 from app.i18n import _
 from app.notices import NoticeService, RowView
+from app.validation import issue_text
 from ui.common import UiEnv
 
 PAGE_SIZE = 200
@@ -167,7 +168,7 @@ class RosterTableModel(QAbstractTableModel):
             return cell_text(row, key, for_edit=True)
         issues = self._issues(row, key)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return "\n".join(_(message) for _severity, message in issues) or None
+            return "\n".join(message for _severity, message in issues) or None
         if not issues:
             return None
         error = any(severity == "error" for severity, _message in issues)
@@ -183,7 +184,7 @@ class RosterTableModel(QAbstractTableModel):
         """(severity, message) of one cell; the 序号 cell gathers the row's issues of columns
         the table does not show."""
         shown = {c[0] for c in self._columns}
-        out = [(i["severity"], i["message"]) for i in row.issues
+        out = [(i["severity"], issue_text(i)) for i in row.issues
                if i["column"] == key or (key == _SEQ and i["column"] not in shown)]
         typed = self._edit_errors.get((row.id, key))
         if typed:
@@ -193,7 +194,7 @@ class RosterTableModel(QAbstractTableModel):
     def row_issues(self, row: int) -> list[str]:
         """Every issue message of a row (for the status line)."""
         view = self.row_view(row)
-        return [_(i["message"]) for i in view.issues] if view else []
+        return [issue_text(i) for i in view.issues] if view else []
 
     def setData(self, index: QModelIndex, value, role=Qt.ItemDataRole.EditRole) -> bool:  # noqa: N802
         if role != Qt.ItemDataRole.EditRole or not index.isValid() or not self._editable or index.column() == 0:

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Context, Decimal, Inexact, InvalidOperation
 
-from app.i18n import _
+from app.i18n import N_
 from app.money import COMMON_UNITS, parse_money_fen, parse_quantity, to_decimal
 from app.validation import normalize_id_number, normalize_name
 
@@ -130,7 +130,7 @@ def scale_rate(number: Decimal, factor: tuple[Decimal, Decimal]) -> Decimal:
     try:
         return _plain(_EXACT.divide(_EXACT.multiply(number, multiply), divisor))
     except (Inexact, InvalidOperation):
-        message = _("按公顷计的标准换算成每亩时除不尽，无法精确计算，此行未填标准；"
+        message = N_("按公顷计的标准换算成每亩时除不尽，无法精确计算，此行未填标准；"
                     "请改用“元/亩”填写标准")
         raise CellProblem("rate_inexact", message, "warning") from None
 
@@ -141,12 +141,12 @@ def rate(factor: tuple[Decimal, Decimal]) -> Converter:
 
 
 def _id_as_number() -> str:
-    return _("身份证号码被 Excel 存成了数字，后几位可能已经丢失，无法确认原号码。"
+    return N_("身份证号码被 Excel 存成了数字，后几位可能已经丢失，无法确认原号码。"
              "请把该列设置为“文本”格式，再按身份证重新录入此号码")
 
 
 def _account_as_number() -> str:
-    return _("账号被 Excel 存成了数字，后几位可能已经丢失，无法确认原账号。"
+    return N_("账号被 Excel 存成了数字，后几位可能已经丢失，无法确认原账号。"
              "请把该列设置为“文本”格式，再重新录入此账号")
 
 

@@ -307,10 +307,35 @@ def test_amount_matches_quantity_times_rate() -> None:
 
 
 def test_amount_mismatch_states_the_expected_amount() -> None:
-    issues = check_amount(D("12.35"), D("103.55"), 127885)
-    assert issues == (
-        Issue("amount", "amount_mismatch", '金额与"数量×标准"不符：应为 1,278.84 元', "error"),
-    )
+    [issue] = check_amount(D("12.35"), D("103.55"), 127885)
+    assert (issue.column, issue.code, issue.severity) == ("amount", "amount_mismatch", "error")
+    assert issue.message == '金额与"数量×标准"不符：应为 1,278.84 元'
+
+
+def test_issues_are_kept_in_chinese_and_shown_in_the_clerks_language() -> None:
+    """A row's issues are stored and synced: one workstation in English must not leave English
+    text for the next one in Chinese, and each shows them in its own language."""
+    from app.i18n import set_language
+    from app.rows import duplicate_issues, issue_dicts
+    from app.validation import issue_text
+
+    set_language("en")
+    try:
+        [amount] = check_amount(D("12.35"), D("103.55"), 127885)
+        [name] = check_name("")
+        dups = duplicate_issues([("r1", "x"), ("r2", "x")], {"x": ["关于青石村的公示"]})
+        stored = issue_dicts([amount, name, *dups["r1"]])
+        assert [d["message"] for d in stored] == [
+            '金额与"数量×标准"不符：应为 1,278.84 元', "姓名未填写", "同一身份证号码在本公示中出现 2 次",
+            "同一项目同一年度的其他公示中已有此身份证号码（一人多领？）：关于青石村的公示"]
+        shown = [issue_text(d) for d in stored]
+        assert shown[:3] == ['Amount does not match "quantity × rate": it should be 1,278.84 yuan',
+                             "Name is missing", "The same ID number appears 2 times in this notice"]
+        assert shown[3].endswith("关于青石村的公示") and "ID number" in shown[3]
+        assert issue_text(amount) == shown[0]
+    finally:
+        set_language("zh_CN")
+    assert [issue_text(d) for d in stored] == [d["message"] for d in stored]
 
 
 @pytest.mark.parametrize(
