@@ -13,11 +13,18 @@ from db.migrations import LATEST, available
 from db.models import ALL_MODELS, Notice
 
 
-def _make_v1(path):
+def _at_schema(path, version: int) -> sqlite3.Connection:
+    """A database file made by the first ``version`` migrations, left open for test data."""
     conn = sqlite3.connect(path)
-    for statement in available()[0].statements():
-        conn.execute(statement)
-    conn.execute("PRAGMA user_version = 1")
+    for step in available()[:version]:
+        for statement in step.statements():
+            conn.execute(statement)
+    conn.execute(f"PRAGMA user_version = {version}")
+    return conn
+
+
+def _make_v1(path):
+    conn = _at_schema(path, 1)
     conn.execute(
         "INSERT INTO region (id, version, updated_at, deleted, name, level, sort_key) "
         "VALUES ('r1', 1, '2026-01-01T00:00:00Z', 0, '老镇', 'township', '')"
@@ -123,11 +130,7 @@ def test_schema_3_keeps_existing_audit_events_as_this_workstations_chain(tmp_pat
     from db.models import AuditEvent
 
     db_path = tmp_path / DB_FILENAME
-    conn = sqlite3.connect(db_path)
-    for step in available()[:2]:
-        for statement in step.statements():
-            conn.execute(statement)
-    conn.execute("PRAGMA user_version = 2")
+    conn = _at_schema(db_path, 2)
     prev = GENESIS
     for seq in (1, 2):
         event = AuditEvent(id=f"e{seq}", seq=seq, at="2026-01-01T00:00:00Z", user_id=None, username="clerk",
@@ -162,11 +165,7 @@ def test_schema_4_gives_existing_accounts_the_row_columns_and_they_still_sign_in
     from app.users import UserService, hash_password
 
     db_path = tmp_path / DB_FILENAME
-    conn = sqlite3.connect(db_path)
-    for step in available()[:3]:
-        for statement in step.statements():
-            conn.execute(statement)
-    conn.execute("PRAGMA user_version = 3")
+    conn = _at_schema(db_path, 3)
     conn.execute("INSERT INTO local_setting (key, value) VALUES ('township_id', '\"t1\"')")
     conn.execute('INSERT INTO "user" (id, username, display_name, role, password_hash, active, created_at) '
                  "VALUES ('u1', 'clerk', '张丽', 'preparer', ?, 1, '2026-03-01T08:00:00Z')",
