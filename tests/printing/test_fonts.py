@@ -69,3 +69,33 @@ def test_no_usable_font_says_how_to_install_one(tmp_path):
 def test_a_configured_collection_is_used():
     font = check_font_file(WQY)
     assert font.path == WQY and font.subfont_index == 0
+
+
+@pytest.mark.parametrize("platform, env, folder", [
+    ("win32", {"WINDIR": "{tmp}/Windows", "LOCALAPPDATA": "{tmp}/Local"}, "Windows/Fonts"),
+    ("darwin", {"HOME": "{tmp}/home"}, "home/Library/Fonts"),
+])
+def test_discovery_on_windows_and_macos_prefers_the_customary_faces_and_skips_cff(
+        tmp_path, monkeypatch, platform, env, folder):
+    """The folders and preferences of other systems, with this machine's WenQuanYi standing in
+    for their fonts under their names (SimSun/YaHei on Windows, Songti on macOS)."""
+    import shutil
+    import sys
+
+    from printing.fonts import font_dirs
+
+    monkeypatch.setattr(sys, "platform", platform)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value.format(tmp=tmp_path))
+    fonts = tmp_path / folder
+    fonts.mkdir(parents=True)
+    _otf(fonts / "NotoSansCJKsc-Regular.otf")  # CFF outlines: never chosen, even though CJK
+    shutil.copy(DEJAVU, fonts / "arial.ttf")  # no Chinese
+    names = ("msyh.ttc", "simsun.ttc") if platform == "win32" else ("PingFang.ttc", "Songti.ttc")
+    for name in names:
+        shutil.copy(WQY, fonts / name)
+    assert fonts in font_dirs()
+    font = find_cjk_font(search_dirs=font_dirs())
+    assert font.path == fonts / names[1]  # 宋体 first: the customary face of official notices
+    (fonts / names[1]).unlink()
+    assert find_cjk_font(search_dirs=font_dirs()).path == fonts / names[0]
