@@ -71,35 +71,32 @@ class ChoicePage(QWizardPage):
         return DEMO if self.demo_radio.isChecked() else ENROL
 
 
-class DemoPage(QWizardPage):
-    """Creates the demo township as soon as it is shown; Finish becomes available afterwards."""
+class _WorkPage(QWizardPage):
+    """A last page that runs one long task as soon as it is shown, with its progress, and
+    offers Finish once the task has ended."""
 
-    def __init__(self, ctx: Context, parent: QWidget | None = None) -> None:
+    def __init__(self, ctx: Context, title: str, subtitle: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
         self.op: BackgroundOp | None = None
         self.done = False
-        self.summary = None
-        self.setTitle(_("创建演示数据"))
-        self.setSubTitle(_("正在创建演示乡镇，大约需要几秒钟。"))
+        self.setTitle(title)
+        self.setSubTitle(subtitle)
         self.progress = QProgressBar(self)
         self.progress.setRange(0, 0)
         self.message = _label("", self)
-        self.accounts = _label("", self)
-        self.accounts.setTextFormat(Qt.TextFormat.RichText)
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.progress)
-        layout.addWidget(self.message)
-        layout.addWidget(self.accounts)
-        layout.addStretch(1)
+        self.page_layout = QVBoxLayout(self)
+        self.page_layout.addWidget(self.progress)
+        self.page_layout.addWidget(self.message)
+
+    def work(self, progress, cancel):
+        """The task, run by the one background helper."""
+        raise NotImplementedError
 
     def initializePage(self) -> None:  # noqa: N802 (Qt override)
         if self.done or self.op is not None:
             return
-        from app.demo import create_demo
-
-        ctx = self.ctx
-        self.op = (BackgroundOp(self, lambda progress, cancel: create_demo(ctx, progress=progress, cancel=cancel))
+        self.op = (BackgroundOp(self, self.work)
                    .on_progress(self._on_op_progressed)
                    .on_success(self._on_op_succeeded)
                    .on_failure(self._on_op_failed)
@@ -111,14 +108,46 @@ class DemoPage(QWizardPage):
         if message:
             self.message.setText(message)
 
+    def _finish(self, done: bool) -> None:
+        self.op = None
+        self.done = done
+        self.progress.setRange(0, 1)
+        self.progress.setValue(1 if done else 0)
+        self.completeChanged.emit()
+
+    def _on_op_succeeded(self, result) -> None:
+        raise NotImplementedError
+
+    def _on_op_failed(self, exc: BaseException) -> None:
+        raise NotImplementedError
+
+    def isComplete(self) -> bool:  # noqa: N802 (Qt override)
+        return self.done
+
+    def nextId(self) -> int:  # noqa: N802 (Qt override)
+        return -1
+
+
+class DemoPage(_WorkPage):
+    """Creates the demo township as soon as it is shown; Finish becomes available afterwards."""
+
+    def __init__(self, ctx: Context, parent: QWidget | None = None) -> None:
+        super().__init__(ctx, _("创建演示数据"), _("正在创建演示乡镇，大约需要几秒钟。"), parent)
+        self.summary = None
+        self.accounts = _label("", self)
+        self.accounts.setTextFormat(Qt.TextFormat.RichText)
+        self.page_layout.addWidget(self.accounts)
+        self.page_layout.addStretch(1)
+
+    def work(self, progress, cancel):
+        from app.demo import create_demo
+
+        return create_demo(self.ctx, progress=progress, cancel=cancel)
+
     def _on_op_succeeded(self, summary) -> None:
         from app.demo import DEMO_PASSWORD
 
-        self.op = None
-        self.done = True
         self.summary = summary
-        self.progress.setRange(0, 1)
-        self.progress.setValue(1)
         self.setSubTitle(_("演示数据已创建。"))
         self.message.setText(_("演示乡镇已创建：{villages} 个村，{notices} 份公示，{rows} 行名单明细。").format(
             villages=summary.villages, notices=summary.notices, rows=summary.rows))
@@ -131,19 +160,12 @@ class DemoPage(QWizardPage):
             _("请用下面的演示账户登录，密码都是 <b>{password}</b>：").format(password=DEMO_PASSWORD)
             + f"<table style='margin-top:8px'>{lines}</table>"
             + "<p>" + _("经办人负责录入和导入名单，审核人负责审核，管理员可以管理用户和备份。") + "</p>")
-        self.completeChanged.emit()
+        self._finish(True)
 
     def _on_op_failed(self, exc: BaseException) -> None:
-        self.op = None
-        self.progress.setRange(0, 1)
+        self._finish(False)
         self.message.setText(_("演示数据没有创建成功。"))
         show_error(self, exc)
-
-    def isComplete(self) -> bool:  # noqa: N802 (Qt override)
-        return self.done
-
-    def nextId(self) -> int:  # noqa: N802 (Qt override)
-        return -1
 
 
 class EnrolPage(QWizardPage):
@@ -261,68 +283,31 @@ class AccountPage(QWizardPage):
         return FIRST_SYNC if sync_status(self.ctx).enrolled else -1
 
 
-class FirstSyncPage(QWizardPage):
+class FirstSyncPage(_WorkPage):
     """The first sync after enrolment: the township's villages, programs and calendar arrive."""
 
     def __init__(self, ctx: Context, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.ctx = ctx
-        self.op: BackgroundOp | None = None
-        self.done = False
+        super().__init__(ctx, _("第一次同步"), _("正在从县里接收本乡镇的数据……"), parent)
         self.run: SyncRun | None = None
-        self.setTitle(_("第一次同步"))
-        self.setSubTitle(_("正在从县里接收本乡镇的数据……"))
-        self.progress = QProgressBar(self)
-        self.progress.setRange(0, 0)
-        self.message = _label("", self)
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.progress)
-        layout.addWidget(self.message)
-        layout.addStretch(1)
+        self.page_layout.addStretch(1)
 
-    def initializePage(self) -> None:  # noqa: N802 (Qt override)
-        if self.done or self.op is not None:
-            return
-        ctx = self.ctx
-        self.op = (BackgroundOp(self, lambda progress, cancel: run_sync(ctx, progress, cancel))
-                   .on_progress(self._on_op_progressed)
-                   .on_success(self._on_op_succeeded)
-                   .on_failure(self._on_op_failed)
-                   .run())
-
-    def _on_op_progressed(self, done: int, total: int, message: str) -> None:
-        self.progress.setRange(0, max(total, 0))
-        self.progress.setValue(min(done, total) if total else 0)
-        if message:
-            self.message.setText(message)
-
-    def _finish(self) -> None:
-        self.op = None
-        self.done = True
-        self.progress.setRange(0, 1)
-        self.progress.setValue(1)
-        self.completeChanged.emit()
+    def work(self, progress, cancel):
+        return run_sync(self.ctx, progress, cancel)
 
     def _on_op_succeeded(self, run: SyncRun) -> None:
         self.run = run
-        self._finish()
+        self._finish(True)
         state = workstation_state()
         self.setSubTitle(_("设置完成。"))
         self.message.setText(_("已从县里接收 {n} 项数据（{township}）。请用刚才创建的管理员账户登录。").format(
             n=run.pulled, township=state.township_name or _("本乡镇")))
 
     def _on_op_failed(self, exc: BaseException) -> None:
-        self._finish()
+        self._finish(True)  # enrolled all the same: the clerk may sign in and sync later
         self.setSubTitle(_("注册成功，但第一次同步没有完成。"))
         self.message.setText(_("{error}\n\n可以先登录，稍后在“同步”页点“立即同步”重试。").format(
             error=str(exc) if isinstance(exc, AppError) else _("出现了意外错误。")))
         self.message.setStyleSheet(ERROR_STYLE)
-
-    def isComplete(self) -> bool:  # noqa: N802 (Qt override)
-        return self.done
-
-    def nextId(self) -> int:  # noqa: N802 (Qt override)
-        return -1
 
 
 class FirstRunWizard(QWizard):
