@@ -48,7 +48,7 @@ from app.reference import BoardInfo, ReferenceService
 from app.search import sort_key
 from app.settings import local_township_id
 from ui.background import BackgroundOp
-from ui.common import GREY, RED, Changes, UiEnv, show_error
+from ui.common import GREY, RED, Changes, UiEnv, apply_change, ok_cancel_buttons, show_error
 
 RED_BACKGROUND = QColor("#fde7ea")
 THUMB = QSize(160, 120)
@@ -439,13 +439,9 @@ class BoardsPage(QWidget):
             _("登记“{title}”已于今天从“{board}”撤下？").format(title=p.title, board=p.board))
         if answer != QMessageBox.StandardButton.Yes:
             return False
-        try:
-            self._service.take_down(p.id, self._env.user.id)
-        except Exception as exc:  # noqa: BLE001 - every failure is shown to the clerk
-            show_error(self, exc)
-            return False
-        self._env.bus.changed.emit(Changes(boards=True))
-        return True
+        done, _result = apply_change(self, self._env, Changes(boards=True),
+                                     lambda: self._service.take_down(p.id, self._env.user.id))
+        return done
 
     def post_notice(self) -> PostNoticeDialog | None:
         board = self._board(self.current_board_id())
@@ -517,13 +513,8 @@ class PostNoticeDialog(QDialog):
         self.posted_on.setDate(QDate(today.year, today.month, today.day))
         form = QFormLayout()
         form.addRow(_("张贴日期："), self.posted_on)
-        self.buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self)
-        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText(_("登记张贴"))
+        self.buttons = ok_cancel_buttons(self, _("登记张贴"))
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(bool(self._candidates))
-        self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(_("取消"))
-        self.buttons.accepted.connect(self.submit)
-        self.buttons.rejected.connect(self.reject)
         self.notices.itemDoubleClicked.connect(lambda _item: self.submit())
         layout = QVBoxLayout(self)
         layout.addWidget(QLabel(_("选择要张贴的已发布公示："), self))
@@ -544,15 +535,11 @@ class PostNoticeDialog(QDialog):
         if item is None:
             return
         day = self.posted_on.date().toPython()
-        try:
-            posting_id = BoardService(self._env.ctx).post(item.data(_ID), self._board.id, self._env.user.id,
-                                                          posted_on=day)
-        except Exception as exc:  # noqa: BLE001 - every failure is shown to the clerk
-            show_error(self, exc)
-            return
-        self._env.bus.changed.emit(Changes(boards=True))
-        self.posted.emit(posting_id)
-        self.accept()
+        done, posting_id = apply_change(self, self._env, Changes(boards=True), lambda: BoardService(self._env.ctx).post(
+            item.data(_ID), self._board.id, self._env.user.id, posted_on=day))
+        if done:
+            self.posted.emit(posting_id)
+            self.accept()
 
 
 class AddBoardDialog(QDialog):
@@ -581,26 +568,17 @@ class AddBoardDialog(QDialog):
         form.addRow(_("所属："), self.village)
         form.addRow(_("名称："), self.name)
         form.addRow(_("位置："), self.location)
-        self.buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self)
-        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText(_("新增"))
-        self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(_("取消"))
-        self.buttons.accepted.connect(self.submit)
-        self.buttons.rejected.connect(self.reject)
+        self.buttons = ok_cancel_buttons(self, _("新增"))
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.buttons)
 
     def submit(self) -> None:
-        try:
-            board_id = BoardService(self._env.ctx).add_board(
-                self.name.text(), self.village.currentData(), self._env.user.id, self.location.text())
-        except Exception as exc:  # noqa: BLE001 - every failure is shown to the clerk
-            show_error(self, exc)
-            return
-        self._env.bus.changed.emit(Changes(boards=True))
-        self.added.emit(board_id)
-        self.accept()
+        done, board_id = apply_change(self, self._env, Changes(boards=True), lambda: BoardService(self._env.ctx).add_board(
+            self.name.text(), self.village.currentData(), self._env.user.id, self.location.text()))
+        if done:
+            self.added.emit(board_id)
+            self.accept()
 
 
 class PhotoDialog(QDialog):

@@ -4,11 +4,13 @@ the one way errors are shown."""
 from __future__ import annotations
 
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, fields
+from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QMessageBox, QWidget
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QMessageBox, QWidget
 
 from app.context import Context
 from app.errors import AppError
@@ -87,3 +89,26 @@ def show_error(parent: QWidget | None, err: BaseException, title: str | None = N
     box.setStandardButtons(QMessageBox.StandardButton.Ok)
     box.open()
     return box
+
+
+def apply_change(parent: QWidget, env: UiEnv, changes: Changes, action: Callable[[], Any]) -> tuple[bool, Any]:
+    """Run ``action``, a quick service call that changes data: on success tell every view what
+    changed and return (True, its result); on failure show the error to the clerk and return
+    (False, None)."""
+    try:
+        result = action()
+    except Exception as exc:  # noqa: BLE001 - every failure is shown to the clerk
+        show_error(parent, exc)
+        return False, None
+    env.bus.changed.emit(changes)
+    return True, result
+
+
+def ok_cancel_buttons(dialog: QDialog, ok_text: str) -> QDialogButtonBox:
+    """OK (named ``ok_text``) and Cancel, wired to the dialog's ``submit`` and ``reject``."""
+    buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, dialog)
+    buttons.button(QDialogButtonBox.StandardButton.Ok).setText(ok_text)
+    buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(_("取消"))
+    buttons.accepted.connect(dialog.submit)
+    buttons.rejected.connect(dialog.reject)
+    return buttons

@@ -50,7 +50,7 @@ from app.objections import (
     ObjectionService,
 )
 from app.search import sort_key
-from ui.common import GREY, RED, Changes, UiEnv, show_error
+from ui.common import GREY, RED, Changes, UiEnv, apply_change, ok_cancel_buttons
 
 
 def _received_day(received_at: str) -> str:
@@ -235,13 +235,9 @@ class ObjectionsPage(QWidget):
         o = self.selected()
         if o is None:
             return False
-        try:
-            self._service.start_investigation(o.id, self._env.user.id)
-        except Exception as exc:  # noqa: BLE001 - every failure is shown to the clerk
-            show_error(self, exc)
-            return False
-        self._env.bus.changed.emit(Changes(objections=True))
-        return True
+        done, _result = apply_change(self, self._env, Changes(objections=True),
+                                     lambda: self._service.start_investigation(o.id, self._env.user.id))
+        return done
 
     def answer_selected(self) -> AnswerObjectionDialog | None:
         o = self.selected()
@@ -302,13 +298,8 @@ class RecordObjectionDialog(QDialog):
         form.addRow(_("收到日期："), self.received)
         form.addRow(_("反映人："), self.contact)
         form.addRow(_("异议内容："), self.content)
-        self.buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self)
-        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText(_("登记"))
-        self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(_("取消"))
+        self.buttons = ok_cancel_buttons(self, _("登记"))
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(self.notice.count() > 0)
-        self.buttons.accepted.connect(self.submit)
-        self.buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         if self.notice.count() == 0:
             layout.addWidget(QLabel(_("没有已发布的公示，无法登记异议。"), self))
@@ -316,17 +307,13 @@ class RecordObjectionDialog(QDialog):
         layout.addWidget(self.buttons)
 
     def submit(self) -> None:
-        try:
-            objection_id = ObjectionService(self._env.ctx).record(
-                self.notice.currentData(), self._env.user.id, channel=self.channel.currentData(),
-                content=self.content.toPlainText(), contact=self.contact.text(),
-                received_on=self.received.date().toPython())
-        except Exception as exc:  # noqa: BLE001 - every failure is shown to the clerk
-            show_error(self, exc)
-            return
-        self._env.bus.changed.emit(Changes(objections=True))
-        self.recorded.emit(objection_id)
-        self.accept()
+        done, objection_id = apply_change(self, self._env, Changes(objections=True), lambda: ObjectionService(
+            self._env.ctx).record(self.notice.currentData(), self._env.user.id, channel=self.channel.currentData(),
+                                  content=self.content.toPlainText(), contact=self.contact.text(),
+                                  received_on=self.received.date().toPython()))
+        if done:
+            self.recorded.emit(objection_id)
+            self.accept()
 
 
 class AnswerObjectionDialog(QDialog):
@@ -347,12 +334,7 @@ class AnswerObjectionDialog(QDialog):
         self.text = QPlainTextEdit(self)
         self.text.setPlaceholderText(_("核实情况和处理意见，例如：经村组核实，面积登记无误，已电话告知本人。"))
         self.correction = QCheckBox(_("经核实公示内容有误，需要出具更正公示"), self)
-        self.buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self)
-        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText(_("保存答复"))
-        self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(_("取消"))
-        self.buttons.accepted.connect(self.submit)
-        self.buttons.rejected.connect(self.reject)
+        self.buttons = ok_cancel_buttons(self, _("保存答复"))
         heading = QLabel(_("公示：{title}").format(title=objection.notice_title), self)
         heading.setTextFormat(Qt.TextFormat.PlainText)
         heading.setWordWrap(True)
@@ -371,13 +353,10 @@ class AnswerObjectionDialog(QDialog):
     def submit(self) -> None:
         o = self._objection
         correction = self.correction.isChecked()
-        try:
-            ObjectionService(self._env.ctx).answer(o.id, self._env.user.id, self.text.toPlainText(),
-                                                   led_to_correction=correction)
-        except Exception as exc:  # noqa: BLE001 - every failure is shown to the clerk
-            show_error(self, exc)
+        done, _result = apply_change(self, self._env, Changes(objections=True), lambda: ObjectionService(
+            self._env.ctx).answer(o.id, self._env.user.id, self.text.toPlainText(), led_to_correction=correction))
+        if not done:
             return
-        self._env.bus.changed.emit(Changes(objections=True))
         self.answered.emit(o.id)
         self.accept()
         if correction and o.notice_status == "published":
