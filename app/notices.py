@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from peewee import JOIN, SQL, Value, fn
+from peewee import JOIN, Value, fn
 
 from app.audit import record
 from app.context import Context
@@ -44,6 +44,7 @@ from db.changes import (
     insert_columns,
     insert_many,
     insert_values,
+    json_values,
     new_id,
     new_ids,
     save_change,
@@ -577,8 +578,7 @@ class NoticeService:
             start = (RosterRow.select(fn.MAX(RosterRow.seq)).where(RosterRow.notice == n.id).scalar() or 0) + 1
             elsewhere = None
             if id_numbers is not None and start == 1:
-                numbers = json.dumps([x for x in set(id_numbers) if x], ensure_ascii=False)
-                elsewhere = self._elsewhere(n, SQL("(SELECT value FROM json_each(?))", [numbers]))
+                elsewhere = self._elsewhere(n, json_values(x for x in set(id_numbers) if x))
             shared = {"deleted": False, "township_id": n.township_id, "notice_id": n.id}
             added = 0
             for batch in batches:
@@ -625,7 +625,7 @@ class NoticeService:
         user = self._users.require(by, "preparer")
         wanted = set(row_ids)
         with self._ctx.write():
-            rows = list(RosterRow.select().where(RosterRow.id.in_(_json_values(wanted)) & (~RosterRow.deleted)))
+            rows = list(RosterRow.select().where(RosterRow.id.in_(json_values(wanted)) & (~RosterRow.deleted)))
             if len(rows) != len(wanted):
                 raise NotFound(_("找不到该明细行。"), details=f"{len(wanted) - len(rows)} missing")
             notices = {r.notice_id for r in rows}
@@ -714,7 +714,7 @@ class NoticeService:
         if elsewhere is not None:
             if elsewhere:
                 pairs = list(RosterRow.select(RosterRow.id, RosterRow.id_number)
-                             .where(live & RosterRow.id_number.in_(_json_values(elsewhere))).tuples())
+                             .where(live & RosterRow.id_number.in_(json_values(elsewhere))).tuples())
                 self._write_duplicate_marks(duplicate_issues(pairs, elsewhere), set())
             return
         Mine = RosterRow.alias()
@@ -725,7 +725,7 @@ class NoticeService:
         elsewhere = self._elsewhere(n, mine)
         candidates = RosterRow.id_number.in_(repeated)
         if elsewhere:
-            candidates |= RosterRow.id_number.in_(_json_values(elsewhere))
+            candidates |= RosterRow.id_number.in_(json_values(elsewhere))
         pairs = list(RosterRow.select(RosterRow.id, RosterRow.id_number).where(live & candidates).tuples())
         dups = duplicate_issues(pairs, elsewhere)
         flagged = {rid for (rid,) in RosterRow.select(RosterRow.id).where(
@@ -759,7 +759,7 @@ class NoticeService:
         if not wanted:
             return
         changes = []
-        query = RosterRow.select(RosterRow.id, RosterRow.issues).where(RosterRow.id.in_(_json_values(wanted)))
+        query = RosterRow.select(RosterRow.id, RosterRow.issues).where(RosterRow.id.in_(json_values(wanted)))
         for rid, issues in query.tuples().iterator():
             kept = [i for i in issues if i["code"] != DUPLICATE_CODE]
             new = kept + issue_dicts(dups.get(rid, []))
@@ -989,8 +989,3 @@ def content_digest(n: Notice) -> str:
         h.update(json.dumps(data, ensure_ascii=False, sort_keys=True, default=str).encode())
     return h.hexdigest()
 
-
-def _json_values(values: Collection[str]) -> SQL:
-    """``values`` as a subquery for ``IN``: one JSON parameter however many there are (SQLite
-    limits a statement to 32,766 parameters in most builds)."""
-    return SQL("(SELECT value FROM json_each(?))", [json.dumps(list(values), ensure_ascii=False)])

@@ -15,6 +15,8 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+from peewee import SQL
+
 from db.fields import DecimalText, JSONText
 from db.models import Outbox, SyncedModel
 
@@ -169,6 +171,12 @@ def _insert_columns(model: type[SyncedModel], ids: list[str], shared: dict[str, 
         f'SELECT ?, "id", 1, NULL, {_json_object_sql(model)}, ? FROM "{table}" WHERE rowid > ? ORDER BY rowid',
         (model.entity, now, last_rowid),
     )
+
+
+def json_values(values: Iterable[str]) -> SQL:
+    """``values`` as a subquery for ``IN``: one JSON parameter however many there are (SQLite
+    allows 999 or 32,766 parameters per statement in many builds)."""
+    return SQL("(SELECT value FROM json_each(?))", [json.dumps(list(values), ensure_ascii=False)])
 
 
 def update_column(model: type[SyncedModel], column: str, changes: Sequence[tuple[str, Any]]) -> None:

@@ -19,13 +19,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import requests
-from peewee import SQL, fn
+from peewee import fn
 
 from app.context import Context
 from app.errors import Cancelled, SyncError
 from app.i18n import _
 from app.settings import get_local, set_local
-from db.changes import utc_now
+from db.changes import json_values, utc_now
 from db.models import ENTITY_MODELS, LocalSetting, Outbox, SyncProblem, SyncState
 from sync.integrity import (
     LOCAL_DB_ERRORS,
@@ -585,9 +585,8 @@ def _open_conflicts():
 
 def _queued_after(row_ids: set[str], seq: int) -> set[str]:
     """Those of ``row_ids`` with an outbox entry after ``seq``."""
-    ids = json.dumps(sorted(row_ids))
     return {rid for (rid,) in Outbox.select(Outbox.entity_id).distinct().where(
-        (Outbox.seq > seq) & Outbox.entity_id.in_(SQL("(SELECT value FROM json_each(?))", [ids]))).tuples()}
+        (Outbox.seq > seq) & Outbox.entity_id.in_(json_values(sorted(row_ids)))).tuples()}
 
 
 def _queued(hold_deletes: bool = False):
