@@ -74,7 +74,7 @@ def verify_database(ctx: Context) -> IntegrityReport:
             problems.append(f"published notice {n.id} (edition {n.edition}): roster or header changed after publishing")
         elif event is None:
             problems.append(f"published notice {n.id} (edition {n.edition}): no publish event in the audit log")
-        elif _frozen_facts(n) != {k: event.get(k, v) for k, v in _frozen_facts(n).items()}:
+        elif any(k in event and event[k] != v for k, v in _frozen_facts(n).items()):
             problems.append(f"published notice {n.id} (edition {n.edition}): fingerprint, roster digest or posting "
                             "dates differ from those recorded when it was published")
 
