@@ -25,7 +25,7 @@ from app.public_view import PublicNotice
 from printing.errors import PrintError
 from printing.fonts import Measure, default_measure
 from printing.layout import Flow, PageSpec, render
-from printing.page import Furniture
+from printing.page import UNPUBLISHED_BOX, Furniture
 from printing.styles import STYLE, Style
 from printing.table import Column, SpanCell, SpanRow, TableLayout, natural_widths
 from printing.text import balanced
@@ -447,7 +447,7 @@ def render_notice(
         measure, spec, running_title=view.title, qr_url=url, notes=tuple(notes),
         watermark=(watermark or "草稿") if draft else None,
         **({"no_qr_text": "草稿不印核验二维码；发布后打印的正式版本每页都有，扫码可核验县级平台上的正式版本。",
-            "no_qr_box": ("尚未发布", "不印", "二维码")} if unpublished else {}),
+            "no_qr_box": UNPUBLISHED_BOX} if unpublished else {}),
         banner="{mark}：本公示尚未发布，仅供核对，不得张贴".format(mark=watermark or "草稿") if draft else "",
         style=style,
     )

@@ -16,10 +16,8 @@ from printing.text import fit, wrap
 
 RUNNING_HEADER = 18.0  # room taken by the running header on continuation pages
 QR_FORM = "GongkaiVerifyQR"
-
-
-def _no_qr_default() -> str:
-    return "县级核验网址尚未设置，本页未印核验二维码。"
+#: the box where the QR code would be, for a notice the county does not have yet
+UNPUBLISHED_BOX = ("尚未发布", "不印", "二维码")
 
 
 @dataclass(frozen=True)
@@ -31,7 +29,7 @@ class Furniture:
     qr_url: str | None = None
     qr_caption: str = ""  # default 扫码核验
     with_qr: bool = True
-    no_qr_text: str = ""  # default: a sentence that the county URL is not set
+    no_qr_text: str = "县级核验网址尚未设置，本页未印核验二维码。"
     #: the three short lines in the dashed box where the QR code would be
     no_qr_box: tuple[str, ...] = ("未设置", "核验网址", "无二维码")
     #: small lines above the page number, top first (privacy footnote, identity …)
@@ -89,7 +87,7 @@ class Furniture:
         if self.with_qr and self.qr_url and self.url_line:
             lines.append((fit("核验网址：" + self.qr_url, m, st.tiny, width), st.tiny))
         elif self.with_qr and not self.qr_url:
-            lines.append((self.no_qr_text or _no_qr_default(), st.small))
+            lines.append((self.no_qr_text, st.small))
         return lines
 
     def _note_width(self) -> float:

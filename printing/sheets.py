@@ -17,7 +17,7 @@ from app.public_view import PublicNotice
 from printing.fonts import Measure, default_measure
 from printing.layout import Flow, PageSpec, render
 from printing.notice import RenderInfo, choose_page
-from printing.page import Furniture
+from printing.page import UNPUBLISHED_BOX, Furniture
 from printing.styles import MM, STYLE, Style
 from printing.table import Column, SpanCell, SpanRow, TableLayout, natural_widths
 from printing.text import balanced, wrap
@@ -173,7 +173,7 @@ def render_objection_slip(view: PublicNotice, out: Path | BinaryIO, *, public_ur
         measure, spec, qr_url=url, qr_caption="扫码在线反映", url_line=True, style=style,
         no_qr_text=("本公示尚未发布，本表未印在线反映二维码。" if unpublished
                     else "县级网址尚未设置，本表未印在线反映二维码。"),
-        no_qr_box=("尚未发布", "不印", "二维码") if unpublished else ("未设置", "县级网址", "无二维码"),
+        no_qr_box=UNPUBLISHED_BOX if unpublished else ("未设置", "县级网址", "无二维码"),
         notes=("反映人信息仅用于调查核实和答复，不予公开。",
                f"公示编号：{view.notice_id}　第 {view.edition} 版"))
     flow = Flow(spec, measure, top_first=furniture.top_first, top_next=furniture.top_next,
