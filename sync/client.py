@@ -66,6 +66,12 @@ DELETE_SHARE_MIN = 10
 FIRST_PULL_KEY = "sync_first_full_pull_at"
 
 
+def _fresh() -> bool:
+    """Whether this workstation has yet to receive everything the county holds (by network or
+    by a bundle's reply): until then it sends no deletions."""
+    return get_local(FIRST_PULL_KEY) is None
+
+
 class LargeDeletion(SyncError):
     """The sync stopped before deleting many rows; run it again with ``confirm_deletes=True``
     once a person has confirmed. ``direction`` is 'push' (this workstation's deletions, nothing was
@@ -176,9 +182,8 @@ class SyncClient(IntegrityMixin):
 
         state = self._state()
         self._drop_county_entries()
-        # as online: a workstation that has not completed a full pull (by network or by the reply
-        # to a bundle) sends no deletions yet; they go in the first bundle after one
-        fresh = get_local(FIRST_PULL_KEY) is None
+        # as online, the deletions of a fresh workstation wait for the first bundle after a full reply
+        fresh = _fresh()
         if not confirm_deletes and not fresh:
             self._check_push_deletions()
         # rows in an open conflict wait for the clerk
@@ -224,7 +229,7 @@ class SyncClient(IntegrityMixin):
             self._apply_page(page)
             pulled += len(page["changes"])
         self._check_references()
-        if body["pages"] and not body["pages"][-1].get("more") and get_local(FIRST_PULL_KEY) is None:
+        if body["pages"] and not body["pages"][-1].get("more") and _fresh():
             with self._ctx.write():
                 set_local(FIRST_PULL_KEY, utc_now())  # everything the county had: deletions may go now
         return SyncReport(totals[0], totals[1], totals[2], totals[3], pulled, 0)
@@ -285,7 +290,7 @@ class SyncClient(IntegrityMixin):
                     self._drop_county_entries()
                     if not confirm_deletes:
                         self._check_push_deletions()
-                    fresh = get_local(FIRST_PULL_KEY) is None
+                    fresh = _fresh()
                     pushed = self._push(state, report, cancel, hold_deletes=fresh)
                     pulled = self._pull(state, report, cancel)
                     if fresh:
