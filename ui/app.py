@@ -92,6 +92,7 @@ def run(paths: AppPaths) -> int:
     from app.i18n import set_language
     from app.maintenance import open_workstation, setup_file_log, workstation_state
     from app.preferences import ui_language
+    from ui.background import GuiThreadCollector
 
     app = QApplication.instance() or QApplication(sys.argv)
     app.setApplicationName("公开栏")
@@ -107,6 +108,7 @@ def run(paths: AppPaths) -> int:
     set_language(language)
     install_qt_translator(app, language)
     hook = ExceptionHook().install()
+    collector = GuiThreadCollector(app).install()
 
     from ui.first_run import FirstRunWizard
     from ui.login import LoginDialog
@@ -126,4 +128,5 @@ def run(paths: AppPaths) -> int:
         return app.exec()
     finally:
         scheduler.stop()
+        collector.uninstall()
         hook.uninstall()

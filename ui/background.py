@@ -4,10 +4,13 @@
 from it, and ``cancel`` is a ``threading.Event`` the work checks. Results, errors and progress are
 delivered through signals to a QObject on the GUI thread, so callbacks always run there. A progress
 dialog appears only if the work is still running after ``DIALOG_DELAY_MS``.
+
+``GuiThreadCollector`` keeps Python's cycle collector on the GUI thread, where Qt objects may die.
 """
 
 from __future__ import annotations
 
+import gc
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -29,27 +32,32 @@ class _Relay(QObject):
 
 
 class _Runnable(QRunnable):
+    """Runs the work on a pool thread and reports through ``relay``.
+
+    The relay has no parent, so closing the window that asked for the work cannot delete it
+    while this thread emits; the BackgroundOp receiving its signals may go at any time (Qt then
+    drops what is queued for it). When the work ends the relay is handed back to the GUI thread
+    to be deleted there, after the signals already queued.
+    """
+
     def __init__(self, work: Work, relay: _Relay, cancel: threading.Event) -> None:
         super().__init__()
         self._work, self._relay, self._cancel = work, relay, cancel
 
     def run(self) -> None:  # runs on a pool thread: must not touch widgets
+        relay = self._relay
         try:
             result = self._work(self._progress, self._cancel)
         except BaseException as exc:  # delivered to the GUI thread, shown there
-            self._emit(self._relay.failed, exc)
+            relay.failed.emit(exc)
         else:
-            self._emit(self._relay.succeeded, result)
+            relay.succeeded.emit(result)
+        finally:
+            self._relay = None
+            relay.deleteLater()
 
     def _progress(self, done: int, total: int, message: str) -> None:
-        self._emit(self._relay.progressed, done, total, message)
-
-    def _emit(self, signal, *args) -> None:
-        try:
-            signal.emit(*args)
-        except RuntimeError:
-            # the window that asked for the work was closed meanwhile: nobody to tell
-            self._cancel.set()
+        self._relay.progressed.emit(done, total, message)
 
 
 class BackgroundOp(QObject):
@@ -68,7 +76,9 @@ class BackgroundOp(QObject):
         self._last: tuple[int, int, str] = (0, 0, "")
         self.cancel_event = threading.Event()
         self._done = False
-        self._relay = _Relay(self)
+        cancel = self.cancel_event
+        self.destroyed.connect(lambda *_args: cancel.set())  # the window went: nobody to tell
+        self._relay = _Relay()
         self._relay.succeeded.connect(self._on_relay_succeeded)
         self._relay.failed.connect(self._on_relay_failed)
         self._relay.progressed.connect(self._on_relay_progressed)
@@ -132,3 +142,45 @@ class BackgroundOp(QObject):
     def _on_relay_failed(self, exc: BaseException) -> None:
         self._finish()
         self._failure(exc)
+
+
+class GuiThreadCollector(QObject):
+    """Run Python's cycle collector on the GUI thread only.
+
+    Python collects cyclic garbage on whichever thread happens to allocate when its counters
+    say so. Were that a pool thread, and the garbage a closed dialog still referred to by one of
+    its own lambdas, Qt would destroy widgets off the GUI thread: a crash or a deadlock. So while
+    this is installed, automatic collection is off and a timer on the GUI thread collects the
+    generations that are due, by the thresholds Python itself uses.
+    """
+
+    INTERVAL_MS = 250
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._timer = QTimer(self)
+        self._timer.setInterval(self.INTERVAL_MS)
+        self._timer.timeout.connect(self.collect_due)
+        self._was_enabled = gc.isenabled()
+
+    def install(self) -> GuiThreadCollector:
+        self._was_enabled = gc.isenabled()
+        gc.disable()
+        self._timer.start()
+        return self
+
+    def uninstall(self) -> None:
+        """Collect everything now, on this thread, and give collection back to Python."""
+        self._timer.stop()
+        gc.collect()
+        if self._was_enabled:
+            gc.enable()
+
+    @staticmethod
+    def collect_due() -> int:
+        """Collect the oldest generation whose count is over its threshold; the objects freed."""
+        counts, thresholds = gc.get_count(), gc.get_threshold()
+        for generation in (2, 1, 0):
+            if thresholds[generation] and counts[generation] > thresholds[generation]:
+                return gc.collect(generation)
+        return 0

@@ -7,6 +7,23 @@ import os
 import pytest
 
 
+@pytest.fixture(scope="session")
+def _collector(qapp):
+    """Cyclic garbage is collected on the GUI thread, as in the application (ui.app.run)."""
+    from ui.background import GuiThreadCollector
+
+    collector = GuiThreadCollector().install()
+    yield collector
+    collector.uninstall()
+
+
+@pytest.fixture(autouse=True)
+def _garbage_on_the_gui_thread(_collector):
+    """After each test (its widgets closed by qtbot), collect here what is due."""
+    yield
+    _collector.collect_due()
+
+
 def _env(ctx, username: str):
     from app.users import UserService
     from ui.common import ChangeBus, UiEnv
