@@ -18,9 +18,13 @@ def _collector(qapp):
 
 
 @pytest.fixture(autouse=True)
-def _garbage_on_the_gui_thread(_collector):
-    """After each test (its widgets closed by qtbot), collect here what is due."""
+def _no_work_left_behind(_collector):
+    """After each test (its widgets closed by qtbot, which cancels their work): the test's
+    background work has ended, and the garbage that is due is collected here."""
+    from PySide6.QtCore import QThreadPool
+
     yield
+    assert QThreadPool.globalInstance().waitForDone(60_000), "background work still running after the test"
     _collector.collect_due()
 
 
