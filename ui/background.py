@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QObject, QRunnable, QThreadPool, QTimer, Signal
 from PySide6.QtWidgets import QProgressDialog, QWidget
 
 from app.i18n import _
@@ -26,35 +26,45 @@ Work = Callable[[Callable[[int, int, str], None], threading.Event], Any]
 
 
 class _Relay(QObject):
+    """Carries one job's progress and outcome from its pool thread to the GUI thread.
+
+    Qt owns it (its parent is the application), so nothing the window that asked for the work
+    does can delete it while the pool thread emits on it; the BackgroundOp listening may go at
+    any time, and Qt then drops what is queued for it. The work and its outcome are kept here
+    and let go in ``_on_ended``, on the GUI thread: whatever they hold, Qt objects included,
+    never dies on the pool thread.
+    """
+
     succeeded = Signal(object)
     failed = Signal(object)
     progressed = Signal(int, int, str)
+    ended = Signal()
+
+    def __init__(self, work: Work) -> None:
+        super().__init__(QCoreApplication.instance())
+        self.work: Work | None = work
+        self.outcome: tuple[bool, Any] | None = None
+        self.ended.connect(self._on_ended)  # emitted on the pool thread, so queued to this one
+
+    def _on_ended(self) -> None:
+        ok, value = self.outcome
+        self.work = self.outcome = None
+        (self.succeeded if ok else self.failed).emit(value)
+        self.deleteLater()
 
 
 class _Runnable(QRunnable):
-    """Runs the work on a pool thread and reports through ``relay``.
-
-    The relay has no parent, so closing the window that asked for the work cannot delete it
-    while this thread emits; the BackgroundOp receiving its signals may go at any time (Qt then
-    drops what is queued for it). When the work ends the relay is handed back to the GUI thread
-    to be deleted there, after the signals already queued.
-    """
-
-    def __init__(self, work: Work, relay: _Relay, cancel: threading.Event) -> None:
+    def __init__(self, relay: _Relay, cancel: threading.Event) -> None:
         super().__init__()
-        self._work, self._relay, self._cancel = work, relay, cancel
+        self._relay, self._cancel = relay, cancel
 
     def run(self) -> None:  # runs on a pool thread: must not touch widgets
         relay = self._relay
         try:
-            result = self._work(self._progress, self._cancel)
+            relay.outcome = (True, relay.work(self._progress, self._cancel))
         except BaseException as exc:  # delivered to the GUI thread, shown there
-            relay.failed.emit(exc)
-        else:
-            relay.succeeded.emit(result)
-        finally:
-            self._relay = None
-            relay.deleteLater()
+            relay.outcome = (False, exc)
+        relay.ended.emit()
 
     def _progress(self, done: int, total: int, message: str) -> None:
         self._relay.progressed.emit(done, total, message)
@@ -68,7 +78,8 @@ class BackgroundOp(QObject):
     def __init__(self, parent: QWidget, work: Work) -> None:
         super().__init__(parent)
         self._parent = parent
-        self._work = work
+        self._work: Work | None = work
+        self._listeners: list[Callable[[int, int, str], None]] = []
         self._success: Callable[[Any], None] = lambda _result: None
         self._failure: Callable[[BaseException], None] = lambda exc: None
         self._label: str | None = None
@@ -78,10 +89,6 @@ class BackgroundOp(QObject):
         self._done = False
         cancel = self.cancel_event
         self.destroyed.connect(lambda *_args: cancel.set())  # the window went: nobody to tell
-        self._relay = _Relay()
-        self._relay.succeeded.connect(self._on_relay_succeeded)
-        self._relay.failed.connect(self._on_relay_failed)
-        self._relay.progressed.connect(self._on_relay_progressed)
 
     def on_success(self, fn: Callable[[Any], None]) -> BackgroundOp:
         self._success = fn
@@ -97,13 +104,20 @@ class BackgroundOp(QObject):
 
     def on_progress(self, fn: Callable[[int, int, str], None]) -> BackgroundOp:
         """Also deliver progress to ``fn`` on the GUI thread (for progress shown inside a page)."""
-        self._relay.progressed.connect(fn)
+        self._listeners.append(fn)
         return self
 
     def run(self) -> BackgroundOp:
+        """Start the work (once); from here on only the job holds it."""
+        work, self._work = self._work, None
+        relay = _Relay(work)
+        del work
+        relay.succeeded.connect(self._on_relay_succeeded)
+        relay.failed.connect(self._on_relay_failed)
+        relay.progressed.connect(self._on_relay_progressed)
         if self._label is not None:
             QTimer.singleShot(DIALOG_DELAY_MS, self._show_dialog)
-        QThreadPool.globalInstance().start(_Runnable(self._work, self._relay, self.cancel_event))
+        QThreadPool.globalInstance().start(_Runnable(relay, self.cancel_event))
         return self
 
     @property
@@ -117,7 +131,7 @@ class BackgroundOp(QObject):
         dialog.setMinimumDuration(0)
         dialog.canceled.connect(self.cancel_event.set)
         self._dialog = dialog
-        self._on_relay_progressed(*self._last)
+        self._update_dialog()
         dialog.show()
 
     def _finish(self) -> None:
@@ -129,6 +143,12 @@ class BackgroundOp(QObject):
 
     def _on_relay_progressed(self, done: int, total: int, message: str) -> None:
         self._last = (done, total, message)
+        self._update_dialog()
+        for listener in self._listeners:
+            listener(done, total, message)
+
+    def _update_dialog(self) -> None:
+        done, total, message = self._last
         if self._dialog is not None:
             self._dialog.setMaximum(max(total, 0))
             self._dialog.setValue(min(done, total) if total else 0)

@@ -105,3 +105,20 @@ def test_cyclic_garbage_holding_qt_objects_dies_on_the_gui_thread_not_on_a_worke
         assert set(_Tracked.died_on) == {threading.main_thread().name}
     finally:
         collector.uninstall()
+
+
+def test_what_the_work_holds_is_let_go_on_the_gui_thread_even_when_its_window_is_gone(qtbot):
+    """A Qt object only the work refers to must not die on the pool thread when the job ends."""
+    _Tracked.died_on.clear()
+    parent = QWidget()
+    held = _Tracked()  # parentless: Python owns it, so its last reference decides where it dies
+    release = threading.Event()
+    op = BackgroundOp(parent, lambda progress, cancel, held=held: release.wait(5)).run()
+    del held, op
+    parent.deleteLater()
+    qtbot.wait(20)  # the window and the op are gone; the job holds the only reference
+    assert _Tracked.died_on == []
+    release.set()
+    assert QThreadPool.globalInstance().waitForDone(5000)
+    qtbot.waitUntil(lambda: _Tracked.died_on != [], timeout=5000)
+    assert _Tracked.died_on == [threading.main_thread().name]
