@@ -49,8 +49,10 @@ class _Relay(QObject):
     def _on_ended(self) -> None:
         ok, value = self.outcome
         self.work = self.outcome = None
-        (self.succeeded if ok else self.failed).emit(value)
-        self.deleteLater()
+        try:
+            (self.succeeded if ok else self.failed).emit(value)
+        finally:
+            self.deleteLater()
 
 
 class _Runnable(QRunnable):
