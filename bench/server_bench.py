@@ -206,30 +206,6 @@ def run_wrk(base: str, devices: list[tuple[str, str]], seconds: float, batch: in
             "p999_ms": int(ours["p999"]) / 1000, "max_ms": int(ours["max"]) / 1000}
 
 
-def start_cluster(root: Path, unsafe: bool):
-    """The throwaway cluster: durable like production unless ``unsafe`` (the test suite's setup)."""
-    from tests.pg import PostgresCluster, _bin
-
-    if unsafe:
-        return PostgresCluster(root).start()
-
-    class DurableCluster(PostgresCluster):
-        def start(self) -> DurableCluster:
-            self.root.mkdir(parents=True, exist_ok=True)
-            if self._as_postgres:
-                shutil.chown(self.root, "postgres", "postgres")
-                os.chmod(self.root, 0o700)
-            self._run(_bin("initdb"), "-D", str(self.data), "-U", "postgres", "-A", "trust", "-E", "UTF8",
-                      "--locale=C.UTF-8")
-            options = (f"-c listen_addresses=127.0.0.1 -c port={self.port} -c unix_socket_directories={self.root} "
-                       "-c max_connections=200")
-            self._run(_bin("pg_ctl"), "-D", str(self.data), "-o", options, "-l", str(self.root / "log"), "-w",
-                      "-t", "60", "start")
-            return self
-
-    return DurableCluster(root).start()
-
-
 def pg_settings(url: str) -> str:
     import psycopg
 
@@ -249,7 +225,10 @@ def main() -> None:
     args = parser.parse_args()
 
     root = Path(tempfile.mkdtemp(prefix="gongkai-bench-pg-"))
-    cluster = start_cluster(root, args.unsafe_pg)
+    from tests.pg import PostgresCluster
+
+    # durable like production unless --unsafe-pg (the test suite's setup)
+    cluster = PostgresCluster(root, durable=not args.unsafe_pg).start()
     server = None
     try:
         url = cluster.create_database("county")

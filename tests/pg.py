@@ -4,12 +4,15 @@ tests run as root (PostgreSQL refuses to run as root)."""
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 
@@ -30,8 +33,12 @@ def _free_port() -> int:
 
 
 class PostgresCluster:
-    def __init__(self, root: Path) -> None:
+    """``durable=False`` (the tests) turns off fsync, synchronous commit and full-page writes;
+    ``durable=True`` keeps them on, as a county server runs (the server benchmark)."""
+
+    def __init__(self, root: Path, durable: bool = False) -> None:
         self.root = root
+        self.durable = durable
         self.data = root / "data"
         self.port = _free_port()
         self._as_postgres = os.geteuid() == 0
@@ -48,9 +55,11 @@ class PostgresCluster:
             shutil.chown(self.root, "postgres", "postgres")
             os.chmod(self.root, 0o700)
         self._run(_bin("initdb"), "-D", str(self.data), "-U", "postgres", "-A", "trust", "-E", "UTF8",
-                  "--locale=C.UTF-8", "--no-sync")
+                  "--locale=C.UTF-8", *(() if self.durable else ("--no-sync",)))
         options = (f"-c listen_addresses=127.0.0.1 -c port={self.port} -c unix_socket_directories={self.root} "
-                   "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
+                   "-c max_connections=200")
+        if not self.durable:
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         self._run(_bin("pg_ctl"), "-D", str(self.data), "-o", options, "-l", str(self.root / "log"), "-w",
                   "-t", "60", "start")
         return self
@@ -71,3 +80,16 @@ class PostgresCluster:
         except subprocess.CalledProcessError:
             pass
         time.sleep(0.1)
+
+
+@contextlib.contextmanager
+def temporary_cluster(prefix: str) -> Iterator[PostgresCluster]:
+    """A started cluster in a folder of its own, stopped and removed afterwards. Not under pytest's
+    private temporary folder: the postgres user must be able to reach it."""
+    root = Path(tempfile.mkdtemp(prefix=prefix))
+    cluster = PostgresCluster(root).start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+        shutil.rmtree(root, ignore_errors=True)

@@ -4,25 +4,18 @@ from __future__ import annotations
 
 import itertools
 import re
-import shutil
-import tempfile
-from pathlib import Path
 
 import pytest
 
-from tests.pg import PostgresCluster
+from tests.pg import temporary_cluster
 
 _names = itertools.count()
 
 
 @pytest.fixture(scope="session")
 def postgres():
-    # not under pytest's private temporary folder: the postgres user must be able to reach it
-    root = Path(tempfile.mkdtemp(prefix="gongkai-pg-"))
-    cluster = PostgresCluster(root).start()
-    yield cluster
-    cluster.stop()
-    shutil.rmtree(root, ignore_errors=True)
+    with temporary_cluster("gongkai-pg-") as cluster:
+        yield cluster
 
 
 def _opened(url: str):

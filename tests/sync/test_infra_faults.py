@@ -23,7 +23,6 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -36,7 +35,7 @@ import pytest
 
 from tests.faults import SlowLink
 from tests.live import ROOT, CountyServer
-from tests.pg import PostgresCluster
+from tests.pg import temporary_cluster
 
 TOWNSHIP_CODE = "539901101000"
 DB = "gongkai.sqlite3"
@@ -324,12 +323,8 @@ def test_7_the_server_killed_and_restarted_during_a_sync_is_retried_with_backoff
 
 @pytest.fixture(scope="module")
 def pg_cluster():
-    # not under pytest's private temporary folder: the postgres user must be able to reach it
-    root = Path(tempfile.mkdtemp(prefix="gongkai-pg-infra-"))
-    cluster = PostgresCluster(root).start()
-    yield cluster
-    cluster.stop()
-    shutil.rmtree(root, ignore_errors=True)
+    with temporary_cluster("gongkai-pg-infra-") as cluster:
+        yield cluster
 
 
 def test_7_postgresql_restarted_during_a_sync_is_retried_with_backoff(pg_cluster, _demo_template, tmp_path):
