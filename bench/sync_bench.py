@@ -85,12 +85,9 @@ def prepare_county(url: str, demo_db: Path) -> str:
 def big_draft(ctx, rows: int) -> str:
     """A draft subsidy notice with ``rows`` rows, as an import of a large roster makes it."""
     import random
-    from decimal import Decimal
 
-    from app.demo import make_account, make_id_number, make_name
-    from app.money import compute_amount_fen
+    from app.demo import soil_subsidy_rows
     from app.notices import NoticeService
-    from app.rows import RowInput
     from db.models import Notice, User
 
     clerk = User.get(User.username == "zhangli").id
@@ -98,14 +95,7 @@ def big_draft(ctx, rows: int) -> str:
     notices = NoticeService(ctx)
     nid = notices.create(clerk, notice_type_id=template.notice_type_id, program_id=template.program_id,
                          village_id=template.village_id)
-    rng = random.Random(5)
-    rate = Decimal("103.55")
-    batch = []
-    for _ in range(rows):
-        qty = Decimal(rng.randrange(50, 2500)) / 100
-        batch.append(RowInput(name=make_name(rng), id_number=make_id_number(rng), group_name="一组", quantity=qty,
-                              rate=rate, amount_fen=compute_amount_fen(qty, rate), bank_account=make_account(rng)))
-    notices.add_rows(nid, clerk, batch)
+    notices.add_rows(nid, clerk, soil_subsidy_rows(random.Random(5), rows))
     return nid
 
 

@@ -28,7 +28,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -156,25 +155,16 @@ def point_at(data_dir: Path, url: str) -> None:
 
 def queue_rows(ctx, count: int, title: str) -> str:
     """The clerk starts a draft with ``count`` roster rows (of the demo's soil subsidy)."""
-    from app.demo import make_account, make_id_number, make_name
-    from app.money import compute_amount_fen
+    from app.demo import soil_subsidy_rows
     from app.notices import NoticeService
-    from app.rows import RowInput
     from db.models import Program, User
 
-    rng = random.Random(title)
     clerk = User.get(User.username == "zhangli").id
     program = Program.get(Program.name.contains("耕地地力保护补贴"))
     service = NoticeService(ctx)
     nid = service.create(clerk, notice_type_id=program.notice_type_id, program_id=program.id,
                          title=title, contact_person="张丽", contact_phone="0872-6123456")
-    rate = Decimal("103.55")
-    rows = []
-    for _ in range(count):
-        qty = Decimal(rng.randrange(50, 2500)) / 100
-        rows.append(RowInput(name=make_name(rng), id_number=make_id_number(rng), group_name="一组", quantity=qty,
-                             rate=rate, amount_fen=compute_amount_fen(qty, rate), bank_account=make_account(rng)))
-    service.add_rows(nid, clerk, rows)
+    service.add_rows(nid, clerk, soil_subsidy_rows(random.Random(title), count))
     return nid
 
 
