@@ -46,6 +46,9 @@ class FaultProxy:
             fault = self.faults.pop(0) if self.faults else "pass"
             threading.Thread(target=self._serve, args=(client, fault), daemon=True).start()
 
+    #: seconds between the end of relaying and closing both sockets
+    linger = 0.05
+
     def _serve(self, client: socket.socket, fault: str) -> None:
         try:
             upstream = socket.create_connection(("127.0.0.1", self.target_port))
@@ -53,6 +56,18 @@ class FaultProxy:
             client.close()
             return
         done = threading.Event()
+        self._relay(client, upstream, fault, done)
+        done.wait()
+        time.sleep(self.linger)
+        for s in (client, upstream):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            s.close()
+
+    def _relay(self, client: socket.socket, upstream: socket.socket, fault: str, done: threading.Event) -> None:
+        """Start relaying both ways; ``done`` is set when either direction ends."""
 
         def pump(src: socket.socket, dst: socket.socket, direction: str) -> None:
             sent = 0
@@ -77,14 +92,6 @@ class FaultProxy:
 
         threading.Thread(target=pump, args=(client, upstream, "up"), daemon=True).start()
         threading.Thread(target=pump, args=(upstream, client, "down"), daemon=True).start()
-        done.wait()
-        time.sleep(0.05)
-        for s in (client, upstream):
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            s.close()
 
 
 class SlowLink(FaultProxy):
@@ -118,18 +125,14 @@ class SlowLink(FaultProxy):
         if pause > 0:
             time.sleep(pause)
 
-    def _serve(self, client: socket.socket, fault: str) -> None:
+    linger = 0.0
+
+    def _relay(self, client: socket.socket, upstream: socket.socket, fault: str, done: threading.Event) -> None:
         import queue
 
-        try:
-            upstream = socket.create_connection(("127.0.0.1", self.target_port))
-        except OSError:
-            client.close()
-            return
         with self._line:
             doomed = fault == "cut_answer" or self._rng.random() < self.loss
             cut_at = self._rng.randrange(200, 4000)
-        done = threading.Event()
 
         def read(src: socket.socket, line: queue.Queue) -> None:
             try:
@@ -171,10 +174,3 @@ class SlowLink(FaultProxy):
         for target, args in ((read, (client, up)), (read, (upstream, down)),
                              (write, (upstream, up, "up")), (write, (client, down, "down"))):
             threading.Thread(target=target, args=args, daemon=True).start()
-        done.wait()
-        for s in (client, upstream):
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            s.close()
