@@ -8,6 +8,18 @@ import socket
 import threading
 import time
 
+#: 'cut_request' lets this many bytes of the request through, then closes the connection
+REQUEST_CUT_AT = 200
+
+
+def _cut_request(dst: socket.socket, data: bytes, sent: int) -> bool:
+    """Forward ``data`` (after ``sent`` bytes of the request) only up to REQUEST_CUT_AT; True when
+    the cut was made here, False when all of ``data`` may still pass."""
+    if sent + len(data) <= REQUEST_CUT_AT:
+        return False
+    dst.sendall(data[: max(0, REQUEST_CUT_AT - sent)])
+    return True
+
 
 class FaultProxy:
     """Forward loopback connections to ``target_port``; ``faults`` is a list consumed one per
@@ -78,8 +90,7 @@ class FaultProxy:
                         break
                     if self.delay:
                         time.sleep(self.delay)
-                    if direction == "up" and fault == "cut_request" and sent + len(data) > 200:
-                        dst.sendall(data[: max(0, 200 - sent)])
+                    if direction == "up" and fault == "cut_request" and _cut_request(dst, data, sent):
                         break  # the request never arrives whole
                     if direction == "down" and fault == "lose_answer":
                         break  # the server has answered; the client never hears it
@@ -153,9 +164,8 @@ class SlowLink(FaultProxy):
                     if item is None or done.is_set():
                         break
                     ready, data = item
-                    if direction == "up" and fault == "cut_request" and sent + len(data) > 200:
-                        dst.sendall(data[: max(0, 200 - sent)])
-                        break
+                    if direction == "up" and fault == "cut_request" and _cut_request(dst, data, sent):
+                        break  # the request never arrives whole
                     if direction == "down" and doomed and sent + len(data) > cut_at:
                         self._transmit(direction, ready, cut_at - sent)
                         dst.sendall(data[: cut_at - sent])
