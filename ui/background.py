@@ -183,7 +183,7 @@ class GuiThreadCollector(QObject):
         self._timer = QTimer(self)
         self._timer.setInterval(self.INTERVAL_MS)
         self._timer.timeout.connect(self.collect_due)
-        self._was_enabled = gc.isenabled()
+        self._was_enabled = False  # whether Python collected by itself before install()
 
     def install(self) -> GuiThreadCollector:
         self._was_enabled = gc.isenabled()
