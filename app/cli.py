@@ -134,7 +134,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
     ctx = open_context(args.data_dir, must_exist=True)
     out = Path(args.output) if args.output else AppPaths(ctx.data_dir).backups / (
-        datetime.now(UTC).strftime("gongkai-%Y%m%dT%H%M%SZ.sqlite3"))
+        ctx.clock.now().astimezone(UTC).strftime("gongkai-%Y%m%dT%H%M%SZ.sqlite3"))
     info = backup_to(ctx, out)
     print(f"backup written: {out} ({info.size:,} bytes, {info.notices} notices)")
     return 0
@@ -213,6 +213,7 @@ def _server_db(args: argparse.Namespace) -> str:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from app.context import Clock
     from server.app import create_app
 
     url = _server_db(args)
@@ -223,12 +224,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
         uvicorn.run("server.app:create_app_from_env", factory=True, workers=args.workers, host=args.host,
                     port=args.port, log_level="warning", proxy_headers=True, forwarded_allow_ips="127.0.0.1")
     else:
-        uvicorn.run(create_app(), host=args.host, port=args.port, log_level="warning",
+        uvicorn.run(create_app(clock=Clock()), host=args.host, port=args.port, log_level="warning",
                     proxy_headers=True, forwarded_allow_ips="127.0.0.1")
     return 0
 
 
 def cmd_county(args: argparse.Namespace) -> int:
+    from app.context import Clock
     from server import county
     from server import sync_service as svc
     from server.db import database
@@ -250,7 +252,7 @@ def cmd_county(args: argparse.Namespace) -> int:
                 township_id = county.add_township(args.code, args.name)
                 print(township_id)
             elif args.action == "enroll-code":
-                print(svc.create_enroll_code(args.township, hours=args.hours))
+                print(svc.create_enroll_code(args.township, Clock().now(), hours=args.hours))
             elif args.action == "create-admin":
                 password = sys.stdin.readline().rstrip("\n")
                 county.create_admin(args.username, password)

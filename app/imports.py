@@ -18,7 +18,6 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -136,8 +135,7 @@ class ImportService:
         n = len(excel_rows)
         report(1, 3, _("正在校验 {count} 行").format(count=n))
         header_of = dict(roster.mapping)
-        checker = RowChecker(schema)
-        today = date.today()
+        checker = RowChecker(schema, self._ctx.clock.today())
         # duplicates within the file, marked as the notice will mark them (they need every row's
         # ID number, which the reader gives before the rest)
         numbers = roster.id_numbers
@@ -153,7 +151,7 @@ class ImportService:
                 writer.wait_until_ready()
             for start, rows, reading in roster.batches(_BATCH):
                 stop = start + len(rows)
-                found = checker.validate_columns(rows, today=today)  # by position in the batch
+                found = checker.validate_columns(rows)  # by position in the batch
                 duplicated = dup_positions[bisect.bisect_left(dup_positions, start):
                                            bisect.bisect_left(dup_positions, stop)]
                 batch_issues: dict[int, tuple] = {}

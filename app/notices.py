@@ -513,7 +513,7 @@ class NoticeService:
         user = self._users.require(by, "preparer")
         with self._ctx.write():
             n = self._editable(notice_id)
-            checker = RowChecker(n.notice_type.roster_schema)
+            checker = RowChecker(n.notice_type.roster_schema, self._ctx.clock.today())
             start = (RosterRow.select(fn.MAX(RosterRow.seq)).where(RosterRow.notice == n.id).scalar() or 0) + 1
             values = []
             ids = new_ids(len(rows))
@@ -602,7 +602,7 @@ class NoticeService:
             for f in ("name", "id_number", "group_name", "quantity", "rate", "amount_fen",
                       "bank_account", "phone", "remark", "extra"):
                 setattr(r, f, getattr(clean, f))
-            r.issues = issue_dicts(validate_row(clean, schema))
+            r.issues = issue_dicts(validate_row(clean, schema, self._ctx.clock.today()))
             save_change(r)
             self._refresh_duplicates(n)
             record(self._ctx, user, "notice.row_edit", "roster_row", r.id, {"notice": n.id, "seq": r.seq})

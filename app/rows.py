@@ -88,9 +88,12 @@ class RowChecker:
     """Normalises and validates rows against one roster schema.
 
     Built once per batch: an import of 100,000 rows must not re-read the schema per row.
+    ``today`` (from the context's clock) bounds birth dates in ID numbers; a checker made only to
+    normalise rows may leave it out.
     """
 
-    def __init__(self, schema: list[dict]) -> None:
+    def __init__(self, schema: list[dict], today: date | None = None) -> None:
+        self._today_given = today
         keys = {c["key"]: c for c in schema}
         self._person_name = "name" in keys and keys["name"]["kind"] == "name"
         self._name_label = keys["name"]["label"] if "name" in keys else ""
@@ -106,6 +109,12 @@ class RowChecker:
         # validate_columns' answers for values that repeat (pure functions of the value)
         self._names_seen: dict[str, tuple[Issue, ...]] = {}
         self._amounts_seen: dict[tuple, tuple[Issue, ...]] = {}
+
+    @property
+    def _today(self) -> date:
+        if self._today_given is None:
+            raise ValueError("RowChecker needs today's date to check ID numbers")
+        return self._today_given
 
     def normalize(self, row: RowInput) -> RowInput:
         """Trim and normalise the text fields."""
@@ -138,15 +147,14 @@ class RowChecker:
         elif self._name_required and not row.name:
             issues.append(Issue.filled("name", "missing_value", N_("“{label}”不能为空"), label=self._name_label))
         if self._has_id and (row.id_number or self._id_required):
-            issues.extend(check_id_number(row.id_number, normalized=True).issues)
+            issues.extend(check_id_number(row.id_number, today=self._today, normalized=True).issues)
         if self._has_phone and row.phone:
             issues.extend(check_phone(row.phone))
         if row.quantity is not None or row.rate is not None or row.amount_fen is not None:
             issues.extend(check_amount(row.quantity, row.rate, row.amount_fen))
         return issues
 
-    def validate_columns(self, rows: RowColumns, start: int = 0, stop: int | None = None,
-                         *, today: date | None = None) -> dict[int, list[Issue]]:
+    def validate_columns(self, rows: RowColumns, start: int = 0, stop: int | None = None) -> dict[int, list[Issue]]:
         """:meth:`validate` of rows ``start`` to ``stop`` of ``rows``, which went through
         :meth:`normalize`: the issues of every row that has any, by position, in the same order.
 
@@ -187,7 +195,7 @@ class RowChecker:
                 if not name:
                     add(pos, missing)
         if self._has_id:
-            today = today or date.today()
+            today = self._today
             required = self._id_required
             for pos, number in zip(positions, rows.id_number[start:stop], strict=True):
                 if number or required:
@@ -231,8 +239,8 @@ def normalize_row(row: RowInput, schema: list[dict]) -> RowInput:
     return RowChecker(schema).normalize(row)
 
 
-def validate_row(row: RowInput, schema: list[dict]) -> tuple[Issue, ...]:
-    return tuple(RowChecker(schema).validate(row))
+def validate_row(row: RowInput, schema: list[dict], today: date) -> tuple[Issue, ...]:
+    return tuple(RowChecker(schema, today).validate(row))
 
 
 def has_errors(issues: list[dict] | tuple[Issue, ...]) -> bool:

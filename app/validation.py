@@ -117,14 +117,14 @@ def _region_known(prefix: str, birth_year: int) -> bool:
     return False
 
 
-def check_id_number(text: str, *, today: date | None = None, normalized: bool = False) -> IdCheck:
+def check_id_number(text: str, *, today: date, normalized: bool = False) -> IdCheck:
     """Check a 身份证号码: shape, check digit (18 digits), birth date and region code.
 
-    A 15-digit legacy number is accepted with a warning. ``today`` (default: the current date)
-    bounds the birth date.
+    A 15-digit legacy number is accepted with a warning. ``today`` (the caller's clock, never the
+    wall clock) bounds the birth date.
     """
     number = text if normalized else normalize_id_number(text)
-    issues, birth, shaped = _id_check(number, today or date.today())
+    issues, birth, shaped = _id_check(number, today)
     return IdCheck(number, issues, birth, shaped and len(number) == 15)
 
 

@@ -46,6 +46,7 @@ def _free_port() -> int:
 
 def prepare(url: str, townships: int) -> list[tuple[str, str]]:
     """County, townships and one enrolled device each; returns (township_id, token) pairs."""
+    from app.context import Clock
     from server import sync_service as svc
     from server.county import add_township, init_county
     from server.db import open_server_database
@@ -57,7 +58,8 @@ def prepare(url: str, townships: int) -> list[tuple[str, str]]:
         for i in range(townships):
             code = f"539901{101 + i:03d}000"
             township_id = add_township(code, f"镇{i}")
-            device, token = svc.enroll(svc.create_enroll_code(code), f"bench-{i}")
+            now = Clock().now()
+            device, token = svc.enroll(svc.create_enroll_code(code, now), f"bench-{i}", now)
             out.append((township_id, token))
     db.close_all() if hasattr(db, "close_all") else db.close()
     return out

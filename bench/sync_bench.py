@@ -69,6 +69,7 @@ class Wire(requests.Session):
 def prepare_county(url: str, demo_db: Path) -> str:
     """The county database with the township of the demo workstation and its reference data;
     returns an enrolment code."""
+    from app.context import Clock
     from server import sync_service as svc
     from server.db import database, open_server_database
     from tests.sync.township import make_county_db
@@ -76,7 +77,7 @@ def prepare_county(url: str, demo_db: Path) -> str:
     make_county_db(url, demo_db)
     db = open_server_database(url)
     with db.connection_context():
-        code = svc.create_enroll_code(TOWNSHIP_CODE)
+        code = svc.create_enroll_code(TOWNSHIP_CODE, Clock().now())
     db.close_all() if hasattr(db, "close_all") else db.close()
     database.initialize(None)
     return code

@@ -137,7 +137,7 @@ def add_big_notice(ctx, user_id: str, rows: int) -> str:
     program = next(p for p in ReferenceService(ctx).programs() if p.notice_type_code == "subsidy_payout")
     nid = service.create(user_id, notice_type_id=program.notice_type_id, program_id=program.id,
                          title=f"{rows}户补贴发放名单（基准测试）")
-    checker = RowChecker(service.detail(nid).roster_schema)
+    checker = RowChecker(service.detail(nid).roster_schema, ctx.clock.today())
     rng = random.Random(rows)
     rate = Decimal("103.55")
     data, issues = [], []

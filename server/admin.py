@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections import defaultdict
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Annotated
 
@@ -15,6 +15,7 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from app.catalogue import DEFAULT_NOTICE_TYPES
+from app.context import Clock
 from app.masking import MaskPolicy
 from app.reference import catalogue_id
 from app.settings import county_setting_id
@@ -56,10 +57,9 @@ def _setting(key: str, default=None):
     return json.loads(row.data).get("value") if row else default
 
 
-def compliance() -> list[dict]:
-    """Per township and village: notices published, windows running/ended, objections open and
-    overdue, published notices without posting evidence."""
-    today = datetime.now(CHINA).date()
+def compliance(today: date) -> list[dict]:
+    """Per township and village on ``today``: notices published, windows running/ended, objections
+    open and overdue, published notices without posting evidence."""
     villages = {r["id"]: r["name"] for r in _rows("region") if r.get("level") == "village"}
     postings = defaultdict(set)
     for p in _rows("posting"):
@@ -98,7 +98,7 @@ def compliance() -> list[dict]:
     return sorted(stats.values(), key=lambda s: (s["township"], s["village"]))
 
 
-def create_admin_router() -> APIRouter:
+def create_admin_router(clock: Clock) -> APIRouter:
     router = APIRouter(prefix="/admin", include_in_schema=False)
     login_limit = RateLimiter(limit=10, window=300)
 
@@ -107,13 +107,13 @@ def create_admin_router() -> APIRouter:
 
     def page(request: Request, name: str, status: int = 200, **context) -> HTMLResponse:
         html = _env.get_template(name).render(sections=SECTIONS, path=request.url.path, admin=user(request),
-                                              csrf=_csrf_token(svc_secret()), **context)
+                                              csrf=_csrf_token(svc_secret(), clock.now()), **context)
         return HTMLResponse(html, status_code=status)
 
     def guard(request: Request, csrf: str | None = None):
         if user(request) is None:
             return RedirectResponse("/admin/login", status_code=303)
-        if csrf is not None and not _csrf_ok(svc_secret(), csrf):
+        if csrf is not None and not _csrf_ok(svc_secret(), csrf, clock.now()):
             return HTMLResponse("页面已过期，请返回重试。", status_code=403)
         return None
 
@@ -131,7 +131,7 @@ def create_admin_router() -> APIRouter:
               csrf: str = Form("", max_length=100)):
         if not login_limit.allow(_client(request)):
             return page(request, "admin_login.html", 429, error="登录尝试过于频繁，请五分钟后再试。")
-        if not _csrf_ok(svc_secret(), csrf):
+        if not _csrf_ok(svc_secret(), csrf, clock.now()):
             return page(request, "admin_login.html", 403, error="页面已过期，请重试。")
         with database.connection_context():
             admin = Admin.get_or_none(Admin.username == username)
@@ -150,7 +150,7 @@ def create_admin_router() -> APIRouter:
         if (r := guard(request)) is not None:
             return r
         with database.connection_context():
-            rows = compliance()
+            rows = compliance(clock.today())
         return page(request, "admin_dashboard.html", rows=rows)
 
     @router.get("/townships", response_class=HTMLResponse)
@@ -178,7 +178,7 @@ def create_admin_router() -> APIRouter:
         if (r := guard(request, csrf)) is not None:
             return r
         with database.connection_context():
-            one_time = svc.create_enroll_code(code)
+            one_time = svc.create_enroll_code(code, clock.now())
         from urllib.parse import quote
 
         return RedirectResponse(f"/admin/townships?code={quote(one_time)}", status_code=303)
@@ -320,7 +320,7 @@ def create_admin_router() -> APIRouter:
         except (BundleError, svc.SyncError) as exc:
             message = exc.message if isinstance(exc, svc.SyncError) else str(exc)
             return page(request, "admin_bundles.html", 422, error=message)
-        stamp = datetime.now(CHINA).strftime("%Y%m%d-%H%M")
+        stamp = clock.now().astimezone(CHINA).strftime("%Y%m%d-%H%M")
         return Response(reply, media_type="application/octet-stream", headers={
             "Content-Disposition": f'attachment; filename="gongkai-reply-{stamp}.gkb"',
             "X-Gongkai-Accepted": str(summary["accepted"]), "X-Gongkai-Pulled": str(summary["pulled"])})

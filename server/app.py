@@ -21,6 +21,7 @@ from playhouse.pool import MaxConnectionsExceeded
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
+from app.context import Clock
 from server import sync_service as svc
 from server.db import database
 from sync.protocol import (
@@ -119,10 +120,14 @@ def _in_db(fn, *args):
         return fn(*args)
 
 
-def create_app(*, https_only: bool = False, session_secret: str | None = None, request_threads: int = 4) -> FastAPI:
+def create_app(*, clock: Clock, https_only: bool = False, session_secret: str | None = None,
+               request_threads: int = 4) -> FastAPI:
     """The application over the already-opened server database (see server.db).
 
-    ``https_only`` marks the admin cookie Secure; set it behind a TLS reverse proxy.
+    ``clock`` is the county's clock, the same kind the township side uses: posting states, due
+    dates, enrolment-code expiry and record stamps all follow it (``serve`` passes the real one,
+    tests a fixed one). ``https_only`` marks the admin cookie Secure; set it behind a TLS reverse
+    proxy.
     """
     from contextlib import asynccontextmanager
 
@@ -137,6 +142,7 @@ def create_app(*, https_only: bool = False, session_secret: str | None = None, r
 
     app = FastAPI(title="Gongkai county server", version=str(PROTOCOL_VERSION), lifespan=lifespan,
                   description="Sync API for township workstations and public verification pages.")
+    app.state.clock = clock
 
     @app.exception_handler(svc.SyncError)
     async def _sync_error(_request: Request, exc: svc.SyncError) -> JSONResponse:
@@ -166,7 +172,7 @@ def create_app(*, https_only: bool = False, session_secret: str | None = None, r
     def enroll(req: EnrollRequest, x_gongkai_protocol: str | None = Header(default=None)) -> EnrollResponse:
         _check_protocol(x_gongkai_protocol)
         with database.connection_context():
-            device, token = svc.enroll(req.code, req.device_name)
+            device, token = svc.enroll(req.code, req.device_name, clock.now())
             return EnrollResponse(device_id=device.id, token=token, township_id=device.township_id,
                                   epoch=svc.meta("epoch"), protocol=PROTOCOL_VERSION)
 
@@ -256,8 +262,8 @@ def create_app(*, https_only: bool = False, session_secret: str | None = None, r
     from server.admin import create_admin_router
     from server.public import create_public_router, svc_secret
 
-    app.include_router(create_public_router())
-    app.include_router(create_admin_router())
+    app.include_router(create_public_router(clock))
+    app.include_router(create_admin_router(clock))
     # signed session cookie for the county admin; HttpOnly, SameSite=strict, 8 hours
     app.add_middleware(SessionMiddleware, secret_key=session_secret or svc_secret(), session_cookie="gk_admin",
                        max_age=8 * 3600, same_site="strict", https_only=https_only)
@@ -281,5 +287,5 @@ def create_app_from_env() -> FastAPI:
     from server.db import open_server_database
 
     open_server_database(os.environ["GONGKAI_SERVER_DB"])
-    return create_app(https_only=os.environ.get("GONGKAI_HTTPS_ONLY") == "1",
+    return create_app(clock=Clock(), https_only=os.environ.get("GONGKAI_HTTPS_ONLY") == "1",
                       request_threads=int(os.environ.get("GONGKAI_SERVER_THREADS", "4")))

@@ -15,14 +15,14 @@ import secrets
 import threading
 import time
 from collections import deque
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from app.context import CHINA
+from app.context import CHINA, Clock
 from app.money import format_yuan
 from app.settings import county_setting_id
 from app.validation import check_id_number, normalize_id_number
@@ -124,9 +124,9 @@ def _state(data: dict, today: date) -> str:
     return "posting"
 
 
-def _csrf_token(secret: str) -> str:
+def _csrf_token(secret: str, now: datetime) -> str:
     """``stamp.nonce.signature``; base64url parts, so a token never looks like a long number."""
-    stamp = str(int(time.time()))
+    stamp = str(int(now.timestamp()))
     nonce = secrets.token_urlsafe(9)
     return f"{stamp}.{nonce}.{_sign(secret, stamp, nonce)}"
 
@@ -136,16 +136,17 @@ def _sign(secret: str, stamp: str, nonce: str) -> str:
     return base64.urlsafe_b64encode(digest[:24]).decode()
 
 
-def _csrf_ok(secret: str, token: str, max_age: int = 3600) -> bool:
+def _csrf_ok(secret: str, token: str, now: datetime, max_age: int = 3600) -> bool:
     try:
         stamp, nonce, sig = token.split(".")
-        age = time.time() - int(stamp)
+        age = now.timestamp() - int(stamp)
     except ValueError:
         return False
     return 0 <= age <= max_age and hmac.compare_digest(sig, _sign(secret, stamp, nonce))
 
 
-def create_public_router() -> APIRouter:
+def create_public_router(clock: Clock) -> APIRouter:
+    """The resident's pages; posting state, days left and objection due dates follow ``clock``."""
     router = APIRouter(include_in_schema=False)
     check_limit = RateLimiter(limit=10, window=60)
     objection_limit = RateLimiter(limit=5, window=600)
@@ -155,7 +156,7 @@ def create_public_router() -> APIRouter:
         if data is None or int(data.get("edition", 1)) != version:
             return None
         view = json.loads(data["public_snapshot"])
-        today = datetime.now(CHINA).date()
+        today = clock.today()
         state = _state(data, today)
         match = None
         if fingerprint is not None:
@@ -175,14 +176,14 @@ def create_public_router() -> APIRouter:
             ctx = view_context(notice_id, version, f)
         if ctx is None:
             return _page("not_found.html", 404)
-        return _page("notice.html", cell=cell, csrf=_csrf_token(svc_secret()), **ctx)
+        return _page("notice.html", cell=cell, csrf=_csrf_token(svc_secret(), clock.now()), **ctx)
 
     @router.post("/v/{notice_id}/{version}/check", response_class=HTMLResponse)
     def check_row(request: Request, notice_id: str, version: int, id_number: str = Form("", max_length=40),
                   csrf: str = Form("", max_length=100)) -> HTMLResponse:
         if not check_limit.allow(_client(request)):
             return _page("message.html", 429, title="请稍后再试", text="查询过于频繁，请一分钟后再试。")
-        if not _csrf_ok(svc_secret(), csrf):
+        if not _csrf_ok(svc_secret(), csrf, clock.now()):
             return _page("message.html", 403, title="页面已过期", text="请返回公示页面重新查询。")
         with database.connection_context():
             ctx = view_context(notice_id, version, None)
@@ -190,7 +191,7 @@ def create_public_router() -> APIRouter:
                 return _page("not_found.html", 404)
             number = normalize_id_number(id_number)
             found = None
-            if number and not any(i.severity == "error" for i in check_id_number(number).issues):
+            if number and not any(i.severity == "error" for i in check_id_number(number, today=clock.today()).issues):
                 digest = svc.id_hmac(number)
                 hit = IdLookup.get_or_none((IdLookup.notice_id == notice_id) & (IdLookup.id_hmac == digest)
                                            & (~IdLookup.deleted))
@@ -200,7 +201,7 @@ def create_public_router() -> APIRouter:
                     rows = ctx["view"]["rows"]
                     if 1 <= position <= len(rows):
                         found = rows[position - 1]
-        return _page("check.html", cell=cell, found=found, valid=bool(number), csrf=_csrf_token(svc_secret()), **ctx)
+        return _page("check.html", cell=cell, found=found, valid=bool(number), csrf=_csrf_token(svc_secret(), clock.now()), **ctx)
 
     @router.get("/v/{notice_id}/{version}/objection", response_class=HTMLResponse)
     def objection_form(notice_id: str, version: int) -> HTMLResponse:
@@ -208,7 +209,7 @@ def create_public_router() -> APIRouter:
             ctx = view_context(notice_id, version, None)
         if ctx is None:
             return _page("not_found.html", 404)
-        return _page("objection.html", csrf=_csrf_token(svc_secret()), error=None, **ctx)
+        return _page("objection.html", csrf=_csrf_token(svc_secret(), clock.now()), error=None, **ctx)
 
     @router.post("/v/{notice_id}/{version}/objection", response_class=HTMLResponse)
     def objection_submit(request: Request, notice_id: str, version: int,
@@ -217,7 +218,7 @@ def create_public_router() -> APIRouter:
                          row: str = Form("", max_length=10), csrf: str = Form("", max_length=100)) -> HTMLResponse:
         if not objection_limit.allow(_client(request)):
             return _page("message.html", 429, title="请稍后再试", text="提交过于频繁，请稍后再试，或直接到村委会、乡镇反映。")
-        if not _csrf_ok(svc_secret(), csrf):
+        if not _csrf_ok(svc_secret(), csrf, clock.now()):
             return _page("message.html", 403, title="页面已过期", text="请返回公示页面重新填写。")
         with database.connection_context():
             ctx = view_context(notice_id, version, None)
@@ -232,8 +233,9 @@ def create_public_router() -> APIRouter:
             elif row and (not row.isdigit() or not 1 <= int(row) <= len(ctx["view"]["rows"])):
                 error = "序号不在本公示名单中。"
             if error:
-                return _page("objection.html", 422, csrf=_csrf_token(svc_secret()), error=error, **ctx)
-            number = create_portal_objection(ctx["data"], content, contact, int(row) if row else None)
+                return _page("objection.html", 422, csrf=_csrf_token(svc_secret(), clock.now()), error=error, **ctx)
+            number = create_portal_objection(ctx["data"], content, contact, int(row) if row else None,
+                                             clock.now())
         return _page("message.html", title="已收到您的反映",
                      text=f"登记编号 {number}。乡镇将在公示期内核实并答复，请留意村务公开栏。")
 
@@ -247,12 +249,12 @@ def svc_secret() -> str:
     return hmac.new(bytes.fromhex(key), b"csrf", hashlib.sha256).hexdigest()
 
 
-def create_portal_objection(notice: dict, content: str, contact: str, row_position: int | None) -> str:
-    """Store a resident's objection as a server-owned row of the notice's township; it reaches the
-    township with its next pull. Numbered by the server."""
+def create_portal_objection(notice: dict, content: str, contact: str, row_position: int | None,
+                            now: datetime) -> str:
+    """Store a resident's objection, received at ``now``, as a server-owned row of the notice's
+    township; it reaches the township with its next pull. Numbered by the server."""
     import uuid
 
-    now = datetime.now(UTC)
     today = now.astimezone(CHINA).date()
     answer_days = 7
     setting = SyncRow.get_or_none((SyncRow.entity == "county_setting") & (SyncRow.id == county_setting_id("objection_answer_days")))

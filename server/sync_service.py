@@ -63,6 +63,8 @@ class EpochChanged(SyncError):
 
 
 def now_iso() -> str:
+    """A record stamp: when a row was written, for people reading it. No decision reads it; what
+    decides (expiry, posting state, due dates) takes the county's clock from the caller."""
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
@@ -132,25 +134,27 @@ def new_epoch() -> str:
 
 
 # ------------------------------------------------------------------------- enrolment and tokens
-def create_enroll_code(township_code: str, hours: int = ENROLL_CODE_HOURS) -> str:
-    """A one-time code (e.g. 'K7QF-9ZRM-2WXA') for enrolling one workstation of a township."""
+def create_enroll_code(township_code: str, now: datetime, hours: int = ENROLL_CODE_HOURS) -> str:
+    """A one-time code (e.g. 'K7QF-9ZRM-2WXA') for enrolling one workstation of a township, valid
+    for ``hours`` from ``now`` (the county's clock)."""
     township = Township.get_or_none(Township.code == township_code)
     if township is None:
         raise SyncError(404, f"unknown township code {township_code}")
     raw = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(12))
     code = "-".join(raw[i : i + 4] for i in (0, 4, 8))
-    now = datetime.now(UTC)
+    now = now.astimezone(UTC)
     EnrollCode.create(code_hash=_digest(raw), township_id=township.id, created_at=now.isoformat(),
                       expires_at=(now + timedelta(hours=hours)).isoformat())
     return code
 
 
-def enroll(code: str, device_name: str) -> tuple[Device, str]:
-    """Exchange a one-time code for a device id and a bearer token (stored hashed only)."""
+def enroll(code: str, device_name: str, now: datetime) -> tuple[Device, str]:
+    """Exchange a one-time code, unexpired at ``now``, for a device id and a bearer token (stored
+    hashed only)."""
     raw = "".join(c for c in code.upper() if c.isalnum())
     with write_transaction():
         entry = EnrollCode.get_or_none(EnrollCode.code_hash == _digest(raw))
-        if entry is None or entry.used_at is not None or entry.expires_at < datetime.now(UTC).isoformat():
+        if entry is None or entry.used_at is not None or entry.expires_at < now.astimezone(UTC).isoformat():
             raise SyncError(403, "enrolment code unknown, used or expired")
         token = secrets.token_urlsafe(32)
         device = Device.create(id=str(uuid.uuid4()), township_id=entry.township_id, name=device_name[:100],

@@ -1,5 +1,11 @@
 """Shared fixtures: a migrated template database copied per test, a demo township built once
-per session and copied per test, and a fixed clock."""
+per session and copied per test, and a fixed clock.
+
+Most tests run on the fixed clock (FIXED_NOW). Tests that talk to the county server in a
+subprocess (``main.py serve``, which runs on the real clock) use the demo made on the real date
+(``_demo_today_template``, ``demo_today_ctx``) and the real clock on the township side too, so
+that both sides agree on what today is; ``make test-dates`` runs them at chosen dates.
+"""
 
 from __future__ import annotations
 
@@ -32,15 +38,25 @@ def _empty_template(tmp_path_factory) -> Path:
     return d
 
 
-@pytest.fixture(scope="session")
-def _demo_template(tmp_path_factory) -> Path:
+def _make_demo(d: Path, clock: Clock) -> Path:
     from app.demo import create_demo
 
-    d = tmp_path_factory.mktemp("demo-template")
     db = open_database(d / DB_FILENAME)
-    create_demo(Context(db=db, data_dir=d, clock=Clock.fixed(FIXED_NOW)))
+    create_demo(Context(db=db, data_dir=d, clock=clock))
     close_database()
     return d
+
+
+@pytest.fixture(scope="session")
+def _demo_template(tmp_path_factory) -> Path:
+    """The demo as made on FIXED_NOW."""
+    return _make_demo(tmp_path_factory.mktemp("demo-template"), Clock.fixed(FIXED_NOW))
+
+
+@pytest.fixture(scope="session")
+def _demo_today_template(tmp_path_factory) -> Path:
+    """The demo as made today, on the real clock (for the county server in a subprocess)."""
+    return _make_demo(tmp_path_factory.mktemp("demo-today-template"), Clock())
 
 
 def _context(template: Path, target: Path, clock: Clock) -> Context:
@@ -69,5 +85,13 @@ def demo_dir(_demo_template, tmp_path) -> Path:
 def demo_ctx(_demo_template, tmp_path) -> Context:
     """The demo township, with the fixed clock."""
     c = _context(_demo_template, tmp_path / "demo", Clock.fixed(FIXED_NOW))
+    yield c
+    close_database()
+
+
+@pytest.fixture
+def demo_today_ctx(_demo_today_template, tmp_path) -> Context:
+    """The demo township made today, with the real clock."""
+    c = _context(_demo_today_template, tmp_path / "demo", Clock())
     yield c
     close_database()

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -308,7 +309,7 @@ def test_checking_by_columns_finds_what_checking_row_by_row_finds():
         RowInput(name="·王", id_number="110105209912310012", phone="13812345678", amount_fen=100),
         RowInput(name="孙七", id_number="11010519491231002X", quantity=Decimal("1"), rate=None, amount_fen=None),
     ]
-    checker = RowChecker(schema)
+    checker = RowChecker(schema, date(2026, 11, 25))
     expected = {i: issues for i, row in enumerate(rows) if (issues := checker.validate(row))}
     columns = RowColumns(*(list(values) for values in zip(
         *((r.name, r.id_number, r.group_name, r.quantity, r.rate, r.amount_fen, r.bank_account, r.phone,

@@ -176,7 +176,7 @@ def test_bad_format(text: str) -> None:
 
 @pytest.mark.parametrize("text", ["", "   ", "\u3000"])
 def test_missing_id(text: str) -> None:
-    assert codes(check_id_number(text).issues) == ["missing_value"]
+    assert codes(check_id_number(text, today=TODAY).issues) == ["missing_value"]
 
 
 def test_normalize_id_number() -> None:

@@ -63,9 +63,11 @@ def county(server_db):
 def client(county):
     from fastapi.testclient import TestClient
 
+    from app.context import Clock
     from server.app import create_app
+    from tests.conftest import FIXED_NOW
 
-    with TestClient(create_app()) as c:
+    with TestClient(create_app(clock=Clock.fixed(FIXED_NOW))) as c:
         yield c
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from app.context import Clock
 from db.models import Notice, NoticeType, RosterRow
 from server.app import create_app
 from tests.live import county_server
@@ -20,9 +21,9 @@ PHONE = {"width": 390, "height": 844}
 
 
 @pytest.fixture
-def live_server(sqlite_server_db, demo_ctx):
+def live_server(sqlite_server_db, demo_today_ctx):
     make_county()
-    push_demo(TestClient(create_app()))
+    push_demo(TestClient(create_app(clock=Clock())))
     from server.db import database
 
     database.close()

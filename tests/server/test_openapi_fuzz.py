@@ -9,7 +9,9 @@ import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 
+from app.context import Clock
 from server.app import create_app
+from tests.conftest import FIXED_NOW
 
 from .conftest import make_county
 from .test_sync_api import enroll
@@ -17,7 +19,7 @@ from .test_sync_api import enroll
 
 def test_no_generated_request_causes_a_server_error(sqlite_server_db):
     make_county()
-    client = TestClient(create_app())
+    client = TestClient(create_app(clock=Clock.fixed(FIXED_NOW)))
     device = enroll(client, "539901101000")
     headers = {"Authorization": f"Bearer {device['token']}", "X-Gongkai-Protocol": "1"}
     schema = schemathesis.openapi.from_asgi("/openapi.json", client.app)

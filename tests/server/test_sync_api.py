@@ -16,7 +16,7 @@ PROTO = {"X-Gongkai-Protocol": "1"}
 
 
 def enroll(client, township_code: str, name: str = "工作站") -> dict:
-    code = svc.create_enroll_code(township_code)
+    code = svc.create_enroll_code(township_code, client.app.state.clock.now())  # the county's clock
     r = client.post("/api/v1/enroll", json={"code": code, "device_name": name}, headers=PROTO)
     assert r.status_code == 200, r.text
     return r.json()
@@ -56,7 +56,7 @@ def pull_all(client, device: dict, since: int = 0) -> list[dict]:
 
 
 def test_enrolment_codes_are_one_time(client, county):
-    code = svc.create_enroll_code("539901101000")
+    code = svc.create_enroll_code("539901101000", client.app.state.clock.now())
     first = client.post("/api/v1/enroll", json={"code": code.lower(), "device_name": "一号机"}, headers=PROTO)
     assert first.status_code == 200 and first.json()["township_id"] == county["shimen"]
     again = client.post("/api/v1/enroll", json={"code": code, "device_name": "二号机"}, headers=PROTO)

@@ -20,8 +20,9 @@ from .township import CLERK, Station, new_enroll_code, opened, sync_client, town
 
 
 @pytest.fixture(scope="module")
-def town(tmp_path_factory, _demo_template):
-    with township(tmp_path_factory, _demo_template, stations=1) as t:
+def town(tmp_path_factory, _demo_today_template):
+    # the county server runs on the real clock: so do the demo and the workstation here
+    with township(tmp_path_factory, _demo_today_template, stations=1) as t:
         yield t
 
 
@@ -30,16 +31,14 @@ def _csrf(page: str) -> str:
 
 
 def test_a_published_notice_a_residents_objection_and_its_answer_go_round(town, tmp_path):
-    from app.context import Clock
     from app.notices import NoticeService
     from app.objections import ObjectionService
     from app.users import UserService
     from db.models import Notice, Objection, ObjectionAnswer, RosterRow
-    from tests.conftest import FIXED_NOW
 
     [ws0] = town.reset(tmp_path)
     # 1. the clerk publishes the notice the reviewer approved yesterday, and syncs
-    with opened(ws0, clock=Clock.fixed(FIXED_NOW)) as (ctx, clerk):
+    with opened(ws0) as (ctx, clerk):
         notices = NoticeService(ctx)
         notice = Notice.get(Notice.status == "approved")
         view = notices.publish(notice.id, clerk)

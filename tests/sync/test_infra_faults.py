@@ -32,6 +32,7 @@ from pathlib import Path
 
 import pytest
 
+from app.context import Clock
 from tests.faults import SlowLink
 from tests.live import ROOT, CountyServer
 from tests.pg import temporary_cluster
@@ -83,7 +84,7 @@ def enroll_code(url: str, township_code: str = TOWNSHIP_CODE) -> str:
     from server import sync_service as svc
 
     with county_db(url):
-        return svc.create_enroll_code(township_code)
+        return svc.create_enroll_code(township_code, Clock().now())
 
 
 def county_rows(url: str, township_id: str) -> set[tuple[str, str, int]]:
@@ -701,7 +702,7 @@ def test_11_concurrent_pushes_from_many_townships_are_all_seen_by_every_pull(pg_
         svc.create_schema()
         init_county("539901000000", "云岭县", "http://127.0.0.1:8765")
         ids = {code: add_township(code, f"第{i}镇") for i, code in enumerate(townships, start=1)}
-        codes = [svc.create_enroll_code(code) for code in townships for _ in range(2)]
+        codes = [svc.create_enroll_code(code, Clock().now()) for code in townships for _ in range(2)]
     stations = []
     for i in range(10):
         data = tmp_path / f"w{i}"

@@ -22,6 +22,7 @@ from urllib.parse import urlparse
 
 import requests
 
+from app.context import Clock
 from tests.faults import FaultProxy
 from tests.live import county_server
 
@@ -64,7 +65,7 @@ def new_enroll_code(db_url: str) -> str:
     db = open_server_database(db_url)
     try:
         with db.connection_context():
-            return svc.create_enroll_code(TOWNSHIP_CODE)
+            return svc.create_enroll_code(TOWNSHIP_CODE, Clock().now())  # for the server on the real clock
     finally:
         db.close()
         database.initialize(None)
