@@ -58,10 +58,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     summary = create_demo(ctx, seed=args.seed)
     if args.json:
         _print_json({"township_id": summary.township_id, "villages": summary.villages,
-                     "notices": summary.notices, "rows": summary.rows, "users": summary.users})
+                     "notices": summary.notices, "rows": summary.rows, "users": summary.users,
+                     "notes": list(summary.notes)})
     else:
         print(f"演示乡镇已创建：{summary.villages} 个村，{summary.notices} 份公示，{summary.rows} 行明细。")
         print(f"登录账户：{', '.join(summary.users)}（密码均为 {DEMO_PASSWORD}）")
+        for note in summary.notes:
+            print(f"说明：{note}")
     return 0
 
 

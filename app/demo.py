@@ -109,6 +109,7 @@ class DemoSummary:
     notices: int
     rows: int
     users: dict[str, str]  # username -> role
+    notes: tuple[str, ...] = ()  # what the demo had to assume, for the person trying it
 
 
 def create_demo(ctx: Context, seed: int = 2026, progress=None,
@@ -145,6 +146,7 @@ def _create_demo(ctx: Context, seed: int, report) -> DemoSummary:
                            "id_mask_pattern": "2+3", "objection_answer_days": 7}.items():
             save_change(CountySetting(id=county_setting_id(key), key=key, value=value), created=True)
     ref.install_defaults()
+    notes = _cover_demo_years(ref, today)
     villages = []
     for i, name in enumerate(VILLAGES, start=1):
         v = ref.add_region(name, "village", f"{TOWNSHIP[1][:9]}{200 + i:03d}", township.id)
@@ -314,4 +316,32 @@ def _create_demo(ctx: Context, seed: int, report) -> DemoSummary:
     photo_dir.rmdir()
 
     return DemoSummary(township.id, len(villages), counts["notices"], counts["rows"],
-                       {u.username: u.role for u in users.list()} | {"admin": admin.role})
+                       {u.username: u.role for u in users.list()} | {"admin": admin.role}, notes)
+
+
+# The demo's notices were posted up to 30 days ago and run for up to about 25 days more (10 working
+# days over a Spring Festival); the calendar page looks ahead a little further.
+DEMO_YEARS_BACK = timedelta(days=45)
+DEMO_YEARS_AHEAD = timedelta(days=90)
+
+
+def _cover_demo_years(ref: ReferenceService, today: date) -> tuple[str, ...]:
+    """Make sure the demo's posting periods can be counted whatever today is.
+
+    Working days need the holiday arrangement of every year a period touches. For a year neither
+    the calendar package nor the county covers (say the demo is tried on 28 December and the State
+    Council's arrangement for next year is not in the installed package yet), the demo county
+    declares a stand-in arrangement — 元旦 and weekends only — and says so. Real data is never
+    touched: this runs only inside a new demo database.
+    """
+    from app.notices import holiday_calendar
+
+    calendar = holiday_calendar()
+    first, last = (today - DEMO_YEARS_BACK).year, (today + DEMO_YEARS_AHEAD).year
+    missing = [y for y in range(first, last + 1) if not calendar.covers(y)]
+    if not missing:
+        return ()
+    ref.set_holidays([(date(y, 1, 1), False, "元旦") for y in missing], complete_years=missing)
+    years = "、".join(str(y) for y in missing)
+    return (_("系统尚无{years}年的国家节假日安排。为能按工作日计算演示公示的期限，演示县补了一份演示用安排："
+              "只放元旦和周末，不是正式安排。正式使用时以县里下发的节假日安排为准。").format(years=years),)

@@ -149,8 +149,8 @@ class DemoPage(_WorkPage):
 
         self.summary = summary
         self.setSubTitle(_("演示数据已创建。"))
-        self.message.setText(_("演示乡镇已创建：{villages} 个村，{notices} 份公示，{rows} 行名单明细。").format(
-            villages=summary.villages, notices=summary.notices, rows=summary.rows))
+        self.message.setText("\n".join([_("演示乡镇已创建：{villages} 个村，{notices} 份公示，{rows} 行名单明细。").format(
+            villages=summary.villages, notices=summary.notices, rows=summary.rows), *summary.notes]))
         names = {u.username: u.display_name for u in UserService(self.ctx).list()}
         lines = "".join(
             f"<tr><td><b>{username}</b></td><td>&nbsp;&nbsp;{_(ROLE_LABELS[role])}</td>"

@@ -21,10 +21,15 @@ from app.periods import (
 
 CAL = HolidayCalendar()
 
+# "A year the calendar does not know" is one no release of chinese_calendar will know: 2083. The
+# county declares 2082 complete (no holidays in December, so it counts like a plain December); 2082
+# and 2083 fall on the same weekdays as 2026 and 2027.
+COUNTY_2082 = HolidayCalendar.from_county([], complete_years=[2082])
 
-def county_2027(*extra: tuple[date, bool, str]) -> HolidayCalendar:
+
+def county_2083(*extra: tuple[date, bool, str]) -> HolidayCalendar:
     return HolidayCalendar.from_county(
-        [(date(2027, 1, 1), False, "元旦"), *extra], complete_years=[2027]
+        [(date(2083, 1, 1), False, "元旦"), *extra], complete_years=[2082, 2083]
     )
 
 
@@ -38,14 +43,14 @@ def test_calendar_knows_2026_national_day_and_makeup_days() -> None:
     assert CAL.day_name(date(2026, 10, 11)) == "周末"
     assert CAL.day_name(date(2026, 10, 12)) is None
     assert CAL.covers(2004) and CAL.covers(2026)
-    assert not CAL.covers(2027) and not CAL.covers(2003)
+    assert not CAL.covers(2083) and not CAL.covers(2003)
 
 
 def test_uncovered_year_raises_with_chinese_message() -> None:
     with pytest.raises(CalendarError) as info:
-        CAL.is_workday(date(2027, 3, 3))
-    assert "2027年" in str(info.value) and "节假日安排" in str(info.value)
-    assert "2027" in info.value.details and "county" in info.value.details
+        CAL.is_workday(date(2083, 3, 3))
+    assert "2083年" in str(info.value) and "节假日安排" in str(info.value)
+    assert "2083" in info.value.details and "county" in info.value.details
 
 
 def test_ten_working_days_across_national_day() -> None:
@@ -100,38 +105,38 @@ def test_thirty_natural_days() -> None:
     assert any("清明节" in line for line in qingming.explanation)
 
 
-def test_natural_days_into_unknown_2027_warn_instead_of_failing() -> None:
-    weekday = compute_period(date(2026, 12, 20), 30, "natural", CAL)
-    assert weekday.end == date(2027, 1, 19)
-    assert len(weekday.warnings) == 1 and "2027年" in weekday.warnings[0]
-    weekend = compute_period(date(2026, 12, 3), 30, "natural", CAL)
-    assert weekend.end == date(2027, 1, 4)  # nominal Sat Jan 2, weekend rule only
+def test_natural_days_into_an_unknown_year_warn_instead_of_failing() -> None:
+    weekday = compute_period(date(2082, 12, 20), 30, "natural", COUNTY_2082)
+    assert weekday.end == date(2083, 1, 19)
+    assert len(weekday.warnings) == 1 and "2083年" in weekday.warnings[0]
+    weekend = compute_period(date(2082, 12, 3), 30, "natural", COUNTY_2082)
+    assert weekend.end == date(2083, 1, 4)  # nominal Sat Jan 2, weekend rule only
     assert "重新核对" in weekend.warnings[0]
-    inside = compute_period(date(2026, 11, 1), 30, "natural", CAL)
+    inside = compute_period(date(2082, 11, 1), 30, "natural", COUNTY_2082)
     assert inside.warnings == ()
 
 
-def test_working_days_into_unknown_2027_raise() -> None:
+def test_working_days_into_an_unknown_year_raise() -> None:
     with pytest.raises(CalendarError):
-        compute_period(date(2026, 12, 28), 10, "working", CAL)
-    overrides_only = HolidayCalendar.from_county([(date(2027, 1, 1), False, "元旦")])
+        compute_period(date(2082, 12, 28), 10, "working", COUNTY_2082)
+    overrides_only = HolidayCalendar.from_county([(date(2083, 1, 1), False, "元旦")], complete_years=[2082])
     with pytest.raises(CalendarError):
-        compute_period(date(2026, 12, 28), 10, "working", overrides_only)
+        compute_period(date(2082, 12, 28), 10, "working", overrides_only)
 
 
-def test_county_holiday_in_2027() -> None:
+def test_county_holiday_in_a_year_the_package_does_not_know() -> None:
     # Dec 29-31, then Jan 1 is the county's 元旦, Jan 2-3 weekend, Jan 4-8, 11, 12.
-    period = compute_period(date(2026, 12, 28), 10, "working", county_2027())
-    assert period.end == date(2027, 1, 12)
-    assert "跳过：2027年1月1日 元旦" in period.explanation
+    period = compute_period(date(2082, 12, 28), 10, "working", county_2083())
+    assert period.end == date(2083, 1, 12)
+    assert "跳过：2083年1月1日 元旦" in period.explanation
     assert "跳过周末 4 天" in period.explanation
 
 
-def test_county_makeup_weekend_in_2027_counts() -> None:
-    cal = county_2027((date(2027, 1, 9), True, "调休上班"))
-    period = compute_period(date(2026, 12, 28), 10, "working", cal)
-    assert period.end == date(2027, 1, 11)
-    assert "计入调休上班日：2027年1月9日（星期六）" in period.explanation
+def test_county_makeup_weekend_in_a_year_the_package_does_not_know_counts() -> None:
+    cal = county_2083((date(2083, 1, 9), True, "调休上班"))
+    period = compute_period(date(2082, 12, 28), 10, "working", cal)
+    assert period.end == date(2083, 1, 11)
+    assert "计入调休上班日：2083年1月9日（星期六）" in period.explanation
 
 
 def test_county_override_wins_over_package() -> None:
