@@ -95,3 +95,26 @@ def demo_today_ctx(_demo_today_template, tmp_path) -> Context:
     c = _context(_demo_today_template, tmp_path / "demo", Clock())
     yield c
     close_database()
+
+
+# `make test-dates` runs these at dates where dates go wrong (see the Makefile): every test that
+# makes or uses a demo, and the modules that publish, serve a public page or count a period.
+_DATE_FIXTURES = {"_demo_template", "_demo_today_template"}
+_DATE_MODULES = {
+    "tests/app/test_periods.py", "tests/app/test_lifecycle.py", "tests/app/test_demo.py",
+    "tests/app/test_disclosure_calendar.py", "tests/app/test_postings_and_answers.py",
+    "tests/app/test_objections_boards.py", "tests/app/test_public_view.py", "tests/app/test_validation.py",
+    "tests/test_cli.py",
+    "tests/ui/test_calendar_page.py", "tests/ui/test_boards_page.py", "tests/ui/test_objections_page.py",
+    "tests/ui/test_user_guide.py", "tests/ui/test_settings_login.py",
+}
+_DATE_PACKAGES = ("tests/server/", "tests/printing/")
+
+
+def pytest_collection_modifyitems(config, items):
+    root = Path(__file__).resolve().parents[1]
+    for item in items:
+        where = Path(str(item.fspath)).resolve().relative_to(root).as_posix()
+        if (_DATE_FIXTURES & set(getattr(item, "fixturenames", ())) or where in _DATE_MODULES
+                or where.startswith(_DATE_PACKAGES)):
+            item.add_marker(pytest.mark.dates)
