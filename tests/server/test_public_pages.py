@@ -69,6 +69,42 @@ def test_verification_page_shows_the_public_view_and_confirms_the_fingerprint(cl
     assert "与正式记录不一致" in bad.text
 
 
+def test_the_page_follows_the_county_clock_it_is_given(client, synced):
+    """The same stored notice, served by a county whose clock is on its last day, the day after,
+    and a month later: the state, the days left, the objection form and its due date follow that
+    clock, never the machine's."""
+    from datetime import UTC, datetime, time, timedelta
+
+    from fastapi.testclient import TestClient
+
+    from app.context import Clock
+    from server.app import create_app
+
+    n = _published()
+
+    def county_on(day, hour=10):
+        moment = datetime.combine(day, time(hour - 8), tzinfo=UTC)  # China time
+        return TestClient(create_app(clock=Clock.fixed(moment)))
+
+    last_day = county_on(n.posting_end).get(f"/v/{n.id}/{n.edition}")
+    assert "公示中，剩余 0 天" in last_day.text and "在线提交异议" in last_day.text
+    day_after = county_on(n.posting_end + timedelta(days=1)).get(f"/v/{n.id}/{n.edition}")
+    assert "公示期已结束" in day_after.text and "在线提交异议" not in day_after.text
+
+    on_day = county_on(n.posting_end)
+    form = on_day.get(f"/v/{n.id}/{n.edition}/objection")
+    sent = on_day.post(f"/v/{n.id}/{n.edition}/objection",
+                       data={"content": "面积有误", "row": "1", "csrf": _csrf(form.text)})
+    assert sent.status_code == 200 and f"WS-{n.posting_end:%Y%m%d}-" in sent.text
+    [objection] = [c["data"] for c in pull_all(client, synced["device"]) if c["entity"] == "objection"
+                   and c["data"]["origin"] == "portal"]
+    assert objection["due_date"] == (n.posting_end + timedelta(days=7)).isoformat()
+    # a form token from a month before is stale for a county whose clock has moved on
+    later = county_on(n.posting_end + timedelta(days=30))
+    stale = later.post(f"/v/{n.id}/{n.edition}/objection", data={"content": "x", "csrf": _csrf(form.text)})
+    assert stale.status_code == 403
+
+
 def test_drafts_unknown_ids_and_wrong_editions_are_not_found(client, synced):
     draft = Notice.get(Notice.status == "draft")
     n = _published()
