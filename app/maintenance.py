@@ -141,7 +141,10 @@ def restore_from(ctx: Context, source: Path, by) -> RestoreResult:
     in the backups folder first; an older backup is migrated to the current schema. The app must
     be restarted afterwards: everything it has in memory describes the old database.
     """
+    import uuid
+
     from app.audit import record
+    from app.settings import set_local, workstation_id
     from app.users import UserService
     from db.backup import backup_database, restore_database
     from db.migrations import migrate
@@ -157,7 +160,13 @@ def restore_from(ctx: Context, source: Path, by) -> RestoreResult:
     migrate(ctx.db, paths.database, paths.backups)
     summary = {"file": source.name, "previous": safety.name} | ({} if user else {"via": "command line"})
     with ctx.write():
-        record(ctx, user, "database.restore", "database", "", summary)
+        # A new workstation chain from here: the backup's own chain and outbox numbers were used
+        # again after the backup was taken (the county holds those events and batches), so what
+        # this workstation does from now on must not reuse them. The old chain comes back whole
+        # from the county with the next sync.
+        previous_chain = workstation_id()
+        set_local("workstation_id", uuid.uuid4().hex)
+        record(ctx, user, "database.restore", "database", "", summary | {"previous_chain": previous_chain})
     return RestoreResult(source, safety)
 
 

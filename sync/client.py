@@ -24,7 +24,7 @@ from peewee import fn
 from app.context import Context
 from app.errors import Cancelled, SyncError
 from app.i18n import _
-from app.settings import get_local, set_local
+from app.settings import get_local, set_local, workstation_id
 from db.changes import json_values, utc_now
 from db.models import ENTITY_MODELS, LocalSetting, Outbox, SyncProblem, SyncState
 from sync.integrity import (
@@ -187,7 +187,7 @@ class SyncClient(IntegrityMixin):
         if not confirm_deletes and not fresh:
             self._check_push_deletions()
         # rows in an open conflict wait for the clerk
-        entries = list(_queued(hold_deletes=fresh).order_by(Outbox.seq))
+        entries = _Entry.read(_queued(hold_deletes=fresh).order_by(Outbox.seq))
         batches = [_batch(state, entries[i:i + MAX_BATCH_CHANGES])
                    for i in range(0, len(entries), MAX_BATCH_CHANGES)]
         blobs = {}
@@ -639,11 +639,27 @@ class _Entry:
 
 
 def _batch_text(state: SyncState, entries: list[_Entry]) -> str:
-    """:func:`_batch` as JSON text, each payload spliced in as stored (no decoding, no encoding):
-    for a big push that is most of the client's work. tests/sync/test_push_batches.py checks
-    that both give the same batch."""
-    head = _batch(state, [entries[0], entries[-1]])  # the id and fields depend on the ends only
-    del head["changes"]
+    """A push batch as JSON text, each payload spliced in as stored (no decoding, no encoding):
+    for a big push that is most of the client's work.
+
+    Its id is derived from the device, the county's epoch, this workstation's chain, the outbox
+    range and a digest of the content, so the same entries always form the same batch (a retry, or the same batch on a USB
+    stick, gets the county's stored answer), while different content never takes an earlier
+    batch's id — as a workstation restored from a backup would, counting its outbox again from
+    the backup's numbers."""
+    content = hashlib.sha256()
+    for e in entries:
+        content.update(f"{e.entity}\x1f{e.entity_id}\x1f{e.version}\x1f{e.base_version}\x1f".encode())
+        content.update(e.payload_text.encode())
+        content.update(b"\x1e")
+    first, last = entries[0].seq, entries[-1].seq
+    chain = workstation_id()  # a new one after each restore (app.maintenance.restore_from)
+    batch_id = hashlib.sha256(
+        f"{state.device_id}:{state.server_epoch}:{chain}:{first}:{last}:{content.hexdigest()}".encode()
+    ).hexdigest()[:32]
+    # the epoch: a county restored from a backup refuses the batch and names its new epoch
+    head = {"protocol": PROTOCOL_VERSION, "device_id": state.device_id, "batch_id": batch_id,
+            "epoch": state.server_epoch, "first_seq": first, "last_seq": last}
     dumps = json.dumps
     changes = ",".join(
         f'{{"entity":{dumps(e.entity)},"id":{dumps(e.entity_id)},"version":{e.version},'
@@ -652,18 +668,9 @@ def _batch_text(state: SyncState, entries: list[_Entry]) -> str:
     return dumps(head, ensure_ascii=False)[:-1] + f', "changes": [{changes}]}}'
 
 
-def _batch(state: SyncState, entries: list[Outbox]) -> dict:
-    """A push batch. Its id is derived from the entries, so the same entries always form the same
-    batch, whether they travel over the network or on a USB stick."""
-    batch_id = hashlib.sha256(
-        f"{state.device_id}:{state.server_epoch}:{entries[0].seq}:{entries[-1].seq}".encode()).hexdigest()[:32]
-    # the epoch: a county restored from a backup refuses the batch and names its new epoch
-    return {"protocol": PROTOCOL_VERSION, "device_id": state.device_id, "batch_id": batch_id,
-            "epoch": state.server_epoch,
-            "first_seq": entries[0].seq, "last_seq": entries[-1].seq,
-            "changes": [{"entity": e.entity, "id": e.entity_id, "version": e.version,
-                         "base_version": e.base_version, "deleted": bool(e.payload.get("deleted")),
-                         "data": e.payload} for e in entries]}
+def _batch(state: SyncState, entries: list[_Entry]) -> dict:
+    """:func:`_batch_text` decoded: the batch as a USB bundle carries it."""
+    return json.loads(_batch_text(state, entries))
 
 
 def _local_versions(changes: list[dict]) -> dict[tuple[str, str], int]:

@@ -501,7 +501,7 @@ def test_17_sixty_days_offline_then_one_sync_over_a_slow_link_in_bounded_memory(
 
     from app.context import Clock, Context
     from db.models import Outbox
-    from sync.client import _batch
+    from sync.client import _batch, _Entry
 
     world = synced
     start = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
@@ -515,12 +515,13 @@ def test_17_sixty_days_offline_then_one_sync_over_a_slow_link_in_bounded_memory(
         queued = Outbox.select().count()
         tracemalloc.start()
         try:
-            everything = list(Outbox.select().order_by(Outbox.seq))
-            gzip.compress(json.dumps(_batch(SyncState.get_by_id(1), everything), ensure_ascii=False).encode())
+            everything = list(Outbox.select().order_by(Outbox.seq))  # every queued row loaded
+            batch = _batch(SyncState.get_by_id(1), _Entry.read(Outbox.select().order_by(Outbox.seq)))
+            gzip.compress(json.dumps(batch, ensure_ascii=False).encode())
             all_at_once = tracemalloc.get_traced_memory()[1]
         finally:
             tracemalloc.stop()
-        del everything
+        del everything, batch
     assert queued >= 2000
 
     link = SlowLink(world.server.port, rate=2_000_000 / 8, latency=0.05)

@@ -1,5 +1,7 @@
-"""The push batch as the client sends it: made as text from the stored payloads (fast), it must be
-exactly the batch :func:`sync.client._batch` describes (the one USB bundles carry too)."""
+"""The push batch as the client sends it: made as text from the stored payloads (fast), it must
+carry exactly the outbox entries, and its id must name its content: the same entries give the
+same id (a retry gets the county's stored answer), other content under the same outbox numbers
+(a workstation restored from a backup) never does."""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ import json
 from types import SimpleNamespace
 
 
-def test_the_batch_text_is_the_batch(demo_ctx):
+def test_the_batch_carries_the_outbox_entries_and_its_id_names_its_content(demo_ctx):
     from app.notices import NoticeService
     from db.models import Notice, Outbox, User
     from sync.client import _batch, _batch_text, _Entry
@@ -22,11 +24,25 @@ def test_the_batch_text_is_the_batch(demo_ctx):
                   Outbox.select().where(Outbox.entity_id == rows[0].id).order_by(Outbox.seq),
                   Outbox.select().order_by(Outbox.seq).limit(1)):
         light = _Entry.read(query)
-        heavy = list(query)
-        assert [e.seq for e in light] == [e.seq for e in heavy]
-        assert json.loads(_batch_text(state, light)) == _batch(state, heavy)
+        heavy = list(query)  # as the ORM reads them
+        batch = json.loads(_batch_text(state, light))
+        assert batch == _batch(state, light)
+        assert [(c["entity"], c["id"], c["version"], c["base_version"], c["deleted"], c["data"])
+                for c in batch["changes"]] == [
+            (e.entity, e.entity_id, e.version, e.base_version, bool(e.payload.get("deleted")), e.payload)
+            for e in heavy]
+        assert (batch["first_seq"], batch["last_seq"]) == (heavy[0].seq, heavy[-1].seq)
+        assert json.loads(_batch_text(state, _Entry.read(query)))["batch_id"] == batch["batch_id"]
     deleted = _Entry.read(Outbox.select().where(Outbox.entity_id == rows[0].id).order_by(Outbox.seq))
     assert deleted[-1].deleted and deleted[-1].payload["deleted"] is True
+
+    # the same outbox numbers with other content (a restored backup, then another edit)
+    entries = _Entry.read(Outbox.select().order_by(Outbox.seq).limit(3))
+    before = _batch(state, entries)["batch_id"]
+    edited = json.loads(entries[1].payload_text) | {"remark": "恢复备份后的修改"}
+    entries[1].payload_text = json.dumps(edited, ensure_ascii=False)
+    assert _batch(state, entries)["batch_id"] != before
+    assert _batch(SimpleNamespace(device_id="d3v1ce", server_epoch="e-2"), entries)["batch_id"] != before
 
 
 def test_an_old_step_of_a_row_the_county_holds_newer_is_not_a_problem(demo_ctx):
