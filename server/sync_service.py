@@ -240,6 +240,10 @@ class _Row(NamedTuple):
     data: str
 
 
+#: rows that are part of a notice, frozen with it when it is published
+_NOTICE_PARTS = {"roster_row": "rows", "sign_off": "sign-offs"}
+
+
 def _check_change(device: Device, change: dict, current: _Row | None, notices) -> str | None:
     """Why the device may not make this change, or None when it may."""
     entity, data = change["entity"], change["data"]
@@ -253,15 +257,19 @@ def _check_change(device: Device, change: dict, current: _Row | None, notices) -
         return "row belongs to another township"
     if entity == "program" and data.get("township_id") is None:
         return "county programs belong to the county"
+    old = json.loads(current.data) if current is not None else {}
+    if entity in _NOTICE_PARTS:
+        # added, changed, deleted or moved in or out: the notice as published is what was posted
+        for notice_id in dict.fromkeys((old.get("notice_id"), data.get("notice_id"))):
+            if notice_id is not None and notices.status(notice_id) in FROZEN_NOTICE_STATUSES:
+                return (f"{_NOTICE_PARTS[entity]} of published notice {notice_id} are immutable; "
+                        "publish a correction instead")
     if current is None:
         return None
-    old = json.loads(current.data)
     if entity == "notice" and old.get("status") in FROZEN_NOTICE_STATUSES:
         changed = {k for k in set(old) | set(data) if old.get(k) != data.get(k)}
         if changed - NOTICE_FIELDS_AFTER_PUBLISH:
             return "a published notice is immutable; publish a correction instead"
-    if entity == "roster_row" and notices.status(old.get("notice_id")) in FROZEN_NOTICE_STATUSES:
-        return "rows of a published notice are immutable"
     if entity == "objection" and old.get("origin") == "portal":
         changed = {k for k in set(old) | set(data) if old.get(k) != data.get(k)}
         if changed - {"status", "version", "updated_at"}:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 
-from .test_sync_api import board, enroll, push
+from .test_sync_api import board, enroll, pull_all, push
 
 
 def _edit(change: dict, version: int, **data) -> dict:
@@ -56,3 +56,45 @@ def test_a_change_the_server_holds_is_a_duplicate_even_after_the_notice_was_publ
     # an actual change of a published notice's row is still refused
     r = push(client, device, [_edit(row, 2, amount_fen=999)]).json()
     assert r["rejected"] and "immutable" in r["rejected"][0]["reason"]
+
+
+def test_nothing_can_be_added_to_a_published_notice(client, county):
+    """A second workstation, offline since before the notice was published, adds a row and a
+    sign-off to it, and moves a row of a draft into it: the county refuses all three and names
+    the way out; the published roster stays as published."""
+    first, second = enroll(client, "539901101000", "一号机"), enroll(client, "539901101000", "二号机")
+    township = county["shimen"]
+    notice_id, draft_id = str(uuid.uuid4()), str(uuid.uuid4())
+
+    def notice(nid, status="draft"):
+        return {"entity": "notice", "id": nid, "version": 1, "base_version": None, "deleted": False,
+                "data": {"id": nid, "version": 1, "township_id": township, "status": status, "title": "公示",
+                         "deleted": False}}
+
+    def row(nid, seq):
+        rid = str(uuid.uuid4())
+        return {"entity": "roster_row", "id": rid, "version": 1, "base_version": None, "deleted": False,
+                "data": {"id": rid, "version": 1, "township_id": township, "notice_id": nid, "seq": seq,
+                         "name": f"户主{seq}", "amount_fen": 100, "deleted": False}}
+
+    published = notice(notice_id)
+    assert len(push(client, first, [published, row(notice_id, 1), notice(draft_id), row(draft_id, 1)]).json()[
+        "accepted"]) == 4
+    assert push(client, first, [_edit(published, 2, status="published")]).json()["accepted"]
+
+    late_row = row(notice_id, 2)
+    sign_id = str(uuid.uuid4())
+    late_sign_off = {"entity": "sign_off", "id": sign_id, "version": 1, "base_version": None, "deleted": False,
+                     "data": {"id": sign_id, "version": 1, "township_id": township, "notice_id": notice_id,
+                              "kind": "village_review", "deleted": False}}
+    moved = row(draft_id, 2)
+    first_try = push(client, second, [late_row, late_sign_off, moved]).json()
+    assert [x["id"] for x in first_try["accepted"]] == [moved["id"]]  # into the draft: fine
+    assert [x["id"] for x in first_try["rejected"]] == [late_row["id"], sign_id]
+    into = push(client, second, [_edit(moved, 2, notice_id=notice_id)]).json()
+    assert into["accepted"] == [] and [x["id"] for x in into["rejected"]] == [moved["id"]]
+    for x in first_try["rejected"] + into["rejected"]:
+        assert "published" in x["reason"] and "correction" in x["reason"] and notice_id in x["reason"]
+    rows = [c for c in pull_all(client, first) if c["entity"] == "roster_row"
+            and c["data"]["notice_id"] == notice_id]
+    assert len(rows) == 1
