@@ -147,13 +147,19 @@ class SyncClient(IntegrityMixin):
                                     details=type(exc).__name__)
             else:
                 if response.status_code < 400:
-                    return response
-                if response.status_code == 409 and (moved := new_epoch_of(response)):
-                    raise EpochChanged(moved)  # the county was restored from a backup
-                failure = SyncError(_status_message(response.status_code, response.text),
-                                    details=f"HTTP {response.status_code}")
-                if response.status_code not in (408, 429, 502, 503, 504):
-                    raise failure
+                    if _framed(response):
+                        return response
+                    # the connection broke inside the answer's headers: "200 OK" and nothing else;
+                    # what the county did is unknown, so ask again (pushes are idempotent)
+                    failure = SyncError(unreachable or _("无法连接县级服务器，已保存的数据不受影响，稍后会自动重试。"),
+                                        details="answer cut in its headers")
+                else:
+                    if response.status_code == 409 and (moved := new_epoch_of(response)):
+                        raise EpochChanged(moved)  # the county was restored from a backup
+                    failure = SyncError(_status_message(response.status_code, response.text),
+                                        details=f"HTTP {response.status_code}")
+                    if response.status_code not in (408, 429, 502, 503, 504):
+                        raise failure
             if attempt == retries:
                 raise failure
             self._sleep(random.uniform(0, delay))  # full jitter
@@ -602,6 +608,13 @@ def _queued(hold_deletes: bool = False):
     if hold_deletes:
         q = q.where(fn.coalesce(fn.json_extract(Outbox.payload, "$.deleted"), 0) == 0)
     return q
+
+
+def _framed(response: requests.Response) -> bool:
+    """Whether the answer says how long it is (every answer of the county does): one that does not
+    was cut before its headers ended."""
+    headers = response.headers
+    return "content-length" in headers or "chunked" in headers.get("transfer-encoding", "").lower()
 
 
 class _DeletionTally:

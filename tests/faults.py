@@ -24,7 +24,8 @@ def _cut_request(dst: socket.socket, data: bytes, sent: int) -> bool:
 class FaultProxy:
     """Forward loopback connections to ``target_port``; ``faults`` is a list consumed one per
     connection: 'pass', 'cut_request' (close after part of the request), 'lose_answer' (let the
-    server answer, then close without relaying it)."""
+    server answer, then close without relaying it), 'cut_answer_headers' (relay the answer's
+    status line only: "200 OK" with no headers and no body)."""
 
     def __init__(self, target_port: int, delay: float = 0.0, chunk: int = 65536) -> None:
         self.target_port = target_port
@@ -94,6 +95,9 @@ class FaultProxy:
                         break  # the request never arrives whole
                     if direction == "down" and fault == "lose_answer":
                         break  # the server has answered; the client never hears it
+                    if direction == "down" and fault == "cut_answer_headers":
+                        dst.sendall(data[: data.find(b"\r\n") + 2])  # the status line, no headers
+                        break
                     dst.sendall(data)
                     sent += len(data)
             except OSError:

@@ -47,7 +47,7 @@ def _client(ctx):
     return SyncClient(ctx, sleep=lambda seconds: None)  # retries without waiting out the backoff
 
 
-@pytest.mark.parametrize("fault", ["cut_request", "lose_answer"])
+@pytest.mark.parametrize("fault", ["cut_request", "lose_answer", "cut_answer_headers"])
 def test_a_lost_request_or_answer_is_retried_and_applied_exactly_once(station, fault):
     from db.models import Outbox, SyncProblem
 
