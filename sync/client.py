@@ -220,6 +220,14 @@ class SyncClient(IntegrityMixin):
         _device, body = read_bundle(Path(path), "reply", lambda d: key if d == state.device_id else None)
         if body["manifest"].get("epoch") not in (None, state.server_epoch) and state.last_pulled_seq:
             raise BundleError(_("县级服务器已从备份恢复，请联网同步一次后再使用U盘同步。"))
+        # A reply carries the county's rows up to a point of its change feed; this workstation has
+        # reached a later point (a newer reply, or an online sync): the older reply would put back
+        # settings, programs and rows the county has changed since, and its receipts are in the
+        # newer reply too.
+        reached = body["pages"][-1]["next"] if body["pages"] else None
+        if reached is not None and reached < state.last_pulled_seq:
+            raise BundleError(_("这是一份较早的县里回复，本机已有更新的县级数据（来自更新的回复或联网同步），"
+                                "未做任何更改。请导入最近一次的回复，或联网同步。"))
         totals = [0, 0, 0, 0]
         for item in body["results"]:
             entries = list(Outbox.select().where(Outbox.seq.between(item["first_seq"], item["last_seq"]))

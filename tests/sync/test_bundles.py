@@ -148,3 +148,47 @@ def _county_row_deleted(db_url: str, row_id: str) -> bool | None:
     found = sqlite3.connect(db_url.removeprefix("sqlite:///")).execute(
         "SELECT deleted FROM sync_row WHERE id = ?", (row_id,)).fetchone()
     return None if found is None else bool(found[0])
+
+
+def _set_public_url(db_url: str, url: str) -> None:
+    from server.county import set_county_setting
+    from server.db import database, open_server_database
+
+    db = open_server_database(db_url)
+    try:
+        with db.connection_context():
+            set_county_setting("public_url", url)
+    finally:
+        db.close()
+        database.initialize(None)
+
+
+def _public_url(data: Path) -> str:
+    row = sqlite3.connect(data / "gongkai.sqlite3").execute(
+        "SELECT json_extract(value, '$') FROM county_setting WHERE key = 'public_url'").fetchone()
+    return row[0]
+
+
+def test_an_older_county_reply_is_refused_and_changes_nothing(enrolled, demo_dir, tmp_path):
+    """Two USB cycles; the county moves its public URL in between. The older reply, imported
+    after the newer one (or again after an online sync), would roll the setting back: it is
+    refused with a clear message and the workstation keeps the newer data."""
+    db_url = enrolled
+    replies = []
+    for i, url in enumerate(("http://county.example/one", "http://county.example/two")):
+        _set_public_url(db_url, url)
+        stick, reply = tmp_path / f"stick{i}.gkb", tmp_path / f"reply{i}.gkb"
+        assert cli("bundle", "export", "--data-dir", str(demo_dir), "-o", str(stick)).returncode == 0
+        assert cli("bundle", "import", str(stick), "--db", db_url, "-o", str(reply)).returncode == 0
+        replies.append(reply)
+    newer = cli("bundle", "import", str(replies[1]), "--data-dir", str(demo_dir))
+    assert newer.returncode == 0, newer.stderr
+    assert _public_url(demo_dir) == "http://county.example/two"
+    snapshot = notices(demo_dir)
+    older = cli("bundle", "import", str(replies[0]), "--data-dir", str(demo_dir))
+    assert older.returncode != 0 and "较早" in older.stderr and "未做任何更改" in older.stderr
+    assert "Error" not in older.stderr  # a message for the clerk, not a traceback
+    assert _public_url(demo_dir) == "http://county.example/two" and notices(demo_dir) == snapshot
+    # the newest reply again changes nothing
+    assert cli("bundle", "import", str(replies[1]), "--data-dir", str(demo_dir)).returncode == 0
+    assert _public_url(demo_dir) == "http://county.example/two"
