@@ -364,7 +364,9 @@ def cmd_bundle(args: argparse.Namespace) -> int:
             summary = import_bundle(Path(args.file), reply)
         except ServerRefusal as err:
             raise AppError(err.message) from err
-        print(f"applied {summary['accepted']} changes; reply with {summary['pulled']} updates written to {reply}")
+        again = f" ({summary['already_applied']} already applied from an earlier import of this stick)" \
+            if summary["already_applied"] else ""
+        print(f"applied {summary['accepted']} changes{again}; reply with {summary['pulled']} updates written to {reply}")
         return 0
     from sync.client import SyncClient
 

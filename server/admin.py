@@ -323,7 +323,8 @@ def create_admin_router(clock: Clock) -> APIRouter:
         stamp = clock.now().astimezone(CHINA).strftime("%Y%m%d-%H%M")
         return Response(reply, media_type="application/octet-stream", headers={
             "Content-Disposition": f'attachment; filename="gongkai-reply-{stamp}.gkb"',
-            "X-Gongkai-Accepted": str(summary["accepted"]), "X-Gongkai-Pulled": str(summary["pulled"])})
+            "X-Gongkai-Accepted": str(summary["accepted"]), "X-Gongkai-Already-Applied": str(summary["already_applied"]),
+            "X-Gongkai-Pulled": str(summary["pulled"])})
 
     return router
 

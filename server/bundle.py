@@ -36,11 +36,17 @@ def import_bundle(path: Path, reply_path: Path) -> dict:
                 raise BundleError("同步文件中的照片与其校验值不符，未做任何更改。")
         for sha256, encoded in body.get("blobs", {}).items():
             svc.put_blob(sha256, base64.b64decode(encoded))
-        results = []
+        results, replayed, applied = [], 0, 0
         for batch in body["batches"]:
+            # this stick (or one with the same batches) was applied before: the stored answer again
+            again = svc.stored_batch(batch["batch_id"]) is not None
             result = svc.push(device, {"batch_id": batch["batch_id"], "changes": batch["changes"]})
             results.append({"batch_id": batch["batch_id"], "first_seq": batch["first_seq"],
                             "last_seq": batch["last_seq"], "result": result})
+            if again:
+                replayed += len(batch["changes"])
+            else:
+                applied += len(result["accepted"])
         pages, since = [], int(manifest.get("last_pulled_seq") or 0)
         while True:
             page = svc.pull(device, since, MAX_PULL_LIMIT)
@@ -51,5 +57,5 @@ def import_bundle(path: Path, reply_path: Path) -> dict:
         reply = {"manifest": {"device_id": device_id, "epoch": svc.epoch(), "created_at": svc.now_iso()},
                  "results": results, "pages": pages}
         write_bundle(Path(reply_path), "reply", device_id, bundle_key(device.token_hash), reply)
-    accepted = sum(len(r["result"]["accepted"]) for r in results)
-    return {"device_id": device_id, "accepted": accepted, "pulled": sum(len(p["changes"]) for p in pages)}
+    return {"device_id": device_id, "accepted": applied, "already_applied": replayed,
+            "pulled": sum(len(p["changes"]) for p in pages)}

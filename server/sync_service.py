@@ -512,6 +512,11 @@ def _stored_batch(batch_id: str) -> tuple[str, str] | None:
     return _run(_BATCH_SQL, (batch_id,)).fetchone()
 
 
+def stored_batch(batch_id: str) -> tuple[str, str] | None:
+    """(device id, result) of a batch applied before, or None."""
+    return _stored_batch(batch_id)
+
+
 _last_touch: dict[str, float] = {}
 
 

@@ -61,7 +61,8 @@ def test_an_uploaded_bundle_is_applied_once_and_the_reply_is_downloaded(admin, c
     # the same stick again: applied once, the receipt again
     again = _upload(admin, stick)
     assert again.status_code == 200 and _boards() == before + 2
-    assert again.headers["x-gongkai-accepted"] == "2"  # the stored result of the same batch
+    # the stored result of the same batch goes back, and the county does not count it as applied again
+    assert (again.headers["x-gongkai-accepted"], again.headers["x-gongkai-already-applied"]) == ("0", "2")
 
 
 def test_refused_bundles_show_a_clear_message_and_change_nothing(admin, county, tmp_path):  # noqa: F811

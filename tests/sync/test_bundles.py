@@ -36,8 +36,11 @@ def test_a_full_usb_cycle_and_replays_that_apply_once(enrolled, demo_dir, tmp_pa
     after = _county_rows(db_url)
     assert after > before + 2500
     # the same bundle again: applied once
+    assert int(first.stdout.split()[1]) > 2500 and "already" not in first.stdout
     again = cli("bundle", "import", str(stick), "--db", db_url, "-o", str(tmp_path / "reply2.gkb"))
     assert again.returncode == 0 and _county_rows(db_url) == after
+    # and the county says so, instead of counting the changes as applied again
+    assert again.stdout.startswith("applied 0 changes (") and "already applied" in again.stdout
     done = cli("bundle", "import", str(tmp_path / "reply.gkb"), "--data-dir", str(demo_dir))
     assert done.returncode == 0, done.stderr
     assert "0 conflicts, 0 refused" in done.stdout
