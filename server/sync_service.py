@@ -244,36 +244,39 @@ class _Row(NamedTuple):
 _NOTICE_PARTS = {"roster_row": "rows", "sign_off": "sign-offs"}
 
 
-def _check_change(device: Device, change: dict, current: _Row | None, notices) -> str | None:
-    """Why the device may not make this change, or None when it may."""
+def _check_change(device: Device, change: dict, current: _Row | None, notices) -> dict | None:
+    """Why the device may not make this change — ``{"code", "reason"}`` and what the workstation
+    needs to act on it (sync.protocol.REFUSAL_CODES) — or None when it may."""
     entity, data = change["entity"], change["data"]
     if entity in COUNTY_ENTITIES and entity != "program":
-        return f"{entity} rows belong to the county"
+        return {"code": "county_row", "reason": f"{entity} rows belong to the county"}
     if entity not in TOWNSHIP_ENTITIES:
-        return f"unknown entity {entity}"
-    if data.get("township_id") != device.township_id:
-        return "row belongs to another township"
-    if current is not None and current.township_id != device.township_id:
-        return "row belongs to another township"
+        return {"code": "unknown_entity", "reason": f"unknown entity {entity}"}
+    if data.get("township_id") != device.township_id or (
+            current is not None and current.township_id != device.township_id):
+        return {"code": "other_township", "reason": "row belongs to another township"}
     if entity == "program" and data.get("township_id") is None:
-        return "county programs belong to the county"
+        return {"code": "county_program", "reason": "county programs belong to the county"}
     old = json.loads(current.data) if current is not None else {}
     if entity in _NOTICE_PARTS:
         # added, changed, deleted or moved in or out: the notice as published is what was posted
         for notice_id in dict.fromkeys((old.get("notice_id"), data.get("notice_id"))):
             if notice_id is not None and notices.status(notice_id) in FROZEN_NOTICE_STATUSES:
-                return (f"{_NOTICE_PARTS[entity]} of published notice {notice_id} are immutable; "
-                        "publish a correction instead")
+                return {"code": "published_notice_part", "notice_id": notice_id,
+                        "reason": f"{_NOTICE_PARTS[entity]} of published notice {notice_id} are immutable; "
+                                  "publish a correction instead"}
     if current is None:
         return None
     if entity == "notice" and old.get("status") in FROZEN_NOTICE_STATUSES:
         changed = {k for k in set(old) | set(data) if old.get(k) != data.get(k)}
         if changed - NOTICE_FIELDS_AFTER_PUBLISH:
-            return "a published notice is immutable; publish a correction instead"
+            return {"code": "published_notice", "notice_id": change["id"],
+                    "reason": "a published notice is immutable; publish a correction instead"}
     if entity == "objection" and old.get("origin") == "portal":
         changed = {k for k in set(old) | set(data) if old.get(k) != data.get(k)}
         if changed - {"status", "version", "updated_at"}:
-            return "a resident's objection is kept as submitted; answer it instead"
+            return {"code": "resident_objection",
+                    "reason": "a resident's objection is kept as submitted; answer it instead"}
     return None
 
 
@@ -318,7 +321,7 @@ def _sort_out(changes: list) -> tuple[_Outcome, list[dict]]:
         reason = _malformed(change)
         if reason:
             out.rejected.append({"id": str(change.get("id", ""))[:64] if isinstance(change, dict) else "",
-                                 "reason": reason})
+                                 "code": "malformed", "reason": reason})
         else:
             well_formed.append(change)
     return out, well_formed
@@ -348,9 +351,9 @@ def _decide(device: Device, well_formed: list[dict], current: dict[tuple[str, st
             out.duplicates.append({"id": change["id"], "version": row.version, "seq": row.seq})
             refused.discard(key)
             continue
-        reason = _check_change(device, change, row, notices)
-        if reason:
-            out.rejected.append({"id": change["id"], "reason": reason})
+        refusal = _check_change(device, change, row, notices)
+        if refusal:
+            out.rejected.append({"id": change["id"], **refusal})
             refused.add(key)
             continue
         if key in refused or (row is None and change["base_version"] is not None) or (

@@ -23,7 +23,7 @@ from peewee import fn
 
 from app.context import Context
 from app.errors import Cancelled, SyncError
-from app.i18n import _
+from app.i18n import N_, _
 from app.settings import get_local, set_local, workstation_id
 from db.changes import json_values, utc_now
 from db.models import ENTITY_MODELS, LocalSetting, Outbox, SyncProblem, SyncState
@@ -106,6 +106,31 @@ def _status_message(status: int, body: str) -> str:
     if status == 403:
         return _("县级服务器拒绝了本次同步：{detail}").format(detail=detail or status)
     return _("县级服务器返回错误（{status}）：{detail}").format(status=status, detail=detail or "")
+
+
+# What the clerk reads for each refusal code of the county (sync.protocol.REFUSAL_CODES)
+_REFUSALS = {
+    "malformed": N_("这项修改的格式不对，县里无法接收，请联系技术支持。"),
+    "county_row": N_("这是县里管理的数据，工作站不能修改。"),
+    "unknown_entity": N_("县级服务器不认识这类数据，请更新本软件后再同步。"),
+    "other_township": N_("这一行属于另一个乡镇，本机不能修改。"),
+    "county_program": N_("这是县里设立的项目，由县里管理，本机不能修改。"),
+    "published_notice": N_("公示“{title}”已经发布，内容不能再改。如需更改，请做更正公示。"),
+    "published_notice_part": N_("公示“{title}”已经发布，它的名单和签字不能再增加、修改或删除。如需更改，请做更正公示。"),
+    "resident_objection": N_("群众提交的异议按原样保存，不能修改；请在答复中说明。"),
+}
+
+
+def refusal_text(refusal: dict) -> str:
+    """The county's refusal of one change, as the clerk reads it (in the clerk's language); a
+    refusal this version does not know keeps the county's own words."""
+    from db.models import Notice
+
+    text = _REFUSALS.get(refusal.get("code") or "")
+    if text is None:
+        return _("县里没有接受这项修改：{detail}").format(detail=str(refusal.get("reason", ""))[:300])
+    notice = Notice.get_or_none(Notice.id == refusal.get("notice_id")) if refusal.get("notice_id") else None
+    return _(text).format(title=notice.title if notice else _("（本机没有这份公示）"))
 
 
 class SyncClient(IntegrityMixin):
@@ -467,7 +492,7 @@ class SyncClient(IntegrityMixin):
                 local = mine[-1] if mine else None
                 SyncProblem.create(kind="rejected", entity=local.entity if local else "", entity_id=r["id"],
                                    local_version=local.version if local else None,
-                                   local_data=local.payload if local else None, reason=r["reason"][:500],
+                                   local_data=local.payload if local else None, reason=refusal_text(r)[:500],
                                    created_at=utc_now())
                 done += [e.seq for e in mine]
             for i in range(0, len(done), 900):  # plain SQL: building it with peewee cost more than running it

@@ -47,3 +47,11 @@ def row_hash(row_id: str, version: int) -> int:
 
 def digest_hex(value: int) -> str:
     return f"{value:032x}"
+
+
+#: why the county refuses a change: the ``code`` of each entry of a push result's ``rejected``
+#: (with an English ``reason`` for logs, and ``notice_id`` for the published-notice ones)
+REFUSAL_CODES = frozenset({
+    "malformed", "county_row", "unknown_entity", "other_township", "county_program",
+    "published_notice", "published_notice_part", "resident_objection",
+})

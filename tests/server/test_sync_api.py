@@ -109,7 +109,7 @@ def test_one_invalid_change_does_not_block_the_others(client, county):
     bad = {"entity": "board", "id": "x", "version": "one", "data": {}}
     result = push(client, device, [good[0], bad, good[1], good[2]]).json()
     assert len(result["accepted"]) == 3 and len(result["rejected"]) == 1
-    assert "version" in result["rejected"][0]["reason"]
+    assert "version" in result["rejected"][0]["reason"] and result["rejected"][0]["code"] == "malformed"
 
 
 def test_a_township_can_neither_read_nor_write_another_townships_rows(client, county):
@@ -145,7 +145,8 @@ def test_a_published_notice_is_immutable(client, county):
     assert push(client, device, [first]).json()["accepted"]
     changed = {"entity": "notice", "id": nid, "version": 2, "base_version": 1,
                "data": {**data, "title": "改过的公示", "version": 2}}
-    assert "immutable" in push(client, device, [changed]).json()["rejected"][0]["reason"]
+    [refused] = push(client, device, [changed]).json()["rejected"]
+    assert "immutable" in refused["reason"] and (refused["code"], refused["notice_id"]) == ("published_notice", nid)
     closed = {"entity": "notice", "id": nid, "version": 2, "base_version": 1,
               "data": {**data, "status": "closed", "closed_at": "2026-12-01", "version": 2}}
     assert push(client, device, [closed]).json()["accepted"]

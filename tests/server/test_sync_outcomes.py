@@ -94,6 +94,7 @@ def test_nothing_can_be_added_to_a_published_notice(client, county):
     into = push(client, second, [_edit(moved, 2, notice_id=notice_id)]).json()
     assert into["accepted"] == [] and [x["id"] for x in into["rejected"]] == [moved["id"]]
     for x in first_try["rejected"] + into["rejected"]:
+        assert (x["code"], x["notice_id"]) == ("published_notice_part", notice_id)
         assert "published" in x["reason"] and "correction" in x["reason"] and notice_id in x["reason"]
     rows = [c for c in pull_all(client, first) if c["entity"] == "roster_row"
             and c["data"]["notice_id"] == notice_id]

@@ -304,3 +304,52 @@ def test_two_versions_of_a_row_in_one_batch_after_a_conflict_are_both_conflicts(
         assert report.conflicts == 1 and len(ConflictService(ctx).open_problems()) == 1  # one per row
         assert SyncState.get_by_id(1).last_error is None
     assert town.server_row(draft)[1]["title"] == "甲机改"
+
+
+# ------------------------------------------------------------------- published since (SYNC.md 2)
+def test_a_row_added_offline_to_a_notice_published_since_is_refused_in_the_clerks_words(town, tmp_path):
+    """Both workstations have a draft; the first takes it through review and publishes it; the
+    second, offline, adds a household to its copy and then syncs. The county keeps the roster as
+    published, and the clerk reads why in Chinese, with the notice's title and the way out."""
+    import random
+
+    from app.demo import soil_subsidy_rows
+    from app.notices import NoticeService
+    from app.reference import ReferenceService
+    from db.models import RosterRow, SyncProblem, User
+
+    ws0, ws1 = town.reset(tmp_path)
+    with opened(ws0) as (ctx, clerk):
+        notices = NoticeService(ctx)
+        program = next(p for p in ReferenceService(ctx).programs() if p.notice_type_code == "subsidy_payout")
+        nid = notices.create(clerk, notice_type_id=program.notice_type_id, program_id=program.id,
+                             title="两台电脑都有的补贴名单")
+        notices.add_rows(nid, clerk, soil_subsidy_rows(random.Random(7), 5))
+        assert sync_client(ctx).sync().conflicts == 0
+    with opened(ws1) as (ctx, _clerk):
+        sync_client(ctx).sync()
+    with opened(ws0) as (ctx, clerk):
+        notices = NoticeService(ctx)
+        reviewer = User.get(User.username == "wangqiang").id
+        notices.submit(nid, clerk)
+        notices.approve(nid, reviewer)
+        notices.publish(nid, clerk)
+        assert sync_client(ctx).sync().rejected == 0
+    with opened(ws1) as (ctx, clerk):  # offline until now
+        NoticeService(ctx).add_rows(nid, clerk, soil_subsidy_rows(random.Random(8), 1))
+        report = sync_client(ctx).sync()
+        assert report.rejected == 1
+        [problem] = SyncProblem.select().where(SyncProblem.resolved_at.is_null())
+        assert problem.kind == "rejected" and "两台电脑都有的补贴名单" in problem.reason
+        assert "已经发布" in problem.reason and "更正公示" in problem.reason
+        assert not any(c.isascii() and c.isalpha() for c in problem.reason)  # no English left
+    conn = town.server()
+    try:
+        [(count,)] = conn.execute("SELECT COUNT(*) FROM sync_row WHERE entity = 'roster_row' AND "
+                                  "json_extract(data, '$.notice_id') = ?", (nid,)).fetchall()
+    finally:
+        conn.close()
+    assert count == 5
+    with opened(ws0) as (ctx, _clerk):
+        sync_client(ctx).sync()
+        assert RosterRow.select().where(RosterRow.notice == nid).count() == 5

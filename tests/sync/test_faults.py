@@ -77,7 +77,7 @@ def test_one_invalid_change_does_not_block_the_rest(station):
     report = _client(ctx).sync()
     assert report.rejected == 1 and Outbox.select().count() == 0
     problem = SyncProblem.get(SyncProblem.kind == "rejected")
-    assert problem.entity_id == first.entity_id and "another township" in problem.reason
+    assert problem.entity_id == first.entity_id and "属于另一个乡镇" in problem.reason
     assert first.entity_id not in _server_boards(db_url)
     assert _client(ctx).sync().rejected == 0  # later syncs are not blocked
 
