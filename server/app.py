@@ -125,8 +125,8 @@ def create_app(*, clock: Clock, https_only: bool = False, session_secret: str | 
     """The application over the already-opened server database (see server.db).
 
     ``clock`` is the county's clock, the same kind the township side uses: posting states, due
-    dates, enrolment-code expiry and record stamps all follow it (``serve`` passes the real one,
-    tests a fixed one). ``https_only`` marks the admin cookie Secure; set it behind a TLS reverse
+    dates, objection numbers, form-token age and enrolment-code expiry follow it (``serve`` passes
+    the real one, tests a fixed one); only record stamps read the wall clock. ``https_only`` marks the admin cookie Secure; set it behind a TLS reverse
     proxy.
     """
     from contextlib import asynccontextmanager

@@ -689,10 +689,10 @@ def _batch_text(state: SyncState, entries: list[_Entry]) -> str:
     for a big push that is most of the client's work.
 
     Its id is derived from the device, the county's epoch, this workstation's chain, the outbox
-    range and a digest of the content, so the same entries always form the same batch (a retry, or the same batch on a USB
-    stick, gets the county's stored answer), while different content never takes an earlier
-    batch's id — as a workstation restored from a backup would, counting its outbox again from
-    the backup's numbers."""
+    range and a digest of the content, so the same entries always form the same batch (a retry,
+    or the same batch on a USB stick, gets the county's stored answer), while different content
+    never takes an earlier batch's id — as a workstation restored from a backup would, counting
+    its outbox again from the backup's numbers."""
     content = hashlib.sha256()
     for e in entries:
         content.update(f"{e.entity}\x1f{e.entity_id}\x1f{e.version}\x1f{e.base_version}\x1f".encode())

@@ -91,12 +91,12 @@ def test_the_detector_sees_every_way_of_reading_the_clock():
     source = (
         "import datetime as dt\nimport time\nfrom datetime import date, datetime\n"
         "from PySide6.QtCore import QDate\n"
-        "def a():\n    return date.today()\n"
-        "def b():\n    return datetime.now()\n"
-        "def c():\n    return dt.datetime.now(dt.UTC)\n"
-        "def d():\n    return time.time()\n"
-        "def e():\n    return QDate.currentDate()\n"
-        "def f():\n    return time.localtime()\n"
+        "def a():\n    return date.today()\n"  # wall-clock ok: source text for the detector
+        "def b():\n    return datetime.now()\n"  # wall-clock ok: source text for the detector
+        "def c():\n    return dt.datetime.now(dt.UTC)\n"  # wall-clock ok: source text for the detector
+        "def d():\n    return time.time()\n"  # wall-clock ok: source text for the detector
+        "def e():\n    return QDate.currentDate()\n"  # wall-clock ok: source text for the detector
+        "def f():\n    return time.localtime()\n"  # wall-clock ok: source text for the detector
         "def fine():\n    return time.localtime(0), time.monotonic(), datetime.fromisoformat('2026-01-01')\n"
     )
     assert [(owner, call) for _line, owner, call in wall_clock_reads(source)] == [

@@ -99,3 +99,16 @@ def test_an_old_step_answered_as_a_conflict_waits_for_the_newer_change_queued_be
     assert SyncClient(demo_ctx)._settle([_Entry.read(Outbox.select().where(Outbox.seq == second.seq))[0]],
                                         result) == (1, 0)
     assert SyncProblem.get().local_data["title"] == "改过的标题"
+
+
+def test_every_refusal_of_the_county_has_a_text_for_the_clerk(demo_ctx):
+    from db.models import Notice
+    from sync.client import _REFUSALS, refusal_text
+    from sync.protocol import REFUSAL_CODES
+
+    assert set(_REFUSALS) == REFUSAL_CODES
+    published = Notice.get(Notice.status == "published")
+    text = refusal_text({"code": "published_notice_part", "notice_id": published.id, "reason": "rows ..."})
+    assert published.title in text and "更正公示" in text
+    # a code this version does not know yet keeps the county's words, in a Chinese sentence
+    assert refusal_text({"code": "new_rule", "reason": "some new rule"}) == "县里没有接受这项修改：some new rule"
