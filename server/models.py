@@ -85,6 +85,9 @@ class PushBatch(ServerModel):
     device_id = TextField()
     result = TextField()
     created_at = TextField()
+    # digest of the changes the batch carried: the same id with other content is refused, never
+    # answered with this batch's result (None for batches stored before it was kept)
+    content = TextField(null=True)
 
 
 class IdLookup(ServerModel):

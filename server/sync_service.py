@@ -95,11 +95,25 @@ def _run(text: str, params: tuple | list = ()):
 def create_schema() -> None:
     with database.atomic():
         database.create_tables(SERVER_MODELS, safe=True)
+        _add_missing_columns()
         if SeqCounter.get_or_none(SeqCounter.id == 1) is None:
             SeqCounter.create(id=1, value=0)
         for key, make in (("epoch", lambda: str(uuid.uuid4())), ("id_hmac_key", lambda: secrets.token_hex(32))):
             if ServerMeta.get_or_none(ServerMeta.key == key) is None:
                 ServerMeta.create(key=key, value=make())
+
+
+def _add_missing_columns() -> None:
+    """Columns added to the county's tables since a database was created (``create_tables``
+    makes missing tables only): added empty (nullable), so rows written before keep working."""
+    from playhouse.migrate import SchemaMigrator, migrate
+
+    migrator = SchemaMigrator.from_database(database)
+    for model in SERVER_MODELS:
+        table = model._meta.table_name
+        have = {c.name for c in database.get_columns(table)}
+        missing = [f for f in model._meta.sorted_fields if f.column_name not in have]
+        migrate(*(migrator.add_column(table, f.column_name, f) for f in missing))
 
 
 def meta(key: str) -> str:
@@ -300,17 +314,24 @@ def push(device: Device, body: dict, token: str | None = None) -> dict:
         # the workstation's changes were based on the database before a restore: apply nothing,
         # tell it the new epoch so it re-sends what the county lost and re-pulls from zero
         raise EpochChanged(epoch())
+    content = content_digest(changes)
     try:
         if is_postgres() and not database.in_transaction():
-            return _push_pipelined(device, batch_id, changes, token)
+            return _push_pipelined(device, batch_id, changes, token, content)
         stored = _stored_batch(batch_id)
         if stored is not None:
             if token is not None:
                 _same_device(authenticate(token), device)
-            return _replayed(stored, device)
-        return _apply(device, batch_id, changes, token)
+            return _replayed(stored, device, content)
+        return _apply(device, batch_id, changes, token, content)
     except _Replay:
-        return _replayed(_stored_batch(batch_id), device)
+        return _replayed(_stored_batch(batch_id), device, content)
+
+
+def content_digest(changes: list) -> str:
+    """A digest of a batch's changes as received (a USB bundle keeps the order of keys, so the
+    same batch by network or by stick has the same digest)."""
+    return hashlib.sha256(json.dumps(changes).encode()).hexdigest()
 
 
 def _sort_out(changes: list) -> tuple[_Outcome, list[dict]]:
@@ -378,7 +399,7 @@ def _same_device(found: Device, device: Device) -> None:
         raise SyncError(401, "unknown token")
 
 
-def _apply(device: Device, batch_id: str, changes: list, token: str | None = None) -> dict:
+def _apply(device: Device, batch_id: str, changes: list, token: str | None, content: str) -> dict:
     out, well_formed = _sort_out(changes)
     with write_transaction():
         if token is not None:
@@ -394,13 +415,13 @@ def _apply(device: Device, batch_id: str, changes: list, token: str | None = Non
                         for n, c in enumerate(out.accepted, 1)]
         _store_many([(change, text, first + n) for change, text, n in staged.values()], device.township_id)
         result = out.as_dict() | {"epoch": epoch()}
-        if _run(_CLAIM_SQL, (batch_id, device.id, json.dumps(result), now_iso())).fetchone() is None:
+        if _run(_CLAIM_SQL, (batch_id, device.id, json.dumps(result), now_iso(), content)).fetchone() is None:
             raise _Replay()  # a concurrent delivery of the same batch committed first: undo ours
     _touch(device)
     return result
 
 
-def _push_pipelined(device: Device, batch_id: str, changes: list, token: str | None) -> dict:
+def _push_pipelined(device: Device, batch_id: str, changes: list, token: str | None, content: str) -> dict:
     """:func:`_apply` on PostgreSQL in two round trips to the database, one transaction:
 
     1. BEGIN, the device of ``token`` (if given), the stored result of ``batch_id`` if any, and
@@ -436,7 +457,7 @@ def _push_pipelined(device: Device, batch_id: str, changes: list, token: str | N
         rows = locked.fetchall() if locked is not None else []
         if stored is not None:
             _rollback(conn)
-            return _replayed(stored, device)
+            return _replayed(stored, device, content)
         staged = _decide(device, well_formed, {(r[0], r[1]): _Row(*r) for r in rows}, out)
         _store_id_lookups([c for c, _, _ in staged.values()])  # in this transaction; no sequence numbers
         now = now_iso()
@@ -447,14 +468,14 @@ def _push_pipelined(device: Device, batch_id: str, changes: list, token: str | N
             if accepted:
                 written = conn.execute(_WRITE_SQL_PG, {
                     "count": len(accepted), "township": device.township_id, "now": now, "batch": batch_id,
-                    "device": device.id, "head": '{"accepted": [', "tail": "], " + json.dumps(rest)[1:],
+                    "device": device.id, "content": content, "head": '{"accepted": [', "tail": "], " + json.dumps(rest)[1:],
                     "rows": json.dumps([{"e": c["entity"], "i": c["id"], "v": c["version"], "n": n, "x": text,
                                          "d": bool(c["data"].get("deleted"))} for c, text, n in staged.values()]),
                     "accepted": json.dumps([{"i": c["id"], "v": c["version"], "n": n}
                                             for n, c in enumerate(accepted, 1)])})
             else:
                 written = None
-                conn.execute(_BATCH_INSERT_SQL, (batch_id, device.id, json.dumps(out.as_dict() | rest), now))
+                conn.execute(_BATCH_INSERT_SQL, (batch_id, device.id, json.dumps(out.as_dict() | rest), now, content))
             conn.execute("COMMIT")
         first = written.fetchone()[0] if written is not None else 0
     except UniqueViolation as exc:
@@ -491,9 +512,10 @@ _CURRENT_COLUMNS = 'r."entity", r."id", r."township_id", r."version", r."seq", r
 # locked in key order, so two pushes touching the same rows cannot deadlock
 _LOCK_SQL_PG = (f'SELECT {_CURRENT_COLUMNS} FROM "sync_row" AS r WHERE (r."entity", r."id") IN '
                 '(SELECT * FROM unnest(%s::text[], %s::text[])) ORDER BY r."entity", r."id" FOR UPDATE OF r')
-_CLAIM_SQL = ('INSERT INTO "push_batch" ("batch_id", "device_id", "result", "created_at") VALUES (%s, %s, %s, %s) '
+_CLAIM_SQL = ('INSERT INTO "push_batch" ("batch_id", "device_id", "result", "created_at", "content") '
+              'VALUES (%s, %s, %s, %s, %s) '
               'ON CONFLICT ("batch_id") DO NOTHING RETURNING "batch_id"')
-_BATCH_SQL = 'SELECT "device_id", "result" FROM "push_batch" WHERE "batch_id" = %s'
+_BATCH_SQL = 'SELECT "device_id", "result", "content" FROM "push_batch" WHERE "batch_id" = %s'
 _TOKEN_SQL = 'SELECT "id", "revoked_at" FROM "device" WHERE "token_hash" = %s'
 
 
@@ -511,12 +533,12 @@ def _lock_rows(keys: set[tuple[str, str]]) -> dict[tuple[str, str], _Row]:
     return {(r[0], r[1]): _Row(*r) for r in cursor.fetchall()}
 
 
-def _stored_batch(batch_id: str) -> tuple[str, str] | None:
+def _stored_batch(batch_id: str) -> tuple[str, str, str | None] | None:
     return _run(_BATCH_SQL, (batch_id,)).fetchone()
 
 
-def stored_batch(batch_id: str) -> tuple[str, str] | None:
-    """(device id, result) of a batch applied before, or None."""
+def stored_batch(batch_id: str) -> tuple[str, str, str | None] | None:
+    """(device id, result, content digest) of a batch applied before, or None."""
     return _stored_batch(batch_id)
 
 
@@ -559,10 +581,15 @@ class _NoticeStatus:
         return self.known[notice_id]
 
 
-def _replayed(stored: tuple[str, str], device: Device) -> dict:
-    device_id, result = stored
+def _replayed(stored: tuple[str, str, str | None], device: Device, content: str) -> dict:
+    """The stored result of a batch sent again. Only for the same content: a workstation that
+    reuses a batch id for other changes (a bug, or a copy restored outside the app) would
+    otherwise be told its new changes were accepted, and drop them."""
+    device_id, result, stored_content = stored
     if device_id != device.id:
         raise SyncError(409, "batch id already used by another workstation")
+    if stored_content is not None and stored_content != content:
+        raise SyncError(409, "batch id already used for other changes; nothing was applied")
     return json.loads(result)
 
 
@@ -608,15 +635,16 @@ WITH s AS (
     FROM s, json_to_recordset(%(rows)s::json) AS t(e text, i text, v integer, d boolean, n integer, x text)
     {_UPSERT_UPDATE}
 ), b AS (
-    INSERT INTO "push_batch" ("batch_id", "device_id", "result", "created_at")
+    INSERT INTO "push_batch" ("batch_id", "device_id", "result", "created_at", "content")
     SELECT %(batch)s::text, %(device)s::text, %(head)s::text || (
         SELECT string_agg(json_build_object('id', a.i, 'version', a.v, 'seq', s.first + a.n)::text, ', '
                           ORDER BY a.n)
         FROM json_to_recordset(%(accepted)s::json) AS a(i text, v integer, n integer)
-    ) || %(tail)s::text, %(now)s::text FROM s
+    ) || %(tail)s::text, %(now)s::text, %(content)s::text FROM s
 )
 SELECT first FROM s"""
-_BATCH_INSERT_SQL = 'INSERT INTO "push_batch" ("batch_id", "device_id", "result", "created_at") VALUES (%s, %s, %s, %s)'
+_BATCH_INSERT_SQL = ('INSERT INTO "push_batch" ("batch_id", "device_id", "result", "created_at", "content") '
+                     'VALUES (%s, %s, %s, %s, %s)')
 
 
 def _store_many(rows: list[tuple[dict, str, int]], township_id: str | None) -> None:

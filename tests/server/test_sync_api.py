@@ -91,6 +91,34 @@ def test_the_same_batch_twice_applies_once(client, county):
     assert third["accepted"] == [] and [d["id"] for d in third["duplicates"]] == [change["id"]]
 
 
+def test_a_batch_id_sent_again_with_other_changes_is_refused_and_applies_nothing(client, county):
+    # a workstation copied back from a backup outside the app counts its outbox again and may
+    # send new edits under an old batch id: being told "accepted" it would drop them
+    device = enroll(client, "539901101000")
+    row_id = str(uuid.uuid4())
+    first = push(client, device, [board(county["shimen"], "原名", 1, row_id)], batch_id="batch-0001")
+    assert first.status_code == 200
+    other = push(client, device, [board(county["shimen"], "新名", 1, row_id)], batch_id="batch-0001")
+    assert other.status_code == 409, other.text
+    assert "other changes" in other.json()["error"]
+    assert json.loads(SyncRow.get(SyncRow.id == row_id).data)["name"] == "原名"
+    # the same content again is still answered with the stored result
+    assert push(client, device, [board(county["shimen"], "原名", 1, row_id)], batch_id="batch-0001").json() \
+        == first.json()
+
+
+def test_a_county_database_made_before_batch_digests_gains_the_column(county):
+    from server.db import database
+    from server.models import PushBatch
+
+    database.execute_sql('ALTER TABLE "push_batch" DROP COLUMN "content"')
+    assert "content" not in {c.name for c in database.get_columns("push_batch")}
+    svc.create_schema()
+    svc.create_schema()  # again: nothing to add
+    assert "content" in {c.name for c in database.get_columns("push_batch")}
+    PushBatch.create(batch_id="b" * 10, device_id="d", result="{}", created_at="now")
+
+
 def test_a_stale_base_version_is_a_conflict_with_the_server_copy(client, county):
     a = enroll(client, "539901101000", "一号机")
     b = enroll(client, "539901101000", "二号机")
