@@ -276,21 +276,26 @@ def _check_change(device: Device, change: dict, current: _Row | None, notices) -
         # added, changed, deleted or moved in or out: the notice as published is what was posted
         for notice_id in dict.fromkeys((old.get("notice_id"), data.get("notice_id"))):
             if notice_id is not None and notices.status(notice_id) in FROZEN_NOTICE_STATUSES:
+                # the county's copy goes back with the refusal: the workstation takes it (None: the
+                # county has no such row, the workstation drops its own) and keeps its own aside
                 return {"code": "published_notice_part", "notice_id": notice_id,
                         "reason": f"{_NOTICE_PARTS[entity]} of published notice {notice_id} are immutable; "
-                                  "publish a correction instead"}
+                                  "publish a correction instead",
+                        "server_version": current.version if current else None, "server_data": old or None}
     if current is None:
         return None
     if entity == "notice" and old.get("status") in FROZEN_NOTICE_STATUSES:
         changed = {k for k in set(old) | set(data) if old.get(k) != data.get(k)}
         if changed - NOTICE_FIELDS_AFTER_PUBLISH:
             return {"code": "published_notice", "notice_id": change["id"],
-                    "reason": "a published notice is immutable; publish a correction instead"}
+                    "reason": "a published notice is immutable; publish a correction instead",
+                    "server_version": current.version, "server_data": old}
     if entity == "objection" and old.get("origin") == "portal":
         changed = {k for k in set(old) | set(data) if old.get(k) != data.get(k)}
         if changed - {"status", "version", "updated_at"}:
             return {"code": "resident_objection",
-                    "reason": "a resident's objection is kept as submitted; answer it instead"}
+                    "reason": "a resident's objection is kept as submitted; answer it instead",
+                    "server_version": current.version, "server_data": old}
     return None
 
 

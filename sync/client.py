@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import peewee
 import requests
 from peewee import fn
 
@@ -34,7 +35,13 @@ from sync.integrity import (
     local_database_error,
     new_epoch_of,
 )
-from sync.protocol import COUNTY_ENTITIES, MAX_BATCH_CHANGES, PROTOCOL_HEADER, PROTOCOL_VERSION
+from sync.protocol import (
+    COUNTY_COPY_REFUSALS,
+    COUNTY_ENTITIES,
+    MAX_BATCH_CHANGES,
+    PROTOCOL_HEADER,
+    PROTOCOL_VERSION,
+)
 
 Progress = Callable[[int, int, str], None]
 TIMEOUT = (10, 60)  # connect, read (seconds)
@@ -490,10 +497,21 @@ class SyncClient(IntegrityMixin):
                     continue
                 recorded.add((r["id"], "rejected"))
                 local = mine[-1] if mine else None
-                SyncProblem.create(kind="rejected", entity=local.entity if local else "", entity_id=r["id"],
-                                   local_version=local.version if local else None,
-                                   local_data=local.payload if local else None, reason=refusal_text(r)[:500],
-                                   created_at=utc_now())
+                entity = local.entity if local else ""
+                if r.get("code") in COUNTY_COPY_REFUSALS and entity in ENTITY_MODELS:
+                    # the county's copy is the truth (a published notice, a resident's objection):
+                    # take it now, so this workstation prints and pays what was posted
+                    _take_county_copy(entity, r["id"], r.get("server_data"))
+                    SyncProblem.create(kind="replaced", entity=entity, entity_id=r["id"],
+                                       local_version=local.version, local_data=local.payload,
+                                       server_version=r.get("server_version"), server_data=r.get("server_data"),
+                                       reason=(refusal_text(r) + _("本机已改用县里的版本，本机的版本保存在这条记录中。"))[:500],
+                                       created_at=utc_now())
+                else:
+                    SyncProblem.create(kind="rejected", entity=entity, entity_id=r["id"],
+                                       local_version=local.version if local else None,
+                                       local_data=local.payload if local else None, reason=refusal_text(r)[:500],
+                                       created_at=utc_now())
                 done += [e.seq for e in mine]
             for i in range(0, len(done), 900):  # plain SQL: building it with peewee cost more than running it
                 chunk = done[i:i + 900]
@@ -619,6 +637,20 @@ class SyncClient(IntegrityMixin):
             current = SyncState.get_by_id(1).last_pulled_seq
             SyncState.update(last_pulled_seq=max(current, page["next"]), server_epoch=page.get("epoch")).where(
                 SyncState.id == 1).execute()
+
+
+def _take_county_copy(entity: str, row_id: str, server_data: dict | None) -> None:
+    """Make this workstation's row what the county holds: its copy, or no row where the county
+    has none (a row added here that it refused). Call inside the write transaction."""
+    model = ENTITY_MODELS[entity]
+    if server_data is not None:
+        _upsert(model, server_data)
+        return
+    try:
+        with model._meta.database.atomic():  # a savepoint: a row something refers to stays
+            model.delete().where(model.id == row_id).execute()
+    except peewee.IntegrityError:
+        model.update(deleted=True).where(model.id == row_id).execute()
 
 
 def _open_conflicts():
@@ -830,6 +862,23 @@ class ConflictService:
             self._resolve(problem, "take_theirs")
             record(self._ctx, by, "sync.take_theirs", problem.entity, problem.entity_id,
                    {"version": problem.server_data.get("version")})
+
+    def acknowledge(self, problem_id: int, by) -> None:
+        """The clerk has read that the county's copy was taken in place of a refused change: the
+        record leaves the list of open problems and stays in the sync record. Conflicts need a
+        decision instead, and other refusals a correction."""
+        from app.audit import record
+        from app.errors import NotFound, ValidationError
+
+        with self._ctx.write():
+            problem = SyncProblem.get_or_none((SyncProblem.id == problem_id) & SyncProblem.resolved_at.is_null())
+            if problem is None:
+                raise NotFound(_("找不到该同步问题，或已处理。"))
+            if problem.kind != "replaced":
+                raise ValidationError(_("这一项还需要处理（选择保留哪个版本，或按县里的答复修改），不能只标为已读。"))
+            SyncProblem.update(resolved_at=utc_now(), resolution="acknowledged").where(
+                SyncProblem.id == problem.id).execute()
+            record(self._ctx, by, "sync.acknowledge", problem.entity, problem.entity_id, {"kind": problem.kind})
 
     def _resolve(self, problem: SyncProblem, how: str) -> None:
         # every open record of the same row is settled by the one decision

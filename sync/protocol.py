@@ -55,3 +55,7 @@ REFUSAL_CODES = frozenset({
     "malformed", "county_row", "unknown_entity", "other_township", "county_program",
     "published_notice", "published_notice_part", "resident_objection",
 })
+#: refusals where the county's copy is the truth: the refusal carries it (``server_version``,
+#: ``server_data``; None where the county has no such row) and the workstation takes it, keeping
+#: its own version in the problem record
+COUNTY_COPY_REFUSALS = frozenset({"published_notice", "published_notice_part", "resident_objection"})

@@ -58,7 +58,7 @@ BUNDLE_FILTER = "*.gkb"
 
 KIND_LABELS = {"sync": "联网同步", "bundle_export": "导出U盘同步包", "bundle_import": "导入回执包",
                "enroll": "注册工作站"}
-PROBLEM_LABELS = {"conflict": "版本冲突", "rejected": "县里拒收", "integrity": "数据检查"}
+PROBLEM_LABELS = {"conflict": "版本冲突", "rejected": "县里拒收", "replaced": "已改用县里版本", "integrity": "数据检查"}
 
 
 def _ask(parent: QWidget, title: str, text: str) -> bool:
@@ -182,8 +182,10 @@ class ConflictPanel(QWidget):
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
         self.keep_mine_button = QPushButton(_("保留本机版本"), self)
         self.take_theirs_button = QPushButton(_("采用县里版本"), self)
+        self.acknowledge_button = QPushButton(_("知道了"), self)
         self.keep_mine_button.clicked.connect(self.keep_mine)
         self.take_theirs_button.clicked.connect(self.take_theirs)
+        self.acknowledge_button.clicked.connect(self.acknowledge)
         self.hint = QLabel(self)
         self.hint.setWordWrap(True)
 
@@ -198,6 +200,7 @@ class ConflictPanel(QWidget):
         buttons.addWidget(self.hint, 1)
         buttons.addWidget(self.keep_mine_button)
         buttons.addWidget(self.take_theirs_button)
+        buttons.addWidget(self.acknowledge_button)
         d.addLayout(buttons)
         splitter = QSplitter(self)
         splitter.addWidget(self.list)
@@ -277,8 +280,13 @@ class ConflictPanel(QWidget):
         self.table.resizeRowsToContents()
         self.keep_mine_button.setEnabled(view.choosable and view.has_local)
         self.take_theirs_button.setEnabled(view.choosable)
+        self.acknowledge_button.setVisible(view.kind == "replaced")
+        self.keep_mine_button.setVisible(view.kind != "replaced")
+        self.take_theirs_button.setVisible(view.kind != "replaced")
         if view.choosable:
             self.hint.setText(_("无论选择哪个版本，另一个版本都会保存在同步记录中，不会丢失。"))
+        elif view.kind == "replaced":
+            self.hint.setText(_("本机已按县里的版本改好，无需再同步。核对无误后点“知道了”；本机原来的版本仍保存在同步记录中。"))
         else:
             self.hint.setText(_("这一项不能二选一：请按县里的答复修改后再同步，或联系县里。"))
 
@@ -295,6 +303,12 @@ class ConflictPanel(QWidget):
                 "采用县里的版本？本机这一项尚未上传的修改会被县里的版本替换；本机的版本仍保存在同步记录中。")):
             return False
         return self._decide(view, ConflictService(self.env.ctx).take_theirs)
+
+    def acknowledge(self) -> bool:
+        view = self.current_view()
+        if view is None:
+            return False
+        return self._decide(view, ConflictService(self.env.ctx).acknowledge)
 
     def _decide(self, view: ProblemView, action) -> bool:
         try:

@@ -340,9 +340,13 @@ def test_a_row_added_offline_to_a_notice_published_since_is_refused_in_the_clerk
         report = sync_client(ctx).sync()
         assert report.rejected == 1
         [problem] = SyncProblem.select().where(SyncProblem.resolved_at.is_null())
-        assert problem.kind == "rejected" and "两台电脑都有的补贴名单" in problem.reason
+        assert problem.kind == "replaced" and "两台电脑都有的补贴名单" in problem.reason
         assert "已经发布" in problem.reason and "更正公示" in problem.reason
         assert not any(c.isascii() and c.isalpha() for c in problem.reason)  # no English left
+        # the county's roster as published is this workstation's too; its own row is kept aside
+        assert RosterRow.select().where(RosterRow.notice == nid).count() == 5
+        assert problem.local_data["notice_id"] == nid and problem.server_data is None
+        assert report.integrity == ()
     conn = town.server()
     try:
         [(count,)] = conn.execute("SELECT COUNT(*) FROM sync_row WHERE entity = 'roster_row' AND "
@@ -353,3 +357,63 @@ def test_a_row_added_offline_to_a_notice_published_since_is_refused_in_the_clerk
     with opened(ws0) as (ctx, _clerk):
         sync_client(ctx).sync()
         assert RosterRow.select().where(RosterRow.notice == nid).count() == 5
+
+
+def _payment_file(ctx, nid, clerk, path):
+    """The 一卡通 payment file of a notice as the bank gets it: (rows, total line)."""
+    from python_calamine import CalamineWorkbook
+
+    from app.exports import ExportService
+
+    ExportService(ctx).export(nid, "payment", path, clerk)
+    rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0).to_python()
+    return [r for r in rows if any(str(c).strip() for c in r)]
+
+
+def test_an_offline_edit_of_a_row_published_since_gives_way_to_the_county_and_both_pay_the_same(town, tmp_path):
+    """The second workstation, offline, changes a household's amount in a notice the first has
+    published since. The county refuses it; the second workstation takes the posted amount at
+    once (its own kept in the record, acknowledged by the clerk), and both workstations' 一卡通
+    payment files are the posted notice's."""
+    import random
+    from decimal import Decimal
+
+    from app.demo import soil_subsidy_rows
+    from app.integrity import verify_database
+    from app.notices import NoticeService
+    from app.reference import ReferenceService
+    from db.models import SyncProblem, User
+    from sync.client import ConflictService
+
+    ws0, ws1 = town.reset(tmp_path)
+    with opened(ws0) as (ctx, clerk):
+        notices = NoticeService(ctx)
+        program = next(p for p in ReferenceService(ctx).programs() if p.notice_type_code == "subsidy_payout")
+        nid = notices.create(clerk, notice_type_id=program.notice_type_id, program_id=program.id,
+                             title="金额被离线改过的名单")
+        notices.add_rows(nid, clerk, soil_subsidy_rows(random.Random(11), 6))
+        sync_client(ctx).sync()
+    with opened(ws1) as (ctx, _clerk):
+        sync_client(ctx).sync()
+    with opened(ws0) as (ctx, clerk):
+        notices = NoticeService(ctx)
+        notices.submit(nid, clerk)
+        notices.approve(nid, User.get(User.username == "wangqiang").id)
+        notices.publish(nid, clerk)
+        sync_client(ctx).sync()
+        posted = _payment_file(ctx, nid, clerk, tmp_path / "pay0.xlsx")
+    with opened(ws1) as (ctx, clerk):  # offline until now: its copy is still a draft
+        notices = NoticeService(ctx)
+        first = notices.rows(nid)[0]
+        notices.update_row(first.id, clerk, _row_input(first, quantity=Decimal("1111.11"), amount_fen=11111100))
+        report = sync_client(ctx).sync()
+        assert report.rejected == 1
+        assert notices.rows(nid)[0].amount_fen == first.amount_fen  # the posted amount, not 11,111.00
+        [problem] = SyncProblem.select().where(SyncProblem.resolved_at.is_null())
+        assert problem.kind == "replaced" and problem.local_data["amount_fen"] == 11111100
+        assert problem.server_data["amount_fen"] == first.amount_fen
+        assert verify_database(ctx).ok, verify_database(ctx).first_problem
+        assert _payment_file(ctx, nid, clerk, tmp_path / "pay1.xlsx") == posted
+        ConflictService(ctx).acknowledge(problem.id, clerk)
+        assert not SyncProblem.select().where(SyncProblem.resolved_at.is_null()).exists()
+        assert sync_client(ctx).sync(check=True).integrity == ()
