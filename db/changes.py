@@ -217,19 +217,26 @@ def _variable_limit(conn: sqlite3.Connection) -> int:
         return 999
 
 
+def _json_value_sql(field) -> str:
+    """SQL for one column's value as :func:`payload_of` has it, inside a JSON function."""
+    col = f'"{field.column_name}"'
+    if isinstance(field, JSONText):
+        return f"json({col})"
+    if field.field_type == "BOOL":
+        return f"json(CASE WHEN {col} THEN 'true' ELSE 'false' END)"
+    return col
+
+
 def _json_object_sql(model: type[SyncedModel]) -> str:
     """SQL building the same payload as :func:`payload_of` from a stored row."""
-    parts = []
-    for field in model._meta.sorted_fields:
-        col = f'"{field.column_name}"'
-        if isinstance(field, JSONText):
-            expr = f"json({col})"
-        elif field.field_type == "BOOL":
-            expr = f"json(CASE WHEN {col} THEN 'true' ELSE 'false' END)"
-        else:
-            expr = col
-        parts.append(f"'{field.column_name}', {expr}")
+    parts = [f"'{field.column_name}', {_json_value_sql(field)}" for field in model._meta.sorted_fields]
     return f"json_object({', '.join(parts)})"
+
+
+def json_array_sql(model: type[SyncedModel]) -> tuple[list[str], str]:
+    """(column names, SQL building a JSON array of a stored row's payload values in that order)."""
+    fields = model._meta.sorted_fields
+    return [f.column_name for f in fields], f"json_array({', '.join(_json_value_sql(f) for f in fields)})"
 
 
 def _fast_db_value(field):

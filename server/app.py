@@ -219,13 +219,14 @@ def create_app(*, clock: Clock, https_only: bool = False, session_secret: str | 
                     accept_encoding: str | None = Header(default=None),
                     x_gongkai_protocol: str | None = Header(default=None)) -> Response:
         """Per-entity counts and digests of the township's rows (SYNC.md "Check after sync");
-        body ``{exclude: [[entity, id]], detail: [entity]}``."""
+        body ``{exclude: [[entity, id]], detail: [entity], fields: {entity: [column]}}``."""
         _check_protocol(x_gongkai_protocol)
         device = await run_in_threadpool(_in_db, svc.authenticate, _bearer(authorization))
         body = await _json_body(request)
         if not isinstance(body, dict):
             raise svc.SyncError(422, "check body must be a JSON object")
-        result = await run_in_threadpool(_in_db, svc.check, device, body.get("exclude", []), body.get("detail", []))
+        result = await run_in_threadpool(_in_db, svc.check, device, body.get("exclude", []), body.get("detail", []),
+                                         body.get("fields"))
         return _json_response(json.dumps(result), accept_encoding)
 
     @app.put("/api/v1/blobs/{sha256}", tags=["sync"], status_code=201)

@@ -800,34 +800,57 @@ def put_county_row(entity: str, row_id: str, data: dict) -> int:
 
 
 # ------------------------------------------------------------------------- check after sync
-def check(device: Device, exclude: list, detail: list) -> dict:
+def check(device: Device, exclude: list, detail: list, fields: dict | None = None) -> dict:
     """Per-entity row counts and digests of the device's township rows (SYNC.md "Check after
     sync"), leaving out ``exclude`` ([entity, id] pairs the workstation has not settled yet).
 
+    ``fields`` names, per entity, the columns whose values enter each row's digest (the columns
+    the workstation has), so two copies of a row at the same version with different content are
+    told apart; an entity not named is compared by (id, version) only.
+
     ``as_of`` is the highest sequence number among those rows, read in the same statement: a
     workstation whose checkpoint is below it pulls first. ``detail`` names entities whose
-    [id, version] list is wanted too, for repairs and after a restore.
+    [id, version, content digest] list is wanted too, for repairs and after a restore.
     """
-    from sync.protocol import CHECK_ENTITIES, MAX_CHECK_EXCLUDED, digest_hex, row_hash
+    from sync.protocol import (
+        CHECK_ENTITIES,
+        MAX_CHECK_EXCLUDED,
+        MAX_CHECK_FIELDS,
+        digest_hex,
+        row_content,
+        row_hash,
+    )
 
     if not isinstance(exclude, list) or len(exclude) > MAX_CHECK_EXCLUDED:
         raise SyncError(422, f"exclude must be a list of at most {MAX_CHECK_EXCLUDED} [entity, id] pairs")
     if not isinstance(detail, list) or any(e not in CHECK_ENTITIES for e in detail):
         raise SyncError(422, "detail must list township entities")
+    fields = fields or {}
+    if not isinstance(fields, dict) or any(
+            e not in CHECK_ENTITIES or not isinstance(cols, list) or len(cols) > MAX_CHECK_FIELDS
+            or any(not isinstance(c, str) or not 1 <= len(c) <= 64 for c in cols) for e, cols in fields.items()):
+        raise SyncError(422, f"fields must map township entities to at most {MAX_CHECK_FIELDS} column names")
     skip = {(str(e[0]), str(e[1])) for e in exclude if isinstance(e, list) and len(e) == 2}
     counts = dict.fromkeys(CHECK_ENTITIES, 0)
     digests = dict.fromkeys(CHECK_ENTITIES, 0)
     rows: dict[str, list] = {e: [] for e in detail}
     as_of = 0
-    query = (SyncRow.select(SyncRow.entity, SyncRow.id, SyncRow.version, SyncRow.seq)
+    loads = json.loads
+    query = (SyncRow.select(SyncRow.entity, SyncRow.id, SyncRow.version, SyncRow.seq, SyncRow.data)
              .where(SyncRow.township_id == device.township_id).tuples())
-    for entity, row_id, version, seq in query.iterator():
+    for entity, row_id, version, seq, data in query.iterator():
         as_of = max(as_of, seq)
         if entity not in counts or (entity, row_id) in skip:
             continue
+        cols = fields.get(entity)
+        if cols:
+            values = loads(data)
+            share = row_hash(row_id, version, row_content([values.get(c) for c in cols]))
+        else:
+            share = row_hash(row_id, version)
         counts[entity] += 1
-        digests[entity] ^= row_hash(row_id, version)
+        digests[entity] ^= share
         if entity in rows:
-            rows[entity].append([row_id, version])
+            rows[entity].append([row_id, version, digest_hex(share)])
     return {"epoch": epoch(), "as_of": as_of, "rows": rows,
             "entities": {e: {"count": counts[e], "digest": digest_hex(digests[e])} for e in CHECK_ENTITIES}}

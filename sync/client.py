@@ -38,6 +38,7 @@ from sync.integrity import (
 from sync.protocol import (
     COUNTY_COPY_REFUSALS,
     COUNTY_ENTITIES,
+    FROZEN_NOTICE_STATUSES,
     MAX_BATCH_CHANGES,
     PROTOCOL_HEADER,
     PROTOCOL_VERSION,
@@ -501,12 +502,16 @@ class SyncClient(IntegrityMixin):
                 if r.get("code") in COUNTY_COPY_REFUSALS and entity in ENTITY_MODELS:
                     # the county's copy is the truth (a published notice, a resident's objection):
                     # take it now, so this workstation prints and pays what was posted
+                    from sync.conflicts import replaced_reason
+
                     _take_county_copy(entity, r["id"], r.get("server_data"))
+                    rival = entity == "notice" and local.payload.get("status") in FROZEN_NOTICE_STATUSES
+                    reason = (replaced_reason(entity, local.payload, r.get("server_data")) if rival else
+                              refusal_text(r) + _("本机已改用县里的版本，本机的版本保存在这条记录中。"))
                     SyncProblem.create(kind="replaced", entity=entity, entity_id=r["id"],
                                        local_version=local.version, local_data=local.payload,
                                        server_version=r.get("server_version"), server_data=r.get("server_data"),
-                                       reason=(refusal_text(r) + _("本机已改用县里的版本，本机的版本保存在这条记录中。"))[:500],
-                                       created_at=utc_now())
+                                       reason=reason[:500], created_at=utc_now())
                 else:
                     SyncProblem.create(kind="rejected", entity=entity, entity_id=r["id"],
                                        local_version=local.version if local else None,

@@ -137,6 +137,8 @@ def describe(problem: ProblemInfo) -> ProblemView:
     if local is None and problem.kind == "conflict":
         local = _local_row(problem.entity, problem.entity_id)
     server = problem.server_data
+    if server is None and problem.kind == "replaced" and problem.local_data is not None:
+        server = _local_row(problem.entity, problem.entity_id)  # the county's copy, taken since
     keys = [k for k in dict.fromkeys([*(local or {}), *(server or {})]) if k not in HIDDEN_FIELDS]
     order = {k: i for i, k in enumerate(FIELD_LABELS)}
     diffs = []
@@ -165,3 +167,21 @@ def open_problem_views(ctx: Context) -> list[ProblemView]:
         latest.pop(p.entity_id, None)  # one decision settles every record of a row: show the newest
         latest[p.entity_id] = p
     return [describe(p) for p in latest.values()]
+
+
+def replaced_reason(entity: str, local: dict, server: dict | None = None) -> str:
+    """Why this workstation's copy of a row gave way to the county's, as the clerk reads it: for a
+    notice this workstation had posted, which printout to take down."""
+    from sync.protocol import FROZEN_NOTICE_STATUSES
+
+    if entity == "notice" and local.get("status") in FROZEN_NOTICE_STATUSES:
+        text = _("同一份公示“{title}”已由另一台电脑发布，县里以那一份为准。本机打印的公示（公示期 {start} 至 {end}）"
+                 "与县里的正式记录不一致，扫码会显示不一致：请从公开栏撤下本机打印的那一份，"
+                 "按本机现在的版本（即县里的版本）重新打印张贴。").format(
+            title=local.get("title", ""), start=local.get("posting_start") or "?", end=local.get("posting_end") or "?")
+        if server and server.get("posting_start"):
+            text += _("县里的公示期：{start} 至 {end}。").format(start=server["posting_start"],
+                                                         end=server.get("posting_end") or "?")
+        return text
+    return _("本机这一项与县里的版本号相同、内容却不同（例如本机从备份恢复过，或两台电脑各自做了修改）。"
+             "本机已改用县里的版本，本机原来的版本保存在这条记录中。")

@@ -37,6 +37,7 @@ version is already higher than ours is taken as newer (as any pull would).
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -46,9 +47,9 @@ import peewee
 from app.errors import SyncError
 from app.i18n import _
 from app.settings import get_local, set_local
-from db.changes import _json_object_sql, utc_now
+from db.changes import _json_object_sql, json_array_sql, utc_now
 from db.models import ENTITY_MODELS, Outbox, SyncProblem, SyncState
-from sync.protocol import CHECK_ENTITIES, MAX_CHECK_EXCLUDED, digest_hex, row_hash
+from sync.protocol import CHECK_ENTITIES, MAX_CHECK_EXCLUDED, digest_hex, row_content, row_hash
 
 if TYPE_CHECKING:
     import requests
@@ -105,20 +106,34 @@ def unsettled() -> set[tuple[str, str]]:
     return {(e, i) for e, i in rows if e in CHECK_ENTITIES}
 
 
+def check_fields() -> dict[str, list[str]]:
+    """The columns of each compared entity whose values enter the content digest."""
+    return {e: json_array_sql(ENTITY_MODELS[e])[0] for e in CHECK_ENTITIES if e in ENTITY_MODELS}
+
+
+def local_rows(db, township_id: str, entity: str):
+    """(id, version, content digest share) of this township's rows of ``entity`` here, streamed."""
+    model = ENTITY_MODELS.get(entity)
+    if model is None:
+        return
+    _columns, values = json_array_sql(model)
+    loads = json.loads
+    cursor = db.execute_sql(f'SELECT "id", "version", {values} FROM "{model._meta.table_name}" '
+                            'WHERE "township_id" = ?', (township_id,))
+    for row_id, version, content in cursor:
+        yield row_id, version, row_hash(row_id, version, row_content(loads(content)))
+
+
 def local_digests(db, township_id: str, skip: set[tuple[str, str]]) -> dict[str, dict]:
     """Per entity: count and digest of this township's rows here, without ``skip``. Streams rows."""
     out = {}
     for entity in CHECK_ENTITIES:
-        model = ENTITY_MODELS.get(entity)
         count = value = 0
-        if model is not None:
-            cursor = db.execute_sql(f'SELECT "id", "version" FROM "{model._meta.table_name}" WHERE "township_id" = ?',
-                                    (township_id,))
-            for row_id, version in cursor:
-                if (entity, row_id) in skip:
-                    continue
-                count += 1
-                value ^= row_hash(row_id, version)
+        for row_id, _version, share in local_rows(db, township_id, entity):
+            if (entity, row_id) in skip:
+                continue
+            count += 1
+            value ^= share
         out[entity] = {"count": count, "digest": digest_hex(value)}
     return out
 
@@ -140,7 +155,7 @@ def requeue_rows_the_county_lacks(ctx, entity: str, county_rows: list) -> int:
         conn.execute('CREATE TEMP TABLE IF NOT EXISTS "gk_county_rows" ("id" TEXT PRIMARY KEY, "version" INTEGER)')
         conn.execute('DELETE FROM "temp"."gk_county_rows"')
         conn.executemany('INSERT OR REPLACE INTO "temp"."gk_county_rows" VALUES (?, ?)',
-                         ((str(i), int(v)) for i, v in county_rows))
+                         ((str(r[0]), int(r[1])) for r in county_rows))
         conn.execute(f'DELETE FROM "outbox" WHERE "entity" = ? AND "entity_id" IN '
                      f'(SELECT t."id" FROM "{table}" AS t {where})', (entity, township_id))
         cursor = conn.execute(
@@ -150,6 +165,36 @@ def requeue_rows_the_county_lacks(ctx, entity: str, county_rows: list) -> int:
         queued = cursor.rowcount
         conn.execute('DELETE FROM "temp"."gk_county_rows"')
     return queued
+
+
+def take_county_copies(ctx, entity: str, county_rows: list) -> int:
+    """Rows of ``entity`` the county holds at the same version as this workstation but with other
+    content (two histories that forked: a restored copy, a rival publish): the county's copy is
+    what every other workstation and the public page have, so this workstation takes it. Its
+    own copy is kept in a problem record that says what happened (and, for a notice posted from
+    here, which printout to take down). Rows not settled yet are left for the clerk. The local
+    row is marked version 0 here; the full pull that follows brings the county's copy. Returns
+    how many rows give way."""
+    from db.changes import payload_of
+    from sync.conflicts import replaced_reason
+
+    theirs = {r[0]: (r[1], r[2]) for r in county_rows if len(r) >= 3}
+    unsure = unsettled()
+    split = [row_id for row_id, version, share in local_rows(ctx.db, get_local("township_id"), entity)
+             if row_id in theirs and theirs[row_id][0] == version and theirs[row_id][1] != digest_hex(share)
+             and (entity, row_id) not in unsure]
+    if not split:
+        return 0
+    model = ENTITY_MODELS[entity]
+    with ctx.write():
+        for row_id in split:
+            row = model.get_by_id(row_id)
+            local = payload_of(row)
+            SyncProblem.create(kind="replaced", entity=entity, entity_id=row_id, local_version=row.version,
+                               local_data=local, server_version=row.version,
+                               reason=replaced_reason(entity, local), created_at=utc_now())
+            model.update(version=0).where(model.id == row_id).execute()  # no outbox entry: not a change of ours
+    return len(split)
 
 
 class IntegrityMixin:
@@ -200,7 +245,8 @@ class IntegrityMixin:
 
     def _check_call(self, state: SyncState, exclude: list, detail: list[str]) -> dict:
         answer = self._request("POST", f"{state.server_url}/api/v1/sync/check", token=state.token,
-                               body={"exclude": [list(p) for p in exclude], "detail": detail}).json()
+                               body={"exclude": [list(p) for p in exclude], "detail": detail,
+                                     "fields": check_fields()}).json()
         if state.server_epoch and answer.get("epoch") and answer["epoch"] != state.server_epoch:
             raise EpochChanged(answer["epoch"])
         return answer
@@ -260,12 +306,15 @@ class IntegrityMixin:
         self._pull(state, report, cancel)
 
     def _resend_missing(self, state: SyncState, entities) -> int:
-        """Queue the rows of ``entities`` the county lacks or holds older; one entity at a time,
-        so only one entity's id list is held in memory."""
+        """Queue the rows of ``entities`` the county lacks or holds older, and give way where the
+        county holds the same version with other content; one entity at a time, so only one
+        entity's id list is held in memory."""
         queued = 0
         for entity in entities:
             answer = self._check_call(state, [], [entity])
-            queued += requeue_rows_the_county_lacks(self._ctx, entity, answer["rows"].get(entity, []))
+            county_rows = answer["rows"].get(entity, [])
+            take_county_copies(self._ctx, entity, county_rows)
+            queued += requeue_rows_the_county_lacks(self._ctx, entity, county_rows)
         return queued
 
     # ------------------------------------------------------------------ restore

@@ -37,12 +37,27 @@ CHECK_ENTITIES = tuple(sorted(TOWNSHIP_ENTITIES))
 MAX_CHECK_EXCLUDED = 5000
 
 
-def row_hash(row_id: str, version: int) -> int:
+#: at most this many columns per entity are named for the content digest
+MAX_CHECK_FIELDS = 100
+
+
+def row_content(values: list) -> str:
+    """The canonical text of a row's content: its values in the order of the columns the
+    workstation named (nested objects with sorted keys), as both sides compute it."""
+    import json
+
+    return json.dumps(values, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def row_hash(row_id: str, version: int, content: str = "") -> int:
     """One row's share of an entity digest. The digest is the XOR of its rows' shares, so both sides
-    can compute it in any order (PostgreSQL and Python sort text differently) and leave rows out."""
+    can compute it in any order (PostgreSQL and Python sort text differently) and leave rows out.
+    ``content`` (:func:`row_content`): two copies of a row at the same version that differ in
+    content differ in digest."""
     import hashlib
 
-    return int.from_bytes(hashlib.sha256(f"{row_id}:{version}".encode()).digest()[:16], "big")
+    text = f"{row_id}:{version}:{content}" if content else f"{row_id}:{version}"
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:16], "big")
 
 
 def digest_hex(value: int) -> str:

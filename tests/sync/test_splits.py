@@ -1,0 +1,98 @@
+"""Two copies of one row that differ while their versions agree, against the real server in a
+subprocess: the same notice published on two workstations (SYNC.md situation 3), and a copy
+changed behind the version's back (situation 6). The county's copy is what residents see: the
+other workstation takes it, keeps its own in a record, and is told which printout to take down.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+import pytest
+
+from .township import opened, sync_client, township
+
+
+@pytest.fixture(scope="module")
+def town(tmp_path_factory, _demo_today_template):
+    with township(tmp_path_factory, _demo_today_template, stations=2) as t:
+        yield t
+
+
+def _reviewed_draft(ctx, clerk, title: str) -> str:
+    from app.demo import soil_subsidy_rows
+    from app.notices import NoticeService
+    from app.reference import ReferenceService
+    from db.models import User
+
+    notices = NoticeService(ctx)
+    program = next(p for p in ReferenceService(ctx).programs() if p.notice_type_code == "subsidy_payout")
+    nid = notices.create(clerk, notice_type_id=program.notice_type_id, program_id=program.id, title=title)
+    notices.add_rows(nid, clerk, soil_subsidy_rows(random.Random(3), 8))
+    notices.submit(nid, clerk)
+    notices.approve(nid, User.get(User.username == "wangqiang").id)
+    return nid
+
+
+def test_the_same_notice_published_on_two_workstations_ends_as_the_countys_edition_everywhere(town, tmp_path):
+    """Both workstations hold the reviewed notice; each, offline, publishes it on a different
+    day. The first to reach the county is the edition; the second takes it — period, public
+    content and fingerprint — keeps its own in a record that says which printout to take down,
+    and a scan of its reprint matches the county."""
+    from app.context import Clock
+    from app.integrity import verify_database
+    from app.notices import NoticeService
+    from db.models import Notice, SyncProblem
+    from sync.client import ConflictService
+
+    ws0, ws1 = town.reset(tmp_path)
+    with opened(ws0) as (ctx, clerk):
+        nid = _reviewed_draft(ctx, clerk, "两台电脑都发布的名单")
+        sync_client(ctx).sync()
+    with opened(ws1) as (ctx, _clerk):
+        sync_client(ctx).sync()
+    today = Clock().now()
+    with opened(ws1, clock=Clock.fixed(today + timedelta(days=1))) as (ctx, clerk):  # offline
+        NoticeService(ctx).publish(nid, clerk)
+        mine = Notice.get_by_id(nid)
+    with opened(ws0, clock=Clock.fixed(today)) as (ctx, clerk):
+        NoticeService(ctx).publish(nid, clerk)
+        assert sync_client(ctx).sync().rejected == 0
+        edition = Notice.get_by_id(nid)
+    assert mine.posting_start != edition.posting_start and mine.fingerprint != edition.fingerprint
+    with opened(ws1, clock=Clock.fixed(today + timedelta(days=1))) as (ctx, clerk):
+        report = sync_client(ctx).sync(check=True)
+        assert report.rejected == 1 and report.integrity == ()
+        now = Notice.get_by_id(nid)
+        for field in ("posting_start", "posting_end", "fingerprint", "public_snapshot", "published_by", "version"):
+            assert getattr(now, field) == getattr(edition, field), field
+        county_version, county = town.server_row(nid)
+        assert county["fingerprint"] == edition.fingerprint and county_version == edition.version
+        [problem] = SyncProblem.select().where(SyncProblem.resolved_at.is_null())
+        assert problem.kind == "replaced" and problem.local_data["fingerprint"] == mine.fingerprint
+        assert "撤下" in problem.reason and mine.posting_start.isoformat() in problem.reason
+        assert edition.posting_start.isoformat() in problem.reason
+        ConflictService(ctx).acknowledge(problem.id, clerk)
+        verified = verify_database(ctx)
+        assert verified.ok, verified.first_problem
+
+
+def test_a_copy_changed_behind_its_version_is_found_by_the_check_and_given_back(town, tmp_path):
+    """A roster amount changed here without a new version (a copy put back by hand, a bug): the
+    versions agree, the content does not. The check after sync names it, this workstation takes
+    the county's copy, and its own is kept in a record."""
+    from db.models import Notice, RosterRow, SyncProblem
+
+    ws0, _ws1 = town.reset(tmp_path)
+    with opened(ws0) as (ctx, _clerk):
+        notice = Notice.select().where(Notice.status == "published").first()
+        row = RosterRow.select().where(RosterRow.notice == notice.id).first()
+        ctx.db.execute_sql("UPDATE roster_row SET amount_fen = amount_fen + 100000 WHERE id = ?", (row.id,))
+        report = sync_client(ctx).sync(check=True)
+        assert report.integrity == ("roster_row",) and report.repaired
+        assert RosterRow.get_by_id(row.id).amount_fen == row.amount_fen == town.server_row(row.id)[1]["amount_fen"]
+        assert RosterRow.get_by_id(row.id).version == row.version
+        [problem] = SyncProblem.select().where(SyncProblem.resolved_at.is_null())
+        assert problem.kind == "replaced" and problem.local_data["amount_fen"] == row.amount_fen + 100000
+        assert sync_client(ctx).sync(check=True).integrity == ()
