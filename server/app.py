@@ -207,11 +207,13 @@ def create_app(*, clock: Clock, https_only: bool = False, session_secret: str | 
 
     @app.get("/api/v1/sync/pull", tags=["sync"], openapi_extra={"parameters": _SYNC_HEADERS})
     def pull(request: Request, since: int = Query(0, ge=0, le=2**62),
-             limit: int = Query(500, ge=1, le=MAX_PULL_LIMIT)) -> Response:
+             limit: int = Query(500, ge=1, le=MAX_PULL_LIMIT),
+             skip: str | None = Query(None, min_length=1, max_length=64, pattern="^[A-Za-z0-9]+$")) -> Response:
+        """The changes after ``since``; ``skip``: the workstation's chain, whose own rows it has."""
         headers = request.headers
         _check_protocol(headers.get("x-gongkai-protocol"))
         with database.connection_context():
-            text = svc.pull_json_for_token(_bearer(headers.get("authorization")), since, limit)
+            text = svc.pull_json_for_token(_bearer(headers.get("authorization")), since, limit, skip)
         return _json_response(text, headers.get("accept-encoding"))
 
     @app.post("/api/v1/sync/check", tags=["sync"])

@@ -68,6 +68,9 @@ class SyncRow(ServerModel):
     seq = BigIntegerField(index=True)
     data = TextField()  # JSON payload as pushed
     updated_at = TextField()
+    # who wrote this version: "<device id>:<the workstation's chain>" (a workstation restored from
+    # a backup starts a new chain); its own pulls skip it. None: the county.
+    origin = TextField(null=True)
 
     class Meta:
         primary_key = CompositeKey("entity", "id")

@@ -320,17 +320,28 @@ def push(device: Device, body: dict, token: str | None = None) -> dict:
         # tell it the new epoch so it re-sends what the county lost and re-pulls from zero
         raise EpochChanged(epoch())
     content = content_digest(changes)
+    origin = _origin(device, body.get("chain"))
     try:
         if is_postgres() and not database.in_transaction():
-            return _push_pipelined(device, batch_id, changes, token, content)
+            return _push_pipelined(device, batch_id, changes, token, content, origin)
         stored = _stored_batch(batch_id)
         if stored is not None:
             if token is not None:
                 _same_device(authenticate(token), device)
             return _replayed(stored, device, content)
-        return _apply(device, batch_id, changes, token, content)
+        return _apply(device, batch_id, changes, token, content, origin)
     except _Replay:
         return _replayed(_stored_batch(batch_id), device, content)
+
+
+def _origin(device: Device, chain: Any) -> str | None:
+    """SyncRow.origin of what a push writes: the chain is the workstation's word, always under
+    its own device id, so no workstation can have its rows skipped by another's pulls."""
+    if chain is None:
+        return None
+    if not isinstance(chain, str) or not 1 <= len(chain) <= 64 or not chain.isascii() or not chain.isalnum():
+        raise SyncError(422, "chain must be 1 to 64 letters and digits")
+    return f"{device.id}:{chain}"
 
 
 def content_digest(changes: list) -> str:
@@ -404,7 +415,8 @@ def _same_device(found: Device, device: Device) -> None:
         raise SyncError(401, "unknown token")
 
 
-def _apply(device: Device, batch_id: str, changes: list, token: str | None, content: str) -> dict:
+def _apply(device: Device, batch_id: str, changes: list, token: str | None, content: str,
+           origin: str | None = None) -> dict:
     out, well_formed = _sort_out(changes)
     with write_transaction():
         if token is not None:
@@ -418,7 +430,8 @@ def _apply(device: Device, batch_id: str, changes: list, token: str | None, cont
         first = (take_sequence(count) - count) if count else 0
         out.accepted = [{"id": c["id"], "version": c["version"], "seq": first + n}
                         for n, c in enumerate(out.accepted, 1)]
-        _store_many([(change, text, first + n) for change, text, n in staged.values()], device.township_id)
+        _store_many([(change, text, first + n) for change, text, n in staged.values()], device.township_id,
+                    origin)
         result = out.as_dict() | {"epoch": epoch()}
         if _run(_CLAIM_SQL, (batch_id, device.id, json.dumps(result), now_iso(), content)).fetchone() is None:
             raise _Replay()  # a concurrent delivery of the same batch committed first: undo ours
@@ -426,7 +439,8 @@ def _apply(device: Device, batch_id: str, changes: list, token: str | None, cont
     return result
 
 
-def _push_pipelined(device: Device, batch_id: str, changes: list, token: str | None, content: str) -> dict:
+def _push_pipelined(device: Device, batch_id: str, changes: list, token: str | None, content: str,
+                    origin: str | None) -> dict:
     """:func:`_apply` on PostgreSQL in two round trips to the database, one transaction:
 
     1. BEGIN, the device of ``token`` (if given), the stored result of ``batch_id`` if any, and
@@ -473,7 +487,7 @@ def _push_pipelined(device: Device, batch_id: str, changes: list, token: str | N
             if accepted:
                 written = conn.execute(_WRITE_SQL_PG, {
                     "count": len(accepted), "township": device.township_id, "now": now, "batch": batch_id,
-                    "device": device.id, "content": content, "head": '{"accepted": [', "tail": "], " + json.dumps(rest)[1:],
+                    "device": device.id, "content": content, "origin": origin, "head": '{"accepted": [', "tail": "], " + json.dumps(rest)[1:],
                     "rows": json.dumps([{"e": c["entity"], "i": c["id"], "v": c["version"], "n": n, "x": text,
                                          "d": bool(c["data"].get("deleted"))} for c, text, n in staged.values()]),
                     "accepted": json.dumps([{"i": c["id"], "v": c["version"], "n": n}
@@ -617,12 +631,13 @@ def _malformed(change: Any) -> str | None:
     return None
 
 
-_UPSERT_COLUMNS = '("entity", "id", "township_id", "version", "deleted", "seq", "data", "updated_at")'
+_UPSERT_COLUMNS = '("entity", "id", "township_id", "version", "deleted", "seq", "data", "updated_at", "origin")'
 _UPSERT_UPDATE = ('ON CONFLICT ("entity", "id") DO UPDATE SET "township_id" = EXCLUDED."township_id", '
                   '"version" = EXCLUDED."version", "deleted" = EXCLUDED."deleted", "seq" = EXCLUDED."seq", '
-                  '"data" = EXCLUDED."data", "updated_at" = EXCLUDED."updated_at"')
+                  '"data" = EXCLUDED."data", "updated_at" = EXCLUDED."updated_at", "origin" = EXCLUDED."origin"')
 # one statement text for any number of rows, so PostgreSQL keeps it prepared
-_UPSERT_SQL_PG = (f'INSERT INTO "sync_row" {_UPSERT_COLUMNS} SELECT t.e, t.i, %s::text, t.v, t.d, t.s, t.x, %s::text '
+_UPSERT_SQL_PG = (f'INSERT INTO "sync_row" {_UPSERT_COLUMNS} SELECT t.e, t.i, %s::text, t.v, t.d, t.s, t.x, %s::text, '
+                  '%s::text '
                   'FROM unnest(%s::text[], %s::text[], %s::int[], %s::bool[], %s::bigint[], %s::text[]) '
                   f'AS t(e, i, v, d, s, x) {_UPSERT_UPDATE}')
 
@@ -636,7 +651,7 @@ WITH s AS (
     UPDATE "seq_counter" SET "value" = "value" + %(count)s WHERE "id" = 1 RETURNING "value" - %(count)s AS first
 ), u AS (
     INSERT INTO "sync_row" {_UPSERT_COLUMNS}
-    SELECT t.e, t.i, %(township)s::text, t.v, t.d, s.first + t.n, t.x, %(now)s::text
+    SELECT t.e, t.i, %(township)s::text, t.v, t.d, s.first + t.n, t.x, %(now)s::text, %(origin)s::text
     FROM s, json_to_recordset(%(rows)s::json) AS t(e text, i text, v integer, d boolean, n integer, x text)
     {_UPSERT_UPDATE}
 ), b AS (
@@ -652,21 +667,21 @@ _BATCH_INSERT_SQL = ('INSERT INTO "push_batch" ("batch_id", "device_id", "result
                      'VALUES (%s, %s, %s, %s, %s)')
 
 
-def _store_many(rows: list[tuple[dict, str, int]], township_id: str | None) -> None:
+def _store_many(rows: list[tuple[dict, str, int]], township_id: str | None, origin: str | None = None) -> None:
     """Upsert the final state of each changed row in one statement (and its ID lookup); ``rows``
-    holds (change, its data as JSON text, its sequence number)."""
+    holds (change, its data as JSON text, its sequence number); ``origin``: see SyncRow.origin."""
     if not rows:
         return
     now = now_iso()
     if is_postgres():
-        _run(_UPSERT_SQL_PG, (township_id, now, [c["entity"] for c, _, _ in rows], [c["id"] for c, _, _ in rows],
+        _run(_UPSERT_SQL_PG, (township_id, now, origin, [c["entity"] for c, _, _ in rows], [c["id"] for c, _, _ in rows],
                               [c["version"] for c, _, _ in rows], [bool(c["data"].get("deleted")) for c, _, _ in rows],
                               [seq for _, _, seq in rows], [text for _, text, _ in rows]))
     else:
-        values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s)"] * len(rows))
+        values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s)"] * len(rows))
         _run(f'INSERT INTO "sync_row" {_UPSERT_COLUMNS} VALUES {values} {_UPSERT_UPDATE}',
              [v for c, text, seq in rows for v in (c["entity"], c["id"], township_id, c["version"],
-                                                   bool(c["data"].get("deleted")), seq, text, now)])
+                                                   bool(c["data"].get("deleted")), seq, text, now, origin)])
     _store_id_lookups([c for c, _, _ in rows])
 
 
@@ -715,45 +730,69 @@ def _store_id_lookups(changes: list[dict]) -> None:
 
 
 # ------------------------------------------------------------------------- pull
-def pull(device: Device, since: int, limit: int) -> dict:
-    """County rows plus the device's own township's rows changed after ``since``, in seq order."""
-    return json.loads(pull_json(device, since, limit))
+def pull(device: Device, since: int, limit: int, skip: str | None = None) -> dict:
+    """County rows plus the device's own township's rows changed after ``since``, in seq order.
+    ``skip``: the workstation's chain; rows it wrote itself, as they are now, are left out (it has
+    them), and the page's ``next`` still moves past them."""
+    return json.loads(pull_json(device, since, limit, skip))
 
 
-_PULL_SQL = ('SELECT "seq", "entity", "id", "version", "deleted", "data" FROM "sync_row" '
-             'WHERE "seq" > %s AND ("township_id" IS NULL OR "township_id" = %s) ORDER BY "seq" LIMIT %s')
+_PULL_COLUMNS = '"seq", "entity", "id", "version", "deleted", "data"'
+# the feed's end (one row even when no change is found) in the same statement, hence the same snapshot: a batch committed after it is
+# not skipped over (batches commit in sequence order)
+_PULL_SQL = ('SELECT r."seq", r."entity", r."id", r."version", r."deleted", r."data", m."top" '
+             'FROM (SELECT max("seq") AS "top" FROM "sync_row") AS m LEFT JOIN '
+             f'(SELECT {_PULL_COLUMNS} FROM "sync_row" WHERE "seq" > %s '
+             'AND ("township_id" IS NULL OR "township_id" = %s) AND ("origin" IS NULL OR "origin" <> %s) '
+             'ORDER BY "seq" LIMIT %s) AS r ON 1 = 1 ORDER BY r."seq"')
 
 
-def pull_json(device: Device, since: int, limit: int) -> str:
+def _skipped(device: Device, skip: str | None) -> str:
+    """The origin a pull leaves out ('' for none: no origin is empty)."""
+    if skip is None:
+        return ""
+    if not isinstance(skip, str) or not 1 <= len(skip) <= 64 or not skip.isascii() or not skip.isalnum():
+        raise SyncError(422, "skip must be 1 to 64 letters and digits")
+    return f"{device.id}:{skip}"
+
+
+def pull_json(device: Device, since: int, limit: int, skip: str | None = None) -> str:
     """:func:`pull` as JSON text: stored row data is spliced in as it is, never decoded."""
     limit = max(1, min(limit, MAX_PULL_LIMIT))
-    return _page_json(_run(_PULL_SQL, (since, device.township_id, limit + 1)).fetchall(), since, limit)
+    found = _run(_PULL_SQL, (since, device.township_id, _skipped(device, skip), limit + 1)).fetchall()
+    return _page_json([r[:6] for r in found if r[0] is not None], since, limit, found[0][6])
 
 
 # A pull over the API on PostgreSQL: the token's device and the page in one statement. No row: an
 # unknown token; ``revoked_at`` set: no changes joined, refused.
 _PULL_FOR_TOKEN_SQL_PG = (
-    'SELECT d."revoked_at", r."seq", r."entity", r."id", r."version", r."deleted", r."data" FROM "device" AS d '
+    'SELECT d."revoked_at", d."id", r."seq", r."entity", r."id", r."version", r."deleted", r."data", '
+    '(SELECT max("seq") FROM "sync_row") FROM "device" AS d '
     'LEFT JOIN LATERAL (SELECT "seq", "entity", "id", "version", "deleted", "data" FROM "sync_row" '
-    'WHERE "seq" > %s AND ("township_id" IS NULL OR "township_id" = d."township_id") ORDER BY "seq" LIMIT %s'
+    'WHERE "seq" > %s AND ("township_id" IS NULL OR "township_id" = d."township_id") '
+    'AND ("origin" IS NULL OR "origin" <> d."id" || %s) ORDER BY "seq" LIMIT %s'
     ') AS r ON d."revoked_at" IS NULL WHERE d."token_hash" = %s ORDER BY r."seq"')
 
 
-def pull_json_for_token(token: str | None, since: int, limit: int) -> str:
+def pull_json_for_token(token: str | None, since: int, limit: int, skip: str | None = None) -> str:
     """:func:`authenticate` then :func:`pull_json`, in one round trip to PostgreSQL."""
     if not token or not is_postgres():
-        return pull_json(authenticate(token), since, limit)
+        return pull_json(authenticate(token), since, limit, skip)
     limit = max(1, min(limit, MAX_PULL_LIMIT))
-    found = _run(_PULL_FOR_TOKEN_SQL_PG, (since, limit + 1, _digest(token))).fetchall()
+    probe = Device(id="")
+    suffix = _skipped(probe, skip)  # ":<chain>", or '' (then no origin matches: d.id || '' is no origin)
+    found = _run(_PULL_FOR_TOKEN_SQL_PG, (since, suffix or ":", limit + 1, _digest(token))).fetchall()
     if not found:
         raise SyncError(401, "unknown token")
     if found[0][0] is not None:
         raise SyncError(401, "this workstation's access was revoked by the county")
-    return _page_json([row[1:] for row in found if row[1] is not None], since, limit)
+    return _page_json([row[2:8] for row in found if row[2] is not None], since, limit, found[0][8])
 
 
-def _page_json(rows: list, since: int, limit: int) -> str:
-    """A pull page from up to ``limit + 1`` rows (seq, entity, id, version, deleted, data)."""
+def _page_json(rows: list, since: int, limit: int, end: int | None = None) -> str:
+    """A pull page from up to ``limit + 1`` rows (seq, entity, id, version, deleted, data); ``end``,
+    the feed's last sequence number when the rows were read: a last page moves the checkpoint
+    there, past rows the pull left out."""
     more = len(rows) > limit
     rows = rows[:limit]
     dumps = encode_basestring_ascii  # json.dumps of a str, without its per-call overhead
@@ -763,6 +802,8 @@ def _page_json(rows: list, since: int, limit: int) -> str:
         for seq, entity, row_id, version, deleted, data in rows
     )
     next_seq = rows[-1][0] if rows else since
+    if not more and end is not None:
+        next_seq = max(next_seq, since, end)
     return (f'{{"changes":[{changes}],"next":{next_seq},"more":{"true" if more else "false"},'
             f'"epoch":{dumps(epoch())}}}')
 

@@ -353,7 +353,7 @@ class SyncClient(IntegrityMixin):
                     restored = True
                     state = self._state()
                     pushed = self._push(state, report, cancel)
-                    pulled = self._pull(state, report, cancel)
+                    pulled = self._pull(state, report, cancel, own=True)
                 with self._ctx.write():
                     SyncState.update(last_success_at=utc_now(), last_error=None).where(SyncState.id == 1).execute()
                 due = check if check is not None else self._check_due(restored or any(pushed) or pulled > 0)
@@ -523,14 +523,18 @@ class SyncClient(IntegrityMixin):
                 self._ctx.db.execute_sql(f'DELETE FROM "outbox" WHERE "seq" IN ({",".join("?" * len(chunk))})', chunk)
         return (sum(1 for k in recorded if isinstance(k, str)), sum(1 for k in recorded if isinstance(k, tuple)))
 
-    def _pull(self, state: SyncState, report: Progress, cancel) -> int:
+    def _pull(self, state: SyncState, report: Progress, cancel, *, own: bool = False) -> int:
+        """Pull everything new since the checkpoint. The county leaves out what this workstation
+        wrote itself (this chain), unless ``own``: a full re-pull after a repair or a restore takes
+        everything the county holds."""
         since = state.last_pulled_seq
         pulled = 0
+        params = {"limit": PULL_PAGE} if own else {"limit": PULL_PAGE, "skip": workstation_id()}
         while True:
             if cancel is not None and cancel.is_set():
                 raise Cancelled(_("同步已取消；已接收的部分已保存。"))
             page = self._request("GET", f"{state.server_url}/api/v1/sync/pull", token=state.token,
-                                 params={"since": since, "limit": PULL_PAGE}).json()
+                                 params={"since": since, **params}).json()
             if state.server_epoch and page.get("epoch") and page["epoch"] != state.server_epoch:
                 raise EpochChanged(page["epoch"])  # our checkpoint means nothing on a restored county
             self._apply_page(page)
@@ -741,8 +745,10 @@ def _batch_text(state: SyncState, entries: list[_Entry]) -> str:
         f"{state.device_id}:{state.server_epoch}:{chain}:{first}:{last}:{content.hexdigest()}".encode()
     ).hexdigest()[:32]
     # the epoch: a county restored from a backup refuses the batch and names its new epoch
+    # the chain: the county marks what this batch writes as this workstation's, so its pulls
+    # skip it (the county's copy is exactly what was sent)
     head = {"protocol": PROTOCOL_VERSION, "device_id": state.device_id, "batch_id": batch_id,
-            "epoch": state.server_epoch, "first_seq": first, "last_seq": last}
+            "epoch": state.server_epoch, "first_seq": first, "last_seq": last, "chain": chain}
     dumps = json.dumps
     changes = ",".join(
         f'{{"entity":{dumps(e.entity)},"id":{dumps(e.entity_id)},"version":{e.version},'

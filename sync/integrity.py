@@ -303,7 +303,7 @@ class IntegrityMixin:
             SyncState.update(last_pulled_seq=0).where(SyncState.id == 1).execute()
         state = self._state()
         self._push(state, report, cancel)
-        self._pull(state, report, cancel)
+        self._pull(state, report, cancel, own=True)
 
     def _resend_missing(self, state: SyncState, entities) -> int:
         """Queue the rows of ``entities`` the county lacks or holds older, and give way where the

@@ -287,3 +287,50 @@ def test_two_edits_of_one_row_in_one_batch_are_both_applied_in_order(client, cou
     assert seqs[1] == seqs[0] + 1
     stored = SyncRow.get(SyncRow.id == row_id)
     assert stored.version == 2 and json.loads(stored.data)["name"] == "定稿" and stored.seq == seqs[1]
+
+
+def _pushed_with_chain(client, device: dict, changes: list[dict], chain: str):
+    body = gzip.compress(json.dumps({"protocol": 1, "device_id": device["device_id"], "batch_id": uuid.uuid4().hex,
+                                     "chain": chain, "changes": changes}).encode())
+    r = client.post("/api/v1/sync/push", content=body,
+                    headers=auth(device) | {"Content-Type": "application/json", "Content-Encoding": "gzip"})
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_a_pull_leaves_out_what_the_workstation_wrote_itself_and_only_that(client, county):
+    a, b = enroll(client, "539901101000", "一号机"), enroll(client, "539901101000", "二号机")
+    mine = [board(county["shimen"], f"甲栏{i}") for i in range(5)]
+    _pushed_with_chain(client, a, mine, "chainA1")
+    since = max(c["seq"] for c in pull_all(client, a))  # everything up to here
+    more = [board(county["shimen"], f"甲栏{i}") for i in range(5, 8)]
+    _pushed_with_chain(client, a, more, "chainA1")
+    # another workstation of the township claims the same chain: its rows still reach A
+    theirs = board(county["shimen"], "乙栏")
+    _pushed_with_chain(client, b, [theirs], "chainA1")
+    page = client.get(f"/api/v1/sync/pull?since={since}&skip=chainA1", headers=auth(a)).json()
+    assert [c["id"] for c in page["changes"]] == [theirs["id"]]
+    top = SyncRow.select(SyncRow.seq).order_by(SyncRow.seq.desc()).first().seq
+    assert page["next"] == top and not page["more"]
+    # nothing new: the checkpoint stays at the end of the feed, not behind A's own rows
+    again = client.get(f"/api/v1/sync/pull?since={page['next']}&skip=chainA1", headers=auth(a)).json()
+    assert again["changes"] == [] and again["next"] == top
+    # a restored copy of A starts a new chain: it gets its own earlier rows back
+    restored = client.get(f"/api/v1/sync/pull?since={since}&skip=chainA2", headers=auth(a)).json()
+    assert {c["id"] for c in restored["changes"]} == {c["id"] for c in more} | {theirs["id"]}
+    # small pages walk past A's own rows in order, and end at the feed's end
+    seen, cursor = [], since
+    while True:
+        p = client.get(f"/api/v1/sync/pull?since={cursor}&limit=1&skip=chainA1", headers=auth(a)).json()
+        seen += [c["id"] for c in p["changes"]]
+        cursor = p["next"]
+        if not p["more"]:
+            break
+    assert seen == [theirs["id"]] and cursor == top
+    for bad in ("a:b", "x" * 65, "链"):
+        assert client.get("/api/v1/sync/pull", params={"skip": bad}, headers=auth(a)).status_code == 422
+    body = gzip.compress(json.dumps({"protocol": 1, "batch_id": uuid.uuid4().hex, "chain": ["x"],
+                                     "changes": [board(county["shimen"])]}).encode())
+    r = client.post("/api/v1/sync/push", content=body,
+                    headers=auth(a) | {"Content-Type": "application/json", "Content-Encoding": "gzip"})
+    assert r.status_code == 422

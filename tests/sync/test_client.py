@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -66,6 +68,11 @@ def test_a_township_syncs_and_a_second_workstation_sees_everything(county, demo_
     first = cli("sync", "--data-dir", str(demo_dir))
     assert first.returncode == 0, first.stderr
     assert "0 refused" in first.stdout and "0 conflicts" in first.stdout
+    # what it sent does not come back: it receives the county's reference data only
+    sent, received = map(int, re.search(r"(\d+) sent, (\d+) received", first.stdout).groups())
+    county_rows = sqlite3.connect(db_url.removeprefix("sqlite:///")).execute(
+        "SELECT COUNT(*) FROM sync_row WHERE township_id IS NULL").fetchone()[0]
+    assert sent > 1000 and received == county_rows, first.stdout
     # an idle sync is one small request: nothing to push, one empty pull
     idle = cli("sync", "--data-dir", str(demo_dir))
     assert "0 sent" in idle.stdout and "(1 requests)" in idle.stdout
