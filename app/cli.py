@@ -14,7 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from app.context import Context
+from app.context import Clock, Context
 from app.errors import AppError
 from app.paths import AppPaths
 
@@ -216,7 +216,6 @@ def _server_db(args: argparse.Namespace) -> str:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from app.context import Clock
     from server.app import create_app
 
     url = _server_db(args)
@@ -233,7 +232,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_county(args: argparse.Namespace) -> int:
-    from app.context import Clock
     from server import county
     from server import sync_service as svc
     from server.db import database
@@ -361,7 +359,7 @@ def cmd_bundle(args: argparse.Namespace) -> int:
         open_server_database(args.db)
         reply = Path(args.output) if args.output else Path(args.file).with_suffix(".reply.gkb")
         try:
-            summary = import_bundle(Path(args.file), reply)
+            summary = import_bundle(Path(args.file), reply, Clock().now())  # the county's clock
         except ServerRefusal as err:
             raise AppError(err.message) from err
         again = f" ({summary['already_applied']} already applied from an earlier import of this stick)" \

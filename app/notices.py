@@ -19,9 +19,10 @@ from typing import Any
 from peewee import JOIN, Value, fn
 
 from app.audit import record
-from app.context import Context
+from app.context import CHINA, Context
 from app.errors import NotFound, TransitionError, ValidationError
 from app.i18n import _
+from app.legal_time import legal_now
 from app.masking import MaskPolicy
 from app.money import compute_amount_fen, parse_money_fen, parse_quantity, to_decimal
 from app.periods import HolidayCalendar, PostingPeriod, compute_period
@@ -827,7 +828,8 @@ class NoticeService:
     def publish(self, notice_id: str, by: str, start: date | None = None) -> PublicNotice:
         """Freeze the content: posting period, fingerprint of the public view and content digest."""
         user = self._users.require(by, "preparer", "reviewer")
-        start = start or self._ctx.clock.today()
+        moment = legal_now(self._ctx)  # the workstation's clock, checked against the county's
+        start = start or moment.astimezone(CHINA).date()
         with self._ctx.write():
             n = self._in_state(notice_id, "approved", _("发布"))
             approved_on = max((s.signed_on for s in _sign_offs(n.id, "township_approval")), default=None)
@@ -843,7 +845,7 @@ class NoticeService:
             n.public_snapshot = view.canonical_json().decode("utf-8")
             n.fingerprint = view.fingerprint()
             n.content_digest = content_digest(n)
-            n.published_at = self._ctx.clock.now().isoformat()
+            n.published_at = moment.isoformat()
             if n.supersedes_id:
                 old = Notice.get_by_id(n.supersedes_id)
                 if old.status == "published":
@@ -894,7 +896,8 @@ class NoticeService:
     def close(self, notice_id: str, by: str) -> None:
         """End the posting: only after the period, and only with every objection answered."""
         user = self._users.require(by, "reviewer")
-        today = self._ctx.clock.today()
+        moment = legal_now(self._ctx)
+        today = moment.astimezone(CHINA).date()
         with self._ctx.write():
             n = self._in_state(notice_id, "published", _("结束公示"))
             if today <= n.posting_end:
@@ -905,7 +908,7 @@ class NoticeService:
                 raise TransitionError(
                     _("还有 {count} 件异议尚未答复，答复后方可结束公示。").format(count=open_count))
             release = n.notice_type.category in MONEY_CATEGORIES
-            self._move(n, "closed", user, "notice.close", closed_at=self._ctx.clock.now().isoformat(),
+            self._move(n, "closed", user, "notice.close", closed_at=moment.isoformat(),
                        funds_released=release, summary={"funds_released": release})
 
     # ----------------------------------------------------------------- helpers
@@ -925,6 +928,22 @@ class NoticeService:
             setattr(n, k, v)
         save_change(n)
         record(self._ctx, user, action, "notice", n.id, {"from": before, "to": status, **(summary or {})})
+
+
+def unpublish_unreceived(notice_id: str) -> None:
+    """Put a notice published on this workstation back to approved, its period and fingerprint
+    cleared, because the county refused the publish (its dates cannot be right by the county's
+    clock) and has never had it published. The clerk publishes it again with the right date; the
+    sync problem record keeps what was refused. Call inside a write transaction."""
+    n = Notice.get_or_none(Notice.id == notice_id)
+    if n is None or n.status != "published":
+        return
+    n.status = "approved"
+    for field in ("posting_start", "posting_end", "posting_days", "posting_unit", "public_snapshot", "fingerprint",
+                  "content_digest", "published_at", "published_by"):
+        setattr(n, field, None)
+    n.posting_explanation = []
+    save_change(n)
 
 
 _ROSTER_COLUMNS = ("deleted", "township_id", "notice_id", "seq", "name", "id_number", "group_name", "quantity",

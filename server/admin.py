@@ -316,7 +316,7 @@ def create_admin_router(clock: Clock) -> APIRouter:
         if (r := guard(request, csrf)) is not None:
             return r
         try:
-            reply, summary = apply_uploaded_bundle(bundle)
+            reply, summary = apply_uploaded_bundle(bundle, clock.now())
         except (BundleError, svc.SyncError) as exc:
             message = exc.message if isinstance(exc, svc.SyncError) else str(exc)
             return page(request, "admin_bundles.html", 422, error=message)
@@ -329,7 +329,7 @@ def create_admin_router(clock: Clock) -> APIRouter:
     return router
 
 
-def apply_uploaded_bundle(upload: UploadFile) -> tuple[bytes, dict]:
+def apply_uploaded_bundle(upload: UploadFile, now) -> tuple[bytes, dict]:
     """Import an uploaded request bundle (server.bundle.import_bundle); returns the reply file's
     bytes and the summary. The upload is kept under its own name, so that messages about it name
     the file the officer chose."""
@@ -351,5 +351,5 @@ def apply_uploaded_bundle(upload: UploadFile) -> tuple[bytes, dict]:
                     raise BundleError(f"同步文件“{name}”过大，未做任何更改。")
                 out.write(chunk)
         reply = Path(tmp) / "reply.gkb"
-        summary = import_bundle(source, reply)
+        summary = import_bundle(source, reply, now)
         return reply.read_bytes(), summary

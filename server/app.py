@@ -10,6 +10,7 @@ import hashlib
 import json
 import re
 import zlib
+from datetime import UTC
 from typing import Any
 
 import peewee
@@ -25,6 +26,7 @@ from app.context import Clock
 from server import sync_service as svc
 from server.db import database
 from sync.protocol import (
+    COUNTY_TIME_HEADER,
     MAX_BATCH_BYTES,
     MAX_INFLATED_BYTES,
     MAX_PULL_LIMIT,
@@ -140,6 +142,11 @@ def create_app(*, clock: Clock, https_only: bool = False, session_secret: str | 
         anyio.to_thread.current_default_thread_limiter().total_tokens = request_threads
         yield
 
+    def _timed(response: Response) -> Response:
+        """The county's time on a sync answer: the workstation learns how far its clock is off."""
+        response.headers[COUNTY_TIME_HEADER] = clock.now().astimezone(UTC).isoformat()
+        return response
+
     app = FastAPI(title="Gongkai county server", version=str(PROTOCOL_VERSION), lifespan=lifespan,
                   description="Sync API for township workstations and public verification pages.")
     app.state.clock = clock
@@ -169,8 +176,10 @@ def create_app(*, clock: Clock, https_only: bool = False, session_secret: str | 
         return _error(422, f"invalid request: {where}: {first.get('msg', 'malformed')}")
 
     @app.post("/api/v1/enroll", response_model=EnrollResponse, tags=["sync"])
-    def enroll(req: EnrollRequest, x_gongkai_protocol: str | None = Header(default=None)) -> EnrollResponse:
+    def enroll(req: EnrollRequest, response: Response,
+               x_gongkai_protocol: str | None = Header(default=None)) -> EnrollResponse:
         _check_protocol(x_gongkai_protocol)
+        _timed(response)
         with database.connection_context():
             device, token = svc.enroll(req.code, req.device_name, clock.now())
             return EnrollResponse(device_id=device.id, token=token, township_id=device.township_id,
@@ -200,10 +209,10 @@ def create_app(*, clock: Clock, https_only: bool = False, session_secret: str | 
             raise svc.SyncError(426, "protocol field does not match this server")
         if body.get("device_id") not in (None, device.id):
             raise svc.SyncError(403, "device_id does not match the token")
-        result = await run_in_threadpool(_in_db, svc.push, device, body, token)
+        result = await run_in_threadpool(_in_db, svc.push, device, body, token, clock.now())
         # the receipt of a big batch (an id, version and sequence number per row) is worth
         # compressing too on a slow link
-        return _json_response(json.dumps(result, ensure_ascii=False), headers.get("accept-encoding"))
+        return _timed(_json_response(json.dumps(result, ensure_ascii=False), headers.get("accept-encoding")))
 
     @app.get("/api/v1/sync/pull", tags=["sync"], openapi_extra={"parameters": _SYNC_HEADERS})
     def pull(request: Request, since: int = Query(0, ge=0, le=2**62),
@@ -213,8 +222,8 @@ def create_app(*, clock: Clock, https_only: bool = False, session_secret: str | 
         headers = request.headers
         _check_protocol(headers.get("x-gongkai-protocol"))
         with database.connection_context():
-            text = svc.pull_json_for_token(_bearer(headers.get("authorization")), since, limit, skip)
-        return _json_response(text, headers.get("accept-encoding"))
+            text = svc.pull_json_for_token(_bearer(headers.get("authorization")), since, limit, skip, clock.now())
+        return _timed(_json_response(text, headers.get("accept-encoding")))
 
     @app.post("/api/v1/sync/check", tags=["sync"])
     async def check(request: Request, authorization: str | None = Header(default=None),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from datetime import UTC, datetime
 from pathlib import Path
 
 from server import sync_service as svc
@@ -15,8 +16,9 @@ from sync.bundle import BundleError, bundle_key, read_bundle, write_bundle
 from sync.protocol import MAX_PULL_LIMIT
 
 
-def import_bundle(path: Path, reply_path: Path) -> dict:
-    """Apply ``path``; write the reply bundle to ``reply_path``; return a summary."""
+def import_bundle(path: Path, reply_path: Path, now: datetime) -> dict:
+    """Apply ``path``; write the reply bundle to ``reply_path``; return a summary. ``now``: the
+    county's clock (publish and close dates are checked against it, and the reply carries it)."""
 
     def key_for(device_id: str) -> bytes | None:
         device = Device.get_or_none(Device.id == device_id)
@@ -40,7 +42,7 @@ def import_bundle(path: Path, reply_path: Path) -> dict:
         for batch in body["batches"]:
             # this stick (or one with the same batches) was applied before: the stored answer again
             again = svc.stored_batch(batch["batch_id"]) is not None
-            result = svc.push(device, {"batch_id": batch["batch_id"], "changes": batch["changes"]})
+            result = svc.push(device, {k: batch[k] for k in ("batch_id", "changes", "chain") if k in batch}, now=now)
             results.append({"batch_id": batch["batch_id"], "first_seq": batch["first_seq"],
                             "last_seq": batch["last_seq"], "result": result})
             if again:
@@ -49,12 +51,15 @@ def import_bundle(path: Path, reply_path: Path) -> dict:
                 applied += len(result["accepted"])
         pages, since = [], int(manifest.get("last_pulled_seq") or 0)
         while True:
-            page = svc.pull(device, since, MAX_PULL_LIMIT)
+            page = svc.pull(device, since, MAX_PULL_LIMIT, now=now)
             pages.append(page)
             since = page["next"]
             if not page["more"]:
                 break
-        reply = {"manifest": {"device_id": device_id, "epoch": svc.epoch(), "created_at": svc.now_iso()},
+        # county_now: the county's clock when the reply was made (the workstation learns from it
+        # how far behind its own clock is, offline)
+        reply = {"manifest": {"device_id": device_id, "epoch": svc.epoch(), "created_at": svc.now_iso(),
+                              "county_now": now.astimezone(UTC).isoformat()},
                  "results": results, "pages": pages}
         write_bundle(Path(reply_path), "reply", device_id, bundle_key(device.token_hash), reply)
     return {"device_id": device_id, "accepted": applied, "already_applied": replayed,

@@ -57,6 +57,10 @@ class Device(ServerModel):
     revoked_at = TextField(null=True)
     last_seen_at = TextField(null=True)
     last_change_seq = BigIntegerField(default=0)  # the device's outbox sequence, for bundle gap checks
+    # the county's time (its clock, not the wall clock) of the device's last pull: whatever it had
+    # published by then it had pushed just before, so a posting date from before it is implausible
+    # (server.sync_service._check_dates). Noted at most once a minute.
+    last_pull_at = TextField(null=True)
 
 
 class SyncRow(ServerModel):

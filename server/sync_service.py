@@ -14,7 +14,7 @@ import secrets
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from json.encoder import encode_basestring_ascii
 from typing import Any, NamedTuple
 
@@ -179,7 +179,7 @@ def enroll(code: str, device_name: str, now: datetime) -> tuple[Device, str]:
 
 
 _DEVICE_COLUMNS = ("id", "township_id", "name", "token_hash", "created_at", "revoked_at", "last_seen_at",
-                   "last_change_seq")
+                   "last_change_seq", "last_pull_at")
 _AUTH_SQL = "SELECT " + ", ".join(f'"{c}"' for c in _DEVICE_COLUMNS) + ' FROM "device" WHERE "token_hash" = %s'
 
 
@@ -258,7 +258,8 @@ class _Row(NamedTuple):
 _NOTICE_PARTS = {"roster_row": "rows", "sign_off": "sign-offs"}
 
 
-def _check_change(device: Device, change: dict, current: _Row | None, notices) -> dict | None:
+def _check_change(device: Device, change: dict, current: _Row | None, notices,
+                  now: datetime | None = None) -> dict | None:
     """Why the device may not make this change — ``{"code", "reason"}`` and what the workstation
     needs to act on it (sync.protocol.REFUSAL_CODES) — or None when it may."""
     entity, data = change["entity"], change["data"]
@@ -282,6 +283,10 @@ def _check_change(device: Device, change: dict, current: _Row | None, notices) -
                         "reason": f"{_NOTICE_PARTS[entity]} of published notice {notice_id} are immutable; "
                                   "publish a correction instead",
                         "server_version": current.version if current else None, "server_data": old or None}
+    if entity == "notice" and now is not None:
+        refusal = _check_dates(device, change["id"], old, data, now)
+        if refusal:  # the county's copy goes back with it, as for a published notice
+            return refusal | {"server_version": current.version if current else None, "server_data": old or None}
     if current is None:
         return None
     if entity == "notice" and old.get("status") in FROZEN_NOTICE_STATUSES:
@@ -299,11 +304,72 @@ def _check_change(device: Device, change: dict, current: _Row | None, notices) -
     return None
 
 
-def push(device: Device, body: dict, token: str | None = None) -> dict:
+#: how far a posting date may be from what the county can vouch for: a township's day may begin
+#: before the county's ends, and a clerk may have published just before midnight
+DATE_TOLERANCE = timedelta(days=1)
+_CHINA = timezone(timedelta(hours=8))
+
+
+def _check_dates(device: Device, notice_id: str, old: dict, data: dict, now: datetime) -> dict | None:
+    """Why the dates of a publish or a close cannot be right by the county's clock ``now``, or None.
+
+    A posting period cannot start after the county's today (the workstation's clock is ahead), nor
+    before the device's last pull (a sync pushes everything before it pulls, so what it publishes
+    after that pull was published after it); a close cannot be stamped in the future, before that
+    pull, or on or before the last day of the period."""
+    before = old.get("status")
+    status = data.get("status")
+    last = _parsed_time(device.last_pull_at)
+    today = now.astimezone(_CHINA).date()
+    def refused(what: str, day) -> dict:
+        return {"code": "implausible_date", "notice_id": notice_id, "county_date": today.isoformat(),
+                "date": str(day), "reason": f"{what} {day} does not fit the county's date {today}"}
+
+    if status == "published" and before != "published":
+        start = _parsed_day(data.get("posting_start"))
+        if start is None:
+            return refused("a published notice needs a posting start; got", data.get("posting_start"))
+        if start > today + DATE_TOLERANCE:
+            return refused("posting start", start)
+        if last is not None and start < last.astimezone(_CHINA).date() - DATE_TOLERANCE:
+            return refused("posting start before this workstation's last sync:", start)
+    if status == "closed" and before != "closed":
+        closed = _parsed_time(data.get("closed_at"))
+        end = _parsed_day(data.get("posting_end"))
+        if closed is None:
+            return refused("a closed notice needs its closing time; got", data.get("closed_at"))
+        if closed > now + DATE_TOLERANCE or (last is not None and closed < last - DATE_TOLERANCE):
+            return refused("closing time", closed.isoformat())
+        if end is not None and closed.astimezone(_CHINA).date() <= end:
+            return refused("closed within its posting period, on", closed.astimezone(_CHINA).date())
+    return None
+
+
+def _parsed_time(text: Any) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
+
+
+def _parsed_day(text: Any):
+    from datetime import date
+
+    try:
+        return date.fromisoformat(str(text))
+    except ValueError:
+        return None
+
+
+def push(device: Device, body: dict, token: str | None = None, now: datetime | None = None) -> dict:
     """Apply a batch; the same ``batch_id`` again returns the stored result and changes nothing.
 
     ``token``, the bearer token of a push over the API, is checked again in the push's own
     transaction: a token revoked since the request was first let in applies nothing.
+
+    ``now``, the county's clock: the posting dates of a publish or a close are checked against it
+    and against the device's last pull (None: not checked, for the county's own tools).
 
     The rows a batch touches are read (and on PostgreSQL locked) in one query first; the sequence
     counter is locked only for the short write phase, so concurrent townships queue briefly.
@@ -323,13 +389,13 @@ def push(device: Device, body: dict, token: str | None = None) -> dict:
     origin = _origin(device, body.get("chain"))
     try:
         if is_postgres() and not database.in_transaction():
-            return _push_pipelined(device, batch_id, changes, token, content, origin)
+            return _push_pipelined(device, batch_id, changes, token, content, origin, now)
         stored = _stored_batch(batch_id)
         if stored is not None:
             if token is not None:
                 _same_device(authenticate(token), device)
             return _replayed(stored, device, content)
-        return _apply(device, batch_id, changes, token, content, origin)
+        return _apply(device, batch_id, changes, token, content, origin, now)
     except _Replay:
         return _replayed(_stored_batch(batch_id), device, content)
 
@@ -365,7 +431,7 @@ def _sort_out(changes: list) -> tuple[_Outcome, list[dict]]:
 
 
 def _decide(device: Device, well_formed: list[dict], current: dict[tuple[str, str], _Row],
-            out: _Outcome) -> dict[tuple[str, str], tuple[dict, str, int]]:
+            out: _Outcome, now: datetime | None = None) -> dict[tuple[str, str], tuple[dict, str, int]]:
     """Sort each change into accepted, duplicate, conflict or rejected against the rows'
     ``current`` state; returns the final state of each changed row: (change, its data as stored,
     the position of that change among the accepted ones)."""
@@ -388,7 +454,7 @@ def _decide(device: Device, well_formed: list[dict], current: dict[tuple[str, st
             out.duplicates.append({"id": change["id"], "version": row.version, "seq": row.seq})
             refused.discard(key)
             continue
-        refusal = _check_change(device, change, row, notices)
+        refusal = _check_change(device, change, row, notices, now)
         if refusal:
             out.rejected.append({"id": change["id"], **refusal})
             refused.add(key)
@@ -410,19 +476,20 @@ def _decide(device: Device, well_formed: list[dict], current: dict[tuple[str, st
     return staged
 
 
-def _same_device(found: Device, device: Device) -> None:
+def _same_device(found: Device, device: Device) -> Device:
     if found.id != device.id:
         raise SyncError(401, "unknown token")
+    return found
 
 
 def _apply(device: Device, batch_id: str, changes: list, token: str | None, content: str,
-           origin: str | None = None) -> dict:
+           origin: str | None = None, now: datetime | None = None) -> dict:
     out, well_formed = _sort_out(changes)
     with write_transaction():
         if token is not None:
-            _same_device(authenticate(token), device)
+            device = _same_device(authenticate(token), device)  # as it is now: its last pull too
         current = _lock_rows({(c["entity"], c["id"]) for c in well_formed})
-        staged = _decide(device, well_formed, current, out)
+        staged = _decide(device, well_formed, current, out, now)
         # Everything is prepared before the write phase, which takes the sequence numbers last:
         # the increment locks the counter row until commit, so commit order equals sequence order,
         # and as little as possible happens while it is held.
@@ -440,7 +507,7 @@ def _apply(device: Device, batch_id: str, changes: list, token: str | None, cont
 
 
 def _push_pipelined(device: Device, batch_id: str, changes: list, token: str | None, content: str,
-                    origin: str | None) -> dict:
+                    origin: str | None, now: datetime | None = None) -> dict:
     """:func:`_apply` on PostgreSQL in two round trips to the database, one transaction:
 
     1. BEGIN, the device of ``token`` (if given), the stored result of ``batch_id`` if any, and
@@ -472,12 +539,13 @@ def _push_pipelined(device: Device, batch_id: str, changes: list, token: str | N
                 raise SyncError(401, "unknown token")
             if found[1] is not None:
                 raise SyncError(401, "this workstation's access was revoked by the county")
+            device = Device(__no_default__=1, **{**device.__data__, "last_pull_at": found[2]})
         stored = stored_cursor.fetchone()
         rows = locked.fetchall() if locked is not None else []
         if stored is not None:
             _rollback(conn)
             return _replayed(stored, device, content)
-        staged = _decide(device, well_formed, {(r[0], r[1]): _Row(*r) for r in rows}, out)
+        staged = _decide(device, well_formed, {(r[0], r[1]): _Row(*r) for r in rows}, out, now)
         _store_id_lookups([c for c, _, _ in staged.values()])  # in this transaction; no sequence numbers
         now = now_iso()
         accepted = out.accepted
@@ -535,7 +603,7 @@ _CLAIM_SQL = ('INSERT INTO "push_batch" ("batch_id", "device_id", "result", "cre
               'VALUES (%s, %s, %s, %s, %s) '
               'ON CONFLICT ("batch_id") DO NOTHING RETURNING "batch_id"')
 _BATCH_SQL = 'SELECT "device_id", "result", "content" FROM "push_batch" WHERE "batch_id" = %s'
-_TOKEN_SQL = 'SELECT "id", "revoked_at" FROM "device" WHERE "token_hash" = %s'
+_TOKEN_SQL = 'SELECT "id", "revoked_at", "last_pull_at" FROM "device" WHERE "token_hash" = %s'
 
 
 def _lock_rows(keys: set[tuple[str, str]]) -> dict[tuple[str, str], _Row]:
@@ -573,6 +641,20 @@ def _touch(device: Device) -> None:
     if now - _last_touch.get(device.id, -120.0) >= 60:
         _last_touch[device.id] = now
         Device.update(last_seen_at=now_iso()).where(Device.id == device.id).execute()
+
+
+_last_pull_noted: dict[str, float] = {}
+
+
+def _note_pull(device_id: str, now: datetime | None) -> None:
+    """Record the county's time of a device's pull (Device.last_pull_at), at most once a minute
+    per device and process: a bound a minute old is as good for dates checked to the day."""
+    if now is None:
+        return
+    mark = time.monotonic()
+    if mark - _last_pull_noted.get(device_id, -120.0) >= 60:
+        _last_pull_noted[device_id] = mark
+        Device.update(last_pull_at=now.astimezone(UTC).isoformat()).where(Device.id == device_id).execute()
 
 
 def take_sequence(count: int) -> int:
@@ -730,11 +812,11 @@ def _store_id_lookups(changes: list[dict]) -> None:
 
 
 # ------------------------------------------------------------------------- pull
-def pull(device: Device, since: int, limit: int, skip: str | None = None) -> dict:
+def pull(device: Device, since: int, limit: int, skip: str | None = None, now: datetime | None = None) -> dict:
     """County rows plus the device's own township's rows changed after ``since``, in seq order.
     ``skip``: the workstation's chain; rows it wrote itself, as they are now, are left out (it has
     them), and the page's ``next`` still moves past them."""
-    return json.loads(pull_json(device, since, limit, skip))
+    return json.loads(pull_json(device, since, limit, skip, now))
 
 
 _PULL_COLUMNS = '"seq", "entity", "id", "version", "deleted", "data"'
@@ -756,10 +838,12 @@ def _skipped(device: Device, skip: str | None) -> str:
     return f"{device.id}:{skip}"
 
 
-def pull_json(device: Device, since: int, limit: int, skip: str | None = None) -> str:
-    """:func:`pull` as JSON text: stored row data is spliced in as it is, never decoded."""
+def pull_json(device: Device, since: int, limit: int, skip: str | None = None, now: datetime | None = None) -> str:
+    """:func:`pull` as JSON text: stored row data is spliced in as it is, never decoded. ``now``:
+    the county's clock, noted as the device's last pull."""
     limit = max(1, min(limit, MAX_PULL_LIMIT))
     found = _run(_PULL_SQL, (since, device.township_id, _skipped(device, skip), limit + 1)).fetchall()
+    _note_pull(device.id, now)
     return _page_json([r[:6] for r in found if r[0] is not None], since, limit, found[0][6])
 
 
@@ -774,10 +858,11 @@ _PULL_FOR_TOKEN_SQL_PG = (
     ') AS r ON d."revoked_at" IS NULL WHERE d."token_hash" = %s ORDER BY r."seq"')
 
 
-def pull_json_for_token(token: str | None, since: int, limit: int, skip: str | None = None) -> str:
+def pull_json_for_token(token: str | None, since: int, limit: int, skip: str | None = None,
+                        now: datetime | None = None) -> str:
     """:func:`authenticate` then :func:`pull_json`, in one round trip to PostgreSQL."""
     if not token or not is_postgres():
-        return pull_json(authenticate(token), since, limit, skip)
+        return pull_json(authenticate(token), since, limit, skip, now)
     limit = max(1, min(limit, MAX_PULL_LIMIT))
     probe = Device(id="")
     suffix = _skipped(probe, skip)  # ":<chain>", or '' (then no origin matches: d.id || '' is no origin)
@@ -786,6 +871,7 @@ def pull_json_for_token(token: str | None, since: int, limit: int, skip: str | N
         raise SyncError(401, "unknown token")
     if found[0][0] is not None:
         raise SyncError(401, "this workstation's access was revoked by the county")
+    _note_pull(found[0][1], now)
     return _page_json([row[2:8] for row in found if row[2] is not None], since, limit, found[0][8])
 
 

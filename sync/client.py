@@ -38,6 +38,7 @@ from sync.integrity import (
 from sync.protocol import (
     COUNTY_COPY_REFUSALS,
     COUNTY_ENTITIES,
+    COUNTY_TIME_HEADER,
     FROZEN_NOTICE_STATUSES,
     MAX_BATCH_CHANGES,
     PROTOCOL_HEADER,
@@ -126,6 +127,9 @@ _REFUSALS = {
     "published_notice": N_("公示“{title}”已经发布，内容不能再改。如需更改，请做更正公示。"),
     "published_notice_part": N_("公示“{title}”已经发布，它的名单和签字不能再增加、修改或删除。如需更改，请做更正公示。"),
     "resident_objection": N_("群众提交的异议按原样保存，不能修改；请在答复中说明。"),
+    "implausible_date": N_("公示“{title}”上的日期（{date}）与县里收到它的日期（{county_date}）对不上，县里没有接受："
+                           "本机电脑的日期可能不准。请核对电脑的日期和时间，同步一次后重新发布或结束公示；"
+                           "已按错误日期打印张贴的公示请撤下。"),
 }
 
 
@@ -138,7 +142,8 @@ def refusal_text(refusal: dict) -> str:
     if text is None:
         return _("县里没有接受这项修改：{detail}").format(detail=str(refusal.get("reason", ""))[:300])
     notice = Notice.get_or_none(Notice.id == refusal.get("notice_id")) if refusal.get("notice_id") else None
-    return _(text).format(title=notice.title if notice else _("（本机没有这份公示）"))
+    return _(text).format(title=notice.title if notice else _("（本机没有这份公示）"),
+                          date=str(refusal.get("date", "?"))[:40], county_date=str(refusal.get("county_date", "?"))[:40])
 
 
 class SyncClient(IntegrityMixin):
@@ -151,6 +156,7 @@ class SyncClient(IntegrityMixin):
         self._sleep = sleep
         self.requests = 0
         self._pull_tally: _DeletionTally | None = None  # set per sync unless deletions are confirmed
+        self._county_clock: dict | None = None  # what the last answer taught about this clock
 
     # ------------------------------------------------------------------ transport
     def _request(self, method: str, url: str, *, token: str | None = None, body: Any = None,
@@ -181,6 +187,7 @@ class SyncClient(IntegrityMixin):
             else:
                 if response.status_code < 400:
                     if _framed(response):
+                        self._learn_time(response)
                         return response
                     # the connection broke inside the answer's headers: "200 OK" and nothing else;
                     # what the county did is unknown, so ask again (pushes are idempotent)
@@ -198,6 +205,30 @@ class SyncClient(IntegrityMixin):
             self._sleep(random.uniform(0, delay))  # full jitter
             delay = min(delay * 2, 30)
         raise AssertionError("unreachable")
+
+    def _learn_time(self, response: requests.Response) -> None:
+        """Note the county's time an answer carries against this workstation's clock (stored with
+        the sync's outcome, see :mod:`app.legal_time`)."""
+        from datetime import datetime
+
+        from app.legal_time import learn
+
+        stamp = response.headers.get(COUNTY_TIME_HEADER)
+        if not stamp:
+            return
+        try:
+            county = datetime.fromisoformat(stamp)
+        except ValueError:
+            return
+        if county.tzinfo is not None:
+            self._county_clock = learn(county, self._ctx.clock.now(), "sync")
+
+    def _remember_time(self) -> None:
+        """Store what the answers of this contact taught about the clock. Call inside a write."""
+        from app.legal_time import COUNTY_CLOCK_KEY
+
+        if self._county_clock is not None:
+            set_local(COUNTY_CLOCK_KEY, self._county_clock)
 
     def _state(self) -> SyncState:
         state = SyncState.get_or_none(SyncState.id == 1)
@@ -279,7 +310,24 @@ class SyncClient(IntegrityMixin):
         if body["pages"] and not body["pages"][-1].get("more") and _fresh():
             with self._ctx.write():
                 set_local(FIRST_PULL_KEY, utc_now())  # everything the county had: deletions may go now
+        self._learn_reply_time(body["manifest"].get("county_now"))
         return SyncReport(totals[0], totals[1], totals[2], totals[3], pulled, 0)
+
+    def _learn_reply_time(self, stamp) -> None:
+        """A reply says when the county made it: a clock behind that is behind for sure (the stick
+        only ever arrives later), and is corrected by it; see :func:`app.legal_time.learn`."""
+        from datetime import datetime
+
+        from app.legal_time import COUNTY_CLOCK_KEY, learn
+
+        try:
+            county = datetime.fromisoformat(str(stamp))
+        except ValueError:
+            return
+        if county.tzinfo is None:
+            return
+        with self._ctx.write():
+            set_local(COUNTY_CLOCK_KEY, learn(county, self._ctx.clock.now(), "usb"))
 
     # ------------------------------------------------------------------ enrolment
     def enroll(self, server_url: str, code: str, device_name: str) -> str:
@@ -295,6 +343,7 @@ class SyncClient(IntegrityMixin):
                              last_pulled_seq=0, server_epoch=answer["epoch"]).on_conflict_replace().execute()
             set_local("township_id", township_id)
             LocalSetting.delete().where(LocalSetting.key == FIRST_PULL_KEY).execute()  # a fresh start
+            self._remember_time()
         return township_id
 
     def _enroll_call(self, server_url: str, code: str, device_name: str) -> dict:
@@ -356,6 +405,7 @@ class SyncClient(IntegrityMixin):
                     pulled = self._pull(state, report, cancel, own=True)
                 with self._ctx.write():
                     SyncState.update(last_success_at=utc_now(), last_error=None).where(SyncState.id == 1).execute()
+                    self._remember_time()
                 due = check if check is not None else self._check_due(restored or any(pushed) or pulled > 0)
                 checked, differ, repaired = self._check_after_sync(report, cancel) if due else (False, (), False)
             except LOCAL_DB_ERRORS as exc:  # e.g. the disk is full: a message, not a raw sqlite error
@@ -504,8 +554,8 @@ class SyncClient(IntegrityMixin):
                     # take it now, so this workstation prints and pays what was posted
                     from sync.conflicts import replaced_reason
 
-                    _take_county_copy(entity, r["id"], r.get("server_data"))
-                    rival = entity == "notice" and local.payload.get("status") in FROZEN_NOTICE_STATUSES
+                    _take_county_copy(entity, r["id"], r.get("server_data"), r.get("code"))
+                    rival = r.get("code") == "published_notice" and local.payload.get("status") in FROZEN_NOTICE_STATUSES
                     reason = (replaced_reason(entity, local.payload, r.get("server_data")) if rival else
                               refusal_text(r) + _("本机已改用县里的版本，本机的版本保存在这条记录中。"))
                     SyncProblem.create(kind="replaced", entity=entity, entity_id=r["id"],
@@ -648,12 +698,19 @@ class SyncClient(IntegrityMixin):
                 SyncState.id == 1).execute()
 
 
-def _take_county_copy(entity: str, row_id: str, server_data: dict | None) -> None:
+def _take_county_copy(entity: str, row_id: str, server_data: dict | None, code: str | None = None) -> None:
     """Make this workstation's row what the county holds: its copy, or no row where the county
-    has none (a row added here that it refused). Call inside the write transaction."""
+    has none (a row added here that it refused). A notice published here with dates the county
+    cannot accept, and that the county has not had before, goes back to approved instead, to be
+    published again with the right date. Call inside the write transaction."""
     model = ENTITY_MODELS[entity]
     if server_data is not None:
         _upsert(model, server_data)
+        return
+    if code == "implausible_date" and entity == "notice":
+        from app.notices import unpublish_unreceived
+
+        unpublish_unreceived(row_id)
         return
     try:
         with model._meta.database.atomic():  # a savepoint: a row something refers to stays

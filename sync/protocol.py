@@ -7,6 +7,8 @@ from __future__ import annotations
 
 PROTOCOL_VERSION = 1
 PROTOCOL_HEADER = "X-Gongkai-Protocol"
+#: the county's time (ISO 8601, UTC) on every sync answer: workstations learn their clock's error
+COUNTY_TIME_HEADER = "X-Gongkai-County-Time"
 
 #: bounded batches: the client chunks, the server refuses larger ones
 MAX_BATCH_CHANGES = 500
@@ -68,9 +70,10 @@ def digest_hex(value: int) -> str:
 #: (with an English ``reason`` for logs, and ``notice_id`` for the published-notice ones)
 REFUSAL_CODES = frozenset({
     "malformed", "county_row", "unknown_entity", "other_township", "county_program",
-    "published_notice", "published_notice_part", "resident_objection",
+    "published_notice", "published_notice_part", "resident_objection", "implausible_date",
 })
 #: refusals where the county's copy is the truth: the refusal carries it (``server_version``,
 #: ``server_data``; None where the county has no such row) and the workstation takes it, keeping
 #: its own version in the problem record
-COUNTY_COPY_REFUSALS = frozenset({"published_notice", "published_notice_part", "resident_objection"})
+COUNTY_COPY_REFUSALS = frozenset({"published_notice", "published_notice_part", "resident_objection",
+                                  "implausible_date"})

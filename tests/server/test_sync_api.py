@@ -168,7 +168,7 @@ def test_a_published_notice_is_immutable(client, county):
     device = enroll(client, "539901101000")
     nid = str(uuid.uuid4())
     data = {"id": nid, "township_id": county["shimen"], "status": "published", "title": "公示", "fingerprint": "ab",
-            "version": 1}
+            "posting_start": "2026-11-16", "posting_end": "2026-11-22", "version": 1}
     first = {"entity": "notice", "id": nid, "version": 1, "base_version": None, "data": data}
     assert push(client, device, [first]).json()["accepted"]
     changed = {"entity": "notice", "id": nid, "version": 2, "base_version": 1,
@@ -176,7 +176,7 @@ def test_a_published_notice_is_immutable(client, county):
     [refused] = push(client, device, [changed]).json()["rejected"]
     assert "immutable" in refused["reason"] and (refused["code"], refused["notice_id"]) == ("published_notice", nid)
     closed = {"entity": "notice", "id": nid, "version": 2, "base_version": 1,
-              "data": {**data, "status": "closed", "closed_at": "2026-12-01", "version": 2}}
+              "data": {**data, "status": "closed", "closed_at": "2026-11-25T01:00:00+00:00", "version": 2}}
     assert push(client, device, [closed]).json()["accepted"]
 
 
@@ -334,3 +334,49 @@ def test_a_pull_leaves_out_what_the_workstation_wrote_itself_and_only_that(clien
     r = client.post("/api/v1/sync/push", content=body,
                     headers=auth(a) | {"Content-Type": "application/json", "Content-Encoding": "gzip"})
     assert r.status_code == 422
+
+
+def _notice(county, status: str, version: int = 1, **fields) -> dict:
+    nid = fields.pop("id", None) or str(uuid.uuid4())
+    data = {"id": nid, "township_id": county["shimen"], "status": status, "title": "离线发布的公示",
+            "fingerprint": "ab", "version": version, **fields}
+    return {"entity": "notice", "id": nid, "version": version, "base_version": version - 1 or None, "data": data}
+
+
+def test_posting_dates_that_cannot_be_right_by_the_countys_clock_are_refused(client, county):
+    """The county's clock says 2026-11-25 (China). A clock 100 days fast publishes in March; a
+    clock 92 days slow publishes in August, after the workstation last synced on the 25th; a
+    close is stamped in 2027, or within the period. Each is refused with the county's copy; what
+    a truly offline township published before its last contact is accepted."""
+    device = enroll(client, "539901101000")
+    early = _notice(county, "published", posting_start="2026-10-20", posting_end="2026-10-26")
+    assert push(client, device, [early]).json()["accepted"]  # no contact before: an offline township
+    pull_all(client, device)  # the county notes this contact (its clock: 2026-11-25)
+    ahead = _notice(county, "published", posting_start="2027-03-05", posting_end="2027-03-11")
+    behind = _notice(county, "published", posting_start="2026-08-25", posting_end="2026-08-31")
+    today = _notice(county, "published", posting_start="2026-11-25", posting_end="2026-12-01")
+    tomorrow = _notice(county, "published", posting_start="2026-11-26", posting_end="2026-12-02")
+    result = push(client, device, [ahead, behind, today, tomorrow]).json()
+    assert {a["id"] for a in result["accepted"]} == {today["id"], tomorrow["id"]}
+    refused = {r["id"]: r for r in result["rejected"]}
+    assert set(refused) == {ahead["id"], behind["id"]}
+    assert all(r["code"] == "implausible_date" and r["county_date"] == "2026-11-25" for r in refused.values())
+    assert refused[ahead["id"]]["date"] == "2027-03-05" and refused[ahead["id"]]["server_data"] is None
+    base = early["data"]
+    closes = {
+        "future": {**base, "status": "closed", "closed_at": "2027-03-01T02:00:00+00:00", "version": 2},
+        "within the period": {**base, "status": "closed", "closed_at": "2026-10-26T02:00:00+00:00", "version": 2},
+        "no time": {**base, "status": "closed", "closed_at": None, "version": 2},
+    }
+    for what, data in closes.items():
+        [r] = push(client, device, [{"entity": "notice", "id": base["id"], "version": 2, "base_version": 1,
+                                     "data": data}]).json()["rejected"]
+        assert r["code"] == "implausible_date", what
+        assert r["server_data"]["status"] == "published" and r["server_version"] == 1
+    closed = {**base, "status": "closed", "closed_at": "2026-11-25T01:30:00+00:00", "version": 2}
+    assert push(client, device, [{"entity": "notice", "id": base["id"], "version": 2, "base_version": 1,
+                                  "data": closed}]).json()["accepted"]
+    assert json.loads(SyncRow.get(SyncRow.id == base["id"]).data)["status"] == "closed"
+    # every sync answer carries the county's time
+    r = client.get("/api/v1/sync/pull?since=0&limit=1", headers=auth(device))
+    assert r.headers["X-Gongkai-County-Time"].startswith("2026-11-25T02:00:00")
