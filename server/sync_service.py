@@ -454,7 +454,11 @@ def _decide(device: Device, well_formed: list[dict], current: dict[tuple[str, st
             out.duplicates.append({"id": change["id"], "version": row.version, "seq": row.seq})
             refused.discard(key)
             continue
-        refusal = _check_change(device, change, row, notices, now)
+        # A step the county has moved past (its version is at or below the county's) is history,
+        # reported as a conflict whatever it would change: the workstation sees it is moot.
+        stale = (row is not None and row.township_id == device.township_id and change["version"] <= row.version
+                 and change["entity"] in TOWNSHIP_ENTITIES)
+        refusal = None if stale else _check_change(device, change, row, notices, now)
         if refusal:
             out.rejected.append({"id": change["id"], **refusal})
             refused.add(key)

@@ -46,7 +46,7 @@ def test_a_change_the_server_holds_is_a_duplicate_even_after_the_notice_was_publ
            "data": {"id": row_id, "version": 1, "township_id": township, "notice_id": notice_id, "seq": 1,
                     "name": "张三", "amount_fen": 100, "deleted": False}}
     assert len(push(client, device, [notice, row]).json()["accepted"]) == 2
-    published = _edit(notice, 2, status="published")
+    published = _edit(notice, 2, status="published", posting_start="2026-11-25", posting_end="2026-12-01")
     assert push(client, device, [published]).json()["accepted"]
     # the first batch again under another id (its answer was lost and the queue has grown since)
     again = push(client, device, [notice, row, published]).json()
@@ -80,7 +80,7 @@ def test_nothing_can_be_added_to_a_published_notice(client, county):
     published = notice(notice_id)
     assert len(push(client, first, [published, row(notice_id, 1), notice(draft_id), row(draft_id, 1)]).json()[
         "accepted"]) == 4
-    assert push(client, first, [_edit(published, 2, status="published")]).json()["accepted"]
+    assert push(client, first, [_edit(published, 2, status="published", posting_start="2026-11-25", posting_end="2026-12-01")]).json()["accepted"]
 
     late_row = row(notice_id, 2)
     sign_id = str(uuid.uuid4())
