@@ -454,9 +454,10 @@ def _decide(device: Device, well_formed: list[dict], current: dict[tuple[str, st
             out.duplicates.append({"id": change["id"], "version": row.version, "seq": row.seq})
             refused.discard(key)
             continue
-        # A step the county has moved past (its version is at or below the county's) is history,
-        # reported as a conflict whatever it would change: the workstation sees it is moot.
-        stale = (row is not None and row.township_id == device.township_id and change["version"] <= row.version
+        # A step the county has moved past (its version is below the county's) is history, reported
+        # as a conflict whatever it would change: the workstation sees it is moot. (The same
+        # version with other content is a rival: the checks below say what the county keeps.)
+        stale = (row is not None and row.township_id == device.township_id and change["version"] < row.version
                  and change["entity"] in TOWNSHIP_ENTITIES)
         refusal = None if stale else _check_change(device, change, row, notices, now)
         if refusal:
