@@ -67,12 +67,17 @@ def payload_of(row: SyncedModel) -> dict[str, Any]:
 
 def save_change(row: SyncedModel, *, created: bool = False) -> SyncedModel:
     """Insert (``created``) or update ``row`` and record the change in the outbox."""
+    changed = None
     if created:
         row.id = row.id or new_id()
         row.version = 1
         base = None
     else:
         base = row.version
+        before = type(row).get_or_none(type(row).id == row.id)
+        if before is not None:
+            old, new = payload_of(before), payload_of(row)
+            changed = sorted(k for k in new if k not in _STAMPS and old.get(k) != new[k])
         row.version = base + 1
     row.updated_at = utc_now()
     row.save(force_insert=created)
@@ -83,8 +88,13 @@ def save_change(row: SyncedModel, *, created: bool = False) -> SyncedModel:
         base_version=base,
         payload=payload_of(row),
         created_at=row.updated_at,
+        fields=changed,
     )
     return row
+
+
+#: columns every change sets: not what the clerk changed
+_STAMPS = frozenset({"version", "updated_at"})
 
 
 def insert_many(model: type[SyncedModel], rows: Sequence[dict[str, Any]]) -> list[str]:
@@ -196,10 +206,10 @@ def update_column(model: type[SyncedModel], column: str, changes: Sequence[tuple
                      'WHERE "id" = ?', [(value, now, rid) for rid, value in changes])
     ids = json.dumps([rid for rid, _value in changes])
     conn.execute(
-        'INSERT INTO "outbox" ("entity", "entity_id", "version", "base_version", "payload", "created_at") '
-        f'SELECT ?, "id", "version", "version" - 1, {_json_object_sql(model)}, ? FROM "{table}" '
+        'INSERT INTO "outbox" ("entity", "entity_id", "version", "base_version", "payload", "created_at", "fields") '
+        f'SELECT ?, "id", "version", "version" - 1, {_json_object_sql(model)}, ?, ? FROM "{table}" '
         'WHERE "id" IN (SELECT value FROM json_each(?)) ORDER BY rowid',
-        (model.entity, now, ids),
+        (model.entity, now, json.dumps([column]), ids),
     )
 
 

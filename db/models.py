@@ -310,6 +310,7 @@ class Outbox(BaseModel):
     base_version = IntegerField(null=True)
     payload = JSONText()
     created_at = TextField()
+    fields = JSONText(null=True)  # the columns this change touched; None: the whole row
 
 
 class SyncState(BaseModel):
@@ -341,6 +342,7 @@ class SyncProblem(BaseModel):
     created_at = TextField()
     resolved_at = TextField(null=True)
     resolution = TextField(null=True)  # keep_mine | take_theirs | dropped
+    local_fields = JSONText(null=True)  # columns this workstation had changed; None: the whole row
 
 
 SYNCED_MODELS: tuple[type[SyncedModel], ...] = (

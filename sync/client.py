@@ -540,7 +540,7 @@ class SyncClient(IntegrityMixin):
                                    entity_id=c["id"], local_version=local.version if local else None,
                                    server_version=c.get("server_version"), local_data=local.payload if local else None,
                                    server_data=c.get("server_data"), reason=_("县里已有另一台电脑的修改"),
-                                   created_at=utc_now())
+                                   local_fields=_mine_fields(c["id"]), created_at=utc_now())
                 done += [e.seq for e in mine]  # kept in sync_problem until the clerk decides
             for r in result["rejected"]:
                 mine = by_id.get(r["id"], [])
@@ -688,6 +688,7 @@ class SyncClient(IntegrityMixin):
                                        local_version=local.version if local else None,
                                        server_version=change["version"], server_data=change["data"],
                                        local_data=payload_of(local) if local else None,
+                                       local_fields=_mine_fields(change["id"]),
                                        reason=_("本机有尚未上传的修改"), created_at=utc_now())
                     in_conflict.add(change["id"])
                     continue
@@ -717,6 +718,28 @@ def _take_county_copy(entity: str, row_id: str, server_data: dict | None, code: 
             model.delete().where(model.id == row_id).execute()
     except peewee.IntegrityError:
         model.update(deleted=True).where(model.id == row_id).execute()
+
+
+def _mine_fields(row_id: str) -> list[str] | None:
+    """The columns this workstation changed in its queued changes of a row; None for the whole
+    row (a new row, a change recorded before columns were, or nothing queued)."""
+    found: set[str] = set()
+    entries = 0
+    for (fields,) in Outbox.select(Outbox.fields).where(Outbox.entity_id == row_id).tuples():
+        entries += 1
+        if fields is None:
+            return None
+        found.update(fields)
+    return sorted(found) if entries else None
+
+
+def merged_keeping_mine(local: dict, server: dict, mine: list[str] | None) -> dict:
+    """What "keep mine" makes of a row: the county's version with the columns this workstation
+    changed taken from its own (the whole local row when ``mine`` is None, or when the county
+    deleted a row this workstation still edits)."""
+    if mine is None or (server.get("deleted") and not local.get("deleted")):
+        return dict(local)
+    return {**local, **server, **{f: local[f] for f in mine if f in local}}
 
 
 def _open_conflicts():
@@ -873,13 +896,25 @@ class ProblemInfo:
     reason: str
     local_data: dict | None
     server_data: dict | None
+    kept_fields: tuple[str, ...] | None = None  # what "keep mine" keeps of this workstation's (None: all)
+
+
+def _kept_fields(problem: SyncProblem) -> list[str] | None:
+    """The columns of a conflict's row this workstation changed: those found with the conflict,
+    and those of the edits held back since (None: the whole row)."""
+    if problem.local_fields is None:
+        return None
+    held = _mine_fields(problem.entity_id) if Outbox.select().where(Outbox.entity_id == problem.entity_id).exists() \
+        else []
+    return None if held is None else sorted(set(problem.local_fields) | set(held))
 
 
 class ConflictService:
     """What the county refused or found in conflict, and the clerk's decisions about it.
 
-    "Keep mine" re-bases the local row on the county's version and queues it again; "take theirs"
-    applies the county's copy. Either way nothing is silently lost: the losing version stays in
+    "Keep mine" keeps the columns this workstation changed, takes every other column from the
+    county's version (so another workstation's edit of a different field survives), and queues
+    the result on top of the county's version; "take theirs" applies the county's copy. Either way nothing is silently lost: the losing version stays in
     the problem record.
     """
 
@@ -888,7 +923,12 @@ class ConflictService:
 
     def open_problems(self) -> list[ProblemInfo]:
         q = SyncProblem.select().where(SyncProblem.resolved_at.is_null()).order_by(SyncProblem.id)
-        return [ProblemInfo(p.id, p.kind, p.entity, p.entity_id, p.reason, p.local_data, p.server_data) for p in q]
+        out = []
+        for p in q:
+            kept = _kept_fields(p) if p.kind == "conflict" else None
+            out.append(ProblemInfo(p.id, p.kind, p.entity, p.entity_id, p.reason, p.local_data, p.server_data,
+                                   tuple(kept) if kept is not None else None))
+        return out
 
     def _open(self, problem_id: int) -> tuple[SyncProblem, Any]:
         from app.errors import NotFound, ValidationError
@@ -911,14 +951,22 @@ class ConflictService:
             if row is None:
                 raise SyncError(_("本机已没有这一行，无法保留本机版本。"))
             server_version = int(problem.server_data.get("version") or problem.server_version or 0)
+            mine = _kept_fields(problem)
+            merged = merged_keeping_mine(payload_of(row), problem.server_data, mine)
             Outbox.delete().where(Outbox.entity_id == row.id).execute()
-            row.version = server_version + 1
-            row.updated_at = utc_now()
-            row.save()
+            merged.update(version=server_version + 1, updated_at=utc_now())
+            _upsert(model, merged)
+            row = model.get_by_id(row.id)
             Outbox.create(entity=model.entity, entity_id=row.id, version=row.version, base_version=server_version,
-                          payload=payload_of(row), created_at=row.updated_at)
+                          payload=payload_of(row), created_at=row.updated_at, fields=mine)
             self._resolve(problem, "keep_mine")
-            record(self._ctx, by, "sync.keep_mine", problem.entity, problem.entity_id, {"over": server_version})
+            record(self._ctx, by, "sync.keep_mine", problem.entity, problem.entity_id,
+                   {"over": server_version, "fields": mine})
+
+    def kept_fields(self, problem_id: int) -> list[str] | None:
+        """The columns "keep mine" would keep from this workstation (None: the whole row)."""
+        problem = SyncProblem.get_by_id(problem_id)
+        return _kept_fields(problem)
 
     def take_theirs(self, problem_id: int, by) -> None:
         from app.audit import record

@@ -63,6 +63,8 @@ class FieldDiff:
     server: str
     differs: bool
     meta: bool = False
+    result: str = ""  # the value "keep mine" gives this field: this workstation's or the county's
+    kept_mine: bool = False  # ... taken from this workstation
 
 
 @dataclass(frozen=True)
@@ -142,13 +144,21 @@ def describe(problem: ProblemInfo) -> ProblemView:
     keys = [k for k in dict.fromkeys([*(local or {}), *(server or {})]) if k not in HIDDEN_FIELDS]
     order = {k: i for i, k in enumerate(FIELD_LABELS)}
     diffs = []
+    merged = local or {}
+    if problem.kind == "conflict" and local is not None and server is not None:
+        from sync.client import merged_keeping_mine
+
+        merged = merged_keeping_mine(local, server, list(problem.kept_fields) if problem.kept_fields is not None
+                                     else None)
     for key in keys:
         mine = format_value(key, (local or {}).get(key))
         theirs = format_value(key, (server or {}).get(key))
         meta = key in META_FIELDS
         both = local is not None and server is not None
+        result = format_value(key, merged.get(key))
         diffs.append(FieldDiff(key, _(FIELD_LABELS[key]) if key in FIELD_LABELS else key, mine, theirs,
-                               differs=both and not meta and mine != theirs, meta=meta))
+                               differs=both and not meta and mine != theirs, meta=meta, result=result,
+                               kept_mine=both and not meta and mine != theirs and result == mine))
     # what differs first, then the fields in their natural order, the version stamps last
     diffs.sort(key=lambda f: (f.meta, not f.differs, order.get(f.key, len(order)), f.key))
     title = _title(problem.entity, local or server or {})

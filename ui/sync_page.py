@@ -170,8 +170,8 @@ class ConflictPanel(QWidget):
         self.reason.setWordWrap(True)
         self.only_differences = QCheckBox(_("只显示不同的字段"), self)
         self.only_differences.toggled.connect(self._show_current)
-        self.table = QTableWidget(0, 3, self)
-        self.table.setHorizontalHeaderLabels([_("字段"), _("本机的版本"), _("县里的版本")])
+        self.table = QTableWidget(0, 4, self)
+        self.table.setHorizontalHeaderLabels([_("字段"), _("本机的版本"), _("县里的版本"), _("保留本机版本后")])
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
@@ -180,6 +180,7 @@ class ConflictPanel(QWidget):
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
         self.keep_mine_button = QPushButton(_("保留本机版本"), self)
         self.take_theirs_button = QPushButton(_("采用县里版本"), self)
         self.acknowledge_button = QPushButton(_("知道了"), self)
@@ -259,12 +260,17 @@ class ConflictPanel(QWidget):
                 reason=view.reason, n=len(view.differing)))
         else:
             self.reason.setText(_("县里的答复：{reason}").format(reason=view.reason))
-        self.table.setHorizontalHeaderLabels([_("字段"), _("本机的版本"), _("县里的版本")])
+        # a conflict shows what "keep mine" makes of each field: this workstation's changes, the
+        # county's version of every other field
+        merging = view.kind == "conflict" and view.has_local and view.has_server
+        self.table.setColumnHidden(3, not merging)
         shown = [f for f in view.fields if f.differs or not self.only_differences.isChecked()]
         self.table.setRowCount(len(shown))
         for r, f in enumerate(shown):
+            kept = (_("{value}（本机）") if f.kept_mine else _("{value}（县里）")).format(value=f.result) \
+                if f.differs else f.result
             cells = [f.label, f.local if view.has_local else _("（本机没有这一行）"),
-                     f.server if view.has_server else "—"]
+                     f.server if view.has_server else "—", kept]
             for c, text in enumerate(cells):
                 item = QTableWidgetItem(text if len(text) <= CELL_CHARS else text[:CELL_CHARS] + "…")
                 item.setToolTip(text)
@@ -284,7 +290,8 @@ class ConflictPanel(QWidget):
         self.keep_mine_button.setVisible(view.kind != "replaced")
         self.take_theirs_button.setVisible(view.kind != "replaced")
         if view.choosable:
-            self.hint.setText(_("无论选择哪个版本，另一个版本都会保存在同步记录中，不会丢失。"))
+            self.hint.setText(_("“保留本机版本”只保留本机改过的字段，其他字段采用县里的版本（见最后一列）。"
+                                "无论选择哪个，另一个版本都会保存在同步记录中，不会丢失。"))
         elif view.kind == "replaced":
             self.hint.setText(_("本机已按县里的版本改好，无需再同步。核对无误后点“知道了”；本机原来的版本仍保存在同步记录中。"))
         else:

@@ -417,3 +417,37 @@ def test_an_offline_edit_of_a_row_published_since_gives_way_to_the_county_and_bo
         ConflictService(ctx).acknowledge(problem.id, clerk)
         assert not SyncProblem.select().where(SyncProblem.resolved_at.is_null()).exists()
         assert sync_client(ctx).sync(check=True).integrity == ()
+
+
+# ------------------------------------------------------------------- keep mine, field by field
+def test_keep_mine_keeps_the_fields_this_workstation_changed_and_the_others_edits_of_other_fields(town, tmp_path):
+    """One workstation corrects a draft's title, the other, offline, its body. The second clerk
+    keeps their version: the county ends with both corrections, not with the second's old title."""
+    from app.notices import NoticeService
+    from db.models import Notice
+    from sync.client import ConflictService
+
+    ws0, ws1 = town.reset(tmp_path)
+    with opened(ws0) as (ctx, _clerk):
+        draft = _draft_with_rows().id
+        original = Notice.get_by_id(draft)
+    with opened(ws0) as (ctx, clerk):
+        NoticeService(ctx).update_header(draft, clerk, title="甲改的标题")
+        sync_client(ctx).sync()
+    with opened(ws1) as (ctx, clerk):
+        NoticeService(ctx).update_header(draft, clerk, body="乙改的正文")
+        assert sync_client(ctx).sync().conflicts == 1
+        conflicts = ConflictService(ctx)
+        [problem] = conflicts.open_problems()
+        assert conflicts.kept_fields(problem.id) == ["body"]
+        conflicts.keep_mine(problem.id, clerk)
+        mine = Notice.get_by_id(draft)
+        assert (mine.title, mine.body) == ("甲改的标题", "乙改的正文")
+        assert sync_client(ctx).sync().conflicts == 0
+    county = town.server_row(draft)[1]
+    assert (county["title"], county["body"]) == ("甲改的标题", "乙改的正文")
+    assert county["salutation"] == original.salutation
+    with opened(ws0) as (ctx, _clerk):
+        sync_client(ctx).sync()
+        theirs = Notice.get_by_id(draft)
+        assert (theirs.title, theirs.body) == ("甲改的标题", "乙改的正文")

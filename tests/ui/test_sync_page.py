@@ -191,6 +191,9 @@ def test_a_conflict_between_two_workstations_is_shown_side_by_side_and_decided(
     assert table.item(title, 2).text() == "乙工作站的标题"
     assert table.item(title, 1).background().color().name() == "#fff1b8"  # highlighted
     assert table.item(rows["正文"], 1).background().style() == Qt.BrushStyle.NoBrush  # same on both sides
+    # what "keep mine" makes of each field: the changed title from here, the rest as it is
+    assert table.item(title, 3).text() == "甲工作站的标题（本机）" and not table.isColumnHidden(3)
+    assert table.item(rows["正文"], 3).text() == table.item(rows["正文"], 2).text()
     assert page.conflicts.keep_mine_button.isEnabled() and page.conflicts.take_theirs_button.isEnabled()
     page.conflicts.only_differences.setChecked(True)
     assert [table.item(r, 0).text() for r in range(table.rowCount())] == ["标题"]
