@@ -385,19 +385,19 @@ def push(device: Device, body: dict, token: str | None = None, now: datetime | N
         # the workstation's changes were based on the database before a restore: apply nothing,
         # tell it the new epoch so it re-sends what the county lost and re-pulls from zero
         raise EpochChanged(epoch())
-    content = content_digest(changes)
     origin = _origin(device, body.get("chain"))
+    batch = _sort_out(changes)
     try:
         if is_postgres() and not database.in_transaction():
-            return _push_pipelined(device, batch_id, changes, token, content, origin, now)
+            return _push_pipelined(device, batch_id, batch, token, origin, now)
         stored = _stored_batch(batch_id)
         if stored is not None:
             if token is not None:
                 _same_device(authenticate(token), device)
-            return _replayed(stored, device, content)
-        return _apply(device, batch_id, changes, token, content, origin, now)
+            return _replayed(stored, device, batch.content)
+        return _apply(device, batch_id, batch, token, origin, now)
     except _Replay:
-        return _replayed(_stored_batch(batch_id), device, content)
+        return _replayed(_stored_batch(batch_id), device, batch.content)
 
 
 def _origin(device: Device, chain: Any) -> str | None:
@@ -410,28 +410,45 @@ def _origin(device: Device, chain: Any) -> str | None:
     return f"{device.id}:{chain}"
 
 
-def content_digest(changes: list) -> str:
-    """A digest of a batch's changes as received (a USB bundle keeps the order of keys, so the
-    same batch by network or by stick has the same digest)."""
-    return hashlib.sha256(json.dumps(changes).encode()).hexdigest()
+class _Sorted(NamedTuple):
+    """A batch sorted out: the outcome so far (malformed changes rejected), the well-formed
+    changes, the data of each as the county stores it (by ``id()`` of the change), and the
+    digest of the whole batch's content."""
+
+    out: _Outcome
+    well_formed: list[dict]
+    texts: dict[int, str]
+    content: str
 
 
-def _sort_out(changes: list) -> tuple[_Outcome, list[dict]]:
-    """The outcome so far (malformed changes rejected) and the well-formed changes."""
+def _sort_out(changes: list) -> _Sorted:
+    """Sort out a batch. Its content digest is made from the stored form of each change's data
+    (computed here once, and used again for storing it), so a batch sent again by network or by
+    USB stick, whose keys may come in another order, has the same digest."""
     out = _Outcome([], [], [], [])
-    well_formed = []
+    well_formed, texts = [], {}
+    digest = hashlib.sha256()
     for change in changes:
         reason = _malformed(change)
         if reason:
             out.rejected.append({"id": str(change.get("id", ""))[:64] if isinstance(change, dict) else "",
                                  "code": "malformed", "reason": reason})
+            digest.update(b"!" + json.dumps(change, sort_keys=True).encode() + b"\x1e")
         else:
             well_formed.append(change)
-    return out, well_formed
+            text = texts[id(change)] = json.dumps(change["data"], ensure_ascii=False, sort_keys=True)
+            digest.update(f'{change["entity"]}\x1f{change["id"]}\x1f{change["version"]}\x1f{change.get("base_version")}'
+                          f'\x1f{bool(change.get("deleted"))}\x1f{text}\x1e'.encode())
+    return _Sorted(out, well_formed, texts, digest.hexdigest())
 
 
-def _decide(device: Device, well_formed: list[dict], current: dict[tuple[str, str], _Row],
-            out: _Outcome, now: datetime | None = None) -> dict[tuple[str, str], tuple[dict, str, int]]:
+def content_digest(changes: list) -> str:
+    """The digest of a batch's content (see :func:`_sort_out`)."""
+    return _sort_out(changes).content
+
+
+def _decide(device: Device, batch: _Sorted, current: dict[tuple[str, str], _Row],
+            now: datetime | None = None) -> dict[tuple[str, str], tuple[dict, str, int]]:
     """Sort each change into accepted, duplicate, conflict or rejected against the rows'
     ``current`` state; returns the final state of each changed row: (change, its data as stored,
     the position of that change among the accepted ones)."""
@@ -441,16 +458,18 @@ def _decide(device: Device, well_formed: list[dict], current: dict[tuple[str, st
     # row builds on the refused one, so it is a conflict too, even when its base version
     # happens to equal the server's (another workstation's edit with the same number).
     refused: set[tuple[str, str]] = set()
-    for change in well_formed:
+    out, texts = batch.out, batch.texts
+    for change in batch.well_formed:
         key = (change["entity"], change["id"])
         row = current.get(key)
+        text = texts[id(change)]
         # A change the server already holds (a retry under another batch id, a USB bundle after
         # an online sync) is a duplicate, even where the same change now would be refused (the
         # rows of a notice published since) or an earlier change of the row in this batch was
         # (the server has moved past that one): the row is exactly this version, so later
         # changes of the row in this batch build on the server's copy again.
         if (row is not None and row.township_id == device.township_id and row.version == change["version"]
-                and json.loads(row.data) == change["data"]):
+                and (row.data == text or json.loads(row.data) == change["data"])):
             out.duplicates.append({"id": change["id"], "version": row.version, "seq": row.seq})
             refused.discard(key)
             continue
@@ -471,7 +490,6 @@ def _decide(device: Device, well_formed: list[dict], current: dict[tuple[str, st
                                   "server_version": row.version if row else None,
                                   "server_data": json.loads(row.data) if row else None})
             continue
-        text = json.dumps(change["data"], ensure_ascii=False, sort_keys=True)
         # a later change of the same row in this batch builds on this one
         current[key] = _Row(key[0], key[1], device.township_id, change["version"], 0, text)
         if key[0] == "notice":
@@ -487,14 +505,14 @@ def _same_device(found: Device, device: Device) -> Device:
     return found
 
 
-def _apply(device: Device, batch_id: str, changes: list, token: str | None, content: str,
-           origin: str | None = None, now: datetime | None = None) -> dict:
-    out, well_formed = _sort_out(changes)
+def _apply(device: Device, batch_id: str, batch: _Sorted, token: str | None, origin: str | None = None,
+           now: datetime | None = None) -> dict:
+    out, well_formed, content = batch.out, batch.well_formed, batch.content
     with write_transaction():
         if token is not None:
             device = _same_device(authenticate(token), device)  # as it is now: its last pull too
         current = _lock_rows({(c["entity"], c["id"]) for c in well_formed})
-        staged = _decide(device, well_formed, current, out, now)
+        staged = _decide(device, batch, current, now)
         # Everything is prepared before the write phase, which takes the sequence numbers last:
         # the increment locks the counter row until commit, so commit order equals sequence order,
         # and as little as possible happens while it is held.
@@ -511,8 +529,8 @@ def _apply(device: Device, batch_id: str, changes: list, token: str | None, cont
     return result
 
 
-def _push_pipelined(device: Device, batch_id: str, changes: list, token: str | None, content: str,
-                    origin: str | None, now: datetime | None = None) -> dict:
+def _push_pipelined(device: Device, batch_id: str, batch: _Sorted, token: str | None, origin: str | None,
+                    now: datetime | None = None) -> dict:
     """:func:`_apply` on PostgreSQL in two round trips to the database, one transaction:
 
     1. BEGIN, the device of ``token`` (if given), the stored result of ``batch_id`` if any, and
@@ -528,7 +546,7 @@ def _push_pipelined(device: Device, batch_id: str, changes: list, token: str | N
     import psycopg
     from psycopg.errors import UniqueViolation
 
-    out, well_formed = _sort_out(changes)
+    out, well_formed, content = batch.out, batch.well_formed, batch.content
     keys = {(c["entity"], c["id"]) for c in well_formed}
     current_epoch = epoch()
     conn = database.connection()
@@ -550,7 +568,7 @@ def _push_pipelined(device: Device, batch_id: str, changes: list, token: str | N
         if stored is not None:
             _rollback(conn)
             return _replayed(stored, device, content)
-        staged = _decide(device, well_formed, {(r[0], r[1]): _Row(*r) for r in rows}, out, now)
+        staged = _decide(device, batch, {(r[0], r[1]): _Row(*r) for r in rows}, now)
         _store_id_lookups([c for c, _, _ in staged.values()])  # in this transaction; no sequence numbers
         now = now_iso()
         accepted = out.accepted

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -233,9 +234,12 @@ class IntegrityMixin:
                 skip = unsettled()
                 if len(skip) > MAX_CHECK_EXCLUDED:
                     return None
-                local = local_digests(self._ctx.db, township_id, skip)
                 checkpoint = SyncState.get_by_id(1).last_pulled_seq
-            answer = self._check_call(state, sorted(skip), [])
+                # the county works out its figures while this workstation works out its own
+                with ThreadPoolExecutor(1, thread_name_prefix="gongkai-check") as pool:
+                    asked = pool.submit(self._check_call, state, sorted(skip), [])
+                    local = local_digests(self._ctx.db, township_id, skip)
+                    answer = asked.result()
             if pull_first and answer["as_of"] > checkpoint:
                 self._pull(state, report, cancel)  # another workstation pushed meanwhile
                 continue
