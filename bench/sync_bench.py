@@ -215,7 +215,7 @@ def main() -> None:
         print(f"  {r['label']:<20}: push {r['push_s']:6.2f} s  ({r['rows'] / r['push_s']:,.0f} rows/s, {r['pushes']} requests)  "
               f"wire per row: {r['push_sent'] / r['rows']:.1f} B sent, {r['push_received'] / r['rows']:.1f} B answered; "
               f"whole sync {r['sync_s']:.2f} s = {r['sync_s'] / r['push_s']:.2f} × the push "
-              f"({pulled:.1f} B/row received after the push, check included); check after sync {r['check_s']:.2f} s")
+              f"({pulled:.1f} B/row received after the push); check after sync {r['check_s']:.2f} s")
     print(f"  idle sync           : {idle['requests']} request(s), {idle['sent'] + idle['received']} bytes "
           f"on the wire, {idle['sync_s'] * 1000:.0f} ms")
     print(f"  (first sync of the demo: {first['queued']:,} changes, {first['sync_s']:.1f} s)")

@@ -15,6 +15,7 @@ import random
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -161,17 +162,19 @@ class SyncClient(IntegrityMixin):
     # ------------------------------------------------------------------ transport
     def _request(self, method: str, url: str, *, token: str | None = None, body: Any = None,
                  params: dict | None = None, raw: bytes | None = None, content_type: str = "application/octet-stream",
-                 retries: int = RETRIES, unreachable: str | None = None) -> requests.Response:
+                 retries: int = RETRIES, unreachable: str | None = None,
+                 gzipped: bytes | None = None) -> requests.Response:
         """One HTTP exchange with the county, retried with exponential backoff and jitter on
         network errors and on 408/429/502/503/504; any other 4xx is final. ``body`` travels as
-        gzip-compressed JSON, ``raw`` as it is."""
+        gzip-compressed JSON (``gzipped``: already compressed), ``raw`` as it is."""
         headers = {PROTOCOL_HEADER: str(PROTOCOL_VERSION)}
         data = raw
         if token:
             headers["Authorization"] = f"Bearer {token}"
-        if body is not None:  # an object, or JSON text already made (a push batch)
-            text = body if isinstance(body, str) else json.dumps(body, ensure_ascii=False)
-            data = gzip.compress(text.encode("utf-8"), compresslevel=6)
+        if body is not None:  # an object, or JSON text already made
+            gzipped = _gzipped(body if isinstance(body, str) else json.dumps(body, ensure_ascii=False))
+        if gzipped is not None:
+            data = gzipped
             headers.update({"Content-Type": "application/json", "Content-Encoding": "gzip"})
         elif raw is not None:
             headers["Content-Type"] = content_type
@@ -443,26 +446,42 @@ class SyncClient(IntegrityMixin):
             raise LargeDeletion("push", len(gone), notices)
 
     def _push(self, state: SyncState, report: Progress, cancel, hold_deletes: bool = False) -> tuple[int, int, int, int]:
+        """Send the queue batch by batch, in order; each answer is settled before the next batch
+        leaves. The next batch is read and built while the county works on the one in flight."""
         totals = [0, 0, 0, 0]
         self._drop_county_entries()
         total = _queued(hold_deletes).count()
         done = 0
-        while True:
-            if cancel is not None and cancel.is_set():
-                raise Cancelled(_("同步已取消；已发送的部分已保存在县里。"))
-            entries = _Entry.read(_queued(hold_deletes).order_by(Outbox.seq).limit(MAX_BATCH_CHANGES))
-            if not entries:
-                return tuple(totals)
-            self._upload_photos(state, entries)
-            result = self._request("POST", f"{state.server_url}/api/v1/sync/push", token=state.token,
-                                   body=_batch_text(state, entries)).json()
-            problems = self._settle(entries, result)
-            totals[0] += len(result["accepted"])
-            totals[1] += len(result.get("duplicates", []))
-            totals[2] += problems[0]
-            totals[3] += problems[1]
-            done += len(entries)
-            report(done, max(total, done), _("已上传 {done}/{total} 项更改").format(done=done, total=total))
+        url = f"{state.server_url}/api/v1/sync/push"
+
+        def prepared(after: int) -> tuple[list[_Entry], bytes | None]:
+            entries = _Entry.read(_queued(hold_deletes).where(Outbox.seq > after).order_by(Outbox.seq)
+                                  .limit(MAX_BATCH_CHANGES))
+            return entries, (_gzipped(_batch_text(state, entries)) if entries else None)
+
+        with ThreadPoolExecutor(1, thread_name_prefix="gongkai-push") as pool:
+            entries, body = prepared(0)
+            while entries:
+                if cancel is not None and cancel.is_set():
+                    raise Cancelled(_("同步已取消；已发送的部分已保存在县里。"))
+                self._upload_photos(state, entries)
+                sent = pool.submit(self._request, "POST", url, token=state.token, gzipped=body)
+                following = prepared(entries[-1].seq)
+                result = sent.result().json()
+                problems = self._settle(entries, result)
+                totals[0] += len(result["accepted"])
+                totals[1] += len(result.get("duplicates", []))
+                totals[2] += problems[0]
+                totals[3] += problems[1]
+                done += len(entries)
+                report(done, max(total, done), _("已上传 {done}/{total} 项更改").format(done=done, total=total))
+                if not following[0] or (problems[0] and {e.entity_id for e in following[0]}
+                                        & {p.entity_id for p in _open_conflicts()}):
+                    # read again: what the clerk queued while the batch was out, and a row now in
+                    # conflict waits for the clerk
+                    following = prepared(entries[-1].seq)
+                entries, body = following
+        return tuple(totals)
 
     def _upload_photos(self, state: SyncState, entries: list[Outbox]) -> None:
         """Send the photos a batch refers to before the batch itself (content-addressed, idempotent)."""
@@ -762,6 +781,10 @@ def _queued(hold_deletes: bool = False):
     if hold_deletes:
         q = q.where(fn.coalesce(fn.json_extract(Outbox.payload, "$.deleted"), 0) == 0)
     return q
+
+
+def _gzipped(text: str) -> bytes:
+    return gzip.compress(text.encode("utf-8"), compresslevel=6)
 
 
 def _framed(response: requests.Response) -> bool:
