@@ -259,9 +259,10 @@ _NOTICE_PARTS = {"roster_row": "rows", "sign_off": "sign-offs"}
 
 
 def _check_change(device: Device, change: dict, current: _Row | None, notices,
-                  now: datetime | None = None) -> dict | None:
+                  now: datetime | None = None, old: dict | None = None) -> dict | None:
     """Why the device may not make this change — ``{"code", "reason"}`` and what the workstation
-    needs to act on it (sync.protocol.REFUSAL_CODES) — or None when it may."""
+    needs to act on it (sync.protocol.REFUSAL_CODES) — or None when it may. ``old``: the data of
+    ``current``, if the caller has decoded it already."""
     entity, data = change["entity"], change["data"]
     if entity in COUNTY_ENTITIES and entity != "program":
         return {"code": "county_row", "reason": f"{entity} rows belong to the county"}
@@ -272,7 +273,8 @@ def _check_change(device: Device, change: dict, current: _Row | None, notices,
         return {"code": "other_township", "reason": "row belongs to another township"}
     if entity == "program" and data.get("township_id") is None:
         return {"code": "county_program", "reason": "county programs belong to the county"}
-    old = json.loads(current.data) if current is not None else {}
+    if old is None:
+        old = json.loads(current.data) if current is not None else {}
     if entity in _NOTICE_PARTS:
         # added, changed, deleted or moved in or out: the notice as published is what was posted
         for notice_id in dict.fromkeys((old.get("notice_id"), data.get("notice_id"))):
@@ -419,6 +421,7 @@ class _Sorted(NamedTuple):
     well_formed: list[dict]
     texts: dict[int, str]
     content: str
+    same_lookup: set  # (entity, id) of accepted rows whose ID lookup does not change
 
 
 def _sort_out(changes: list) -> _Sorted:
@@ -439,7 +442,7 @@ def _sort_out(changes: list) -> _Sorted:
             text = texts[id(change)] = json.dumps(change["data"], ensure_ascii=False, sort_keys=True)
             digest.update(f'{change["entity"]}\x1f{change["id"]}\x1f{change["version"]}\x1f{change.get("base_version")}'
                           f'\x1f{bool(change.get("deleted"))}\x1f{text}\x1e'.encode())
-    return _Sorted(out, well_formed, texts, digest.hexdigest())
+    return _Sorted(out, well_formed, texts, digest.hexdigest(), set())
 
 
 def content_digest(changes: list) -> str:
@@ -459,6 +462,7 @@ def _decide(device: Device, batch: _Sorted, current: dict[tuple[str, str], _Row]
     # happens to equal the server's (another workstation's edit with the same number).
     refused: set[tuple[str, str]] = set()
     out, texts = batch.out, batch.texts
+    before: dict[tuple[str, str], dict] = {}  # the county's data of each roster row, before this batch
     for change in batch.well_formed:
         key = (change["entity"], change["id"])
         row = current.get(key)
@@ -478,7 +482,10 @@ def _decide(device: Device, batch: _Sorted, current: dict[tuple[str, str], _Row]
         # version with other content is a rival: the checks below say what the county keeps.)
         stale = (row is not None and row.township_id == device.township_id and change["version"] < row.version
                  and change["entity"] in TOWNSHIP_ENTITIES)
-        refusal = None if stale else _check_change(device, change, row, notices, now)
+        old = json.loads(row.data) if row is not None and not stale else {}
+        if key[0] == "roster_row" and not stale:
+            before.setdefault(key, old)
+        refusal = None if stale else _check_change(device, change, row, notices, now, old)
         if refusal:
             out.rejected.append({"id": change["id"], **refusal})
             refused.add(key)
@@ -496,6 +503,11 @@ def _decide(device: Device, batch: _Sorted, current: dict[tuple[str, str], _Row]
             notices.known[key[1]] = change["data"].get("status")
         out.accepted.append(change)
         staged[key] = (change, text, len(out.accepted))
+    # roster rows whose "check my row" entry stays as it is (most edits leave the ID number,
+    # position and notice alone): their lookup is not computed or written again
+    batch.same_lookup.update(
+        key for key, (change, _text, _n) in staged.items()
+        if before.get(key) and all(before[key].get(f) == change["data"].get(f) for f in _LOOKUP_FIELDS))
     return staged
 
 
@@ -521,7 +533,7 @@ def _apply(device: Device, batch_id: str, batch: _Sorted, token: str | None, ori
         out.accepted = [{"id": c["id"], "version": c["version"], "seq": first + n}
                         for n, c in enumerate(out.accepted, 1)]
         _store_many([(change, text, first + n) for change, text, n in staged.values()], device.township_id,
-                    origin)
+                    origin, [c for k, (c, _t, _n) in staged.items() if k not in batch.same_lookup])
         result = out.as_dict() | {"epoch": epoch()}
         if _run(_CLAIM_SQL, (batch_id, device.id, json.dumps(result), now_iso(), content)).fetchone() is None:
             raise _Replay()  # a concurrent delivery of the same batch committed first: undo ours
@@ -569,7 +581,8 @@ def _push_pipelined(device: Device, batch_id: str, batch: _Sorted, token: str | 
             _rollback(conn)
             return _replayed(stored, device, content)
         staged = _decide(device, batch, {(r[0], r[1]): _Row(*r) for r in rows}, now)
-        _store_id_lookups([c for c, _, _ in staged.values()])  # in this transaction; no sequence numbers
+        # in this transaction; no sequence numbers
+        _store_id_lookups([c for k, (c, _t, _n) in staged.items() if k not in batch.same_lookup])
         now = now_iso()
         accepted = out.accepted
         rest = {"duplicates": out.duplicates, "conflicts": out.conflicts, "rejected": out.rejected,
@@ -772,9 +785,11 @@ _BATCH_INSERT_SQL = ('INSERT INTO "push_batch" ("batch_id", "device_id", "result
                      'VALUES (%s, %s, %s, %s, %s)')
 
 
-def _store_many(rows: list[tuple[dict, str, int]], township_id: str | None, origin: str | None = None) -> None:
+def _store_many(rows: list[tuple[dict, str, int]], township_id: str | None, origin: str | None = None,
+                lookups: list[dict] | None = None) -> None:
     """Upsert the final state of each changed row in one statement (and its ID lookup); ``rows``
-    holds (change, its data as JSON text, its sequence number); ``origin``: see SyncRow.origin."""
+    holds (change, its data as JSON text, its sequence number); ``origin``: see SyncRow.origin;
+    ``lookups``: the changes whose ID lookup may have changed (default: all)."""
     if not rows:
         return
     now = now_iso()
@@ -787,10 +802,11 @@ def _store_many(rows: list[tuple[dict, str, int]], township_id: str | None, orig
         _run(f'INSERT INTO "sync_row" {_UPSERT_COLUMNS} VALUES {values} {_UPSERT_UPDATE}',
              [v for c, text, seq in rows for v in (c["entity"], c["id"], township_id, c["version"],
                                                    bool(c["data"].get("deleted")), seq, text, now, origin)])
-    _store_id_lookups([c for c, _, _ in rows])
+    _store_id_lookups([c for c, _, _ in rows] if lookups is None else lookups)
 
 
 _LOOKUP_TABLE = IdLookup._meta.table_name
+_LOOKUP_FIELDS = ("id_number", "notice_id", "seq", "deleted")  # what a row's lookup is made of
 _LOOKUP_COLUMNS = '("row_id", "notice_id", "row_seq", "id_hmac", "deleted")'
 
 

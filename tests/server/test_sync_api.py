@@ -380,3 +380,31 @@ def test_posting_dates_that_cannot_be_right_by_the_countys_clock_are_refused(cli
     # every sync answer carries the county's time
     r = client.get("/api/v1/sync/pull?since=0&limit=1", headers=auth(device))
     assert r.headers["X-Gongkai-County-Time"].startswith("2026-11-25T02:00:00")
+
+
+def test_the_check_my_row_lookup_follows_every_change_of_an_id_number_position_or_notice(client, county):
+    from server.models import IdLookup
+
+    device = enroll(client, "539901101000")
+    rid, notice = str(uuid.uuid4()), str(uuid.uuid4())
+    data = {"id": rid, "township_id": county["shimen"], "notice_id": notice, "seq": 1, "name": "张三",
+            "id_number": "53290119880808123X", "amount_fen": 100, "deleted": False, "version": 1}
+
+    def change(version: int, **fields) -> dict:
+        data.update(fields, version=version)
+        return {"entity": "roster_row", "id": rid, "version": version, "base_version": version - 1 or None,
+                "data": dict(data)}
+
+    def lookup():
+        entry = IdLookup.get(IdLookup.row_id == rid)
+        return entry.id_hmac, entry.notice_id, entry.row_seq, entry.deleted
+
+    assert push(client, device, [change(1)]).json()["accepted"]
+    first = lookup()
+    assert first[0] == svc.id_hmac("53290119880808123X") and first[1:] == (notice, 1, False)
+    assert push(client, device, [change(2, amount_fen=200)]).json()["accepted"]
+    assert lookup() == first  # an amount changed: the lookup stays
+    assert push(client, device, [change(3, id_number="532901199001011234", seq=4)]).json()["accepted"]
+    assert lookup() == (svc.id_hmac("532901199001011234"), notice, 4, False)
+    assert push(client, device, [change(4, amount_fen=5), change(5, deleted=True)]).json()["accepted"]
+    assert lookup()[3] is True
