@@ -4,14 +4,19 @@ workstations of one township converge to the server's state, and no accepted wri
 Hypothesis draws a sequence of steps: roster amount edits, header edits, added and deleted rows on
 the township's two drafts, each on one of three workstations, and syncs through the fault proxy
 (requests cut while being sent, answers lost after the server committed, the network down for a
-whole sync). Then every workstation syncs without faults until nothing is queued, conflicts being
-resolved by a fixed rule ("take theirs"), and we check:
+whole sync). Steps from outside the happy path come too: publishing the township's approved notice
+(offline, possibly on two workstations), a workstation's clock set months off, a backup taken and
+later restored, and a USB cycle whose reply is imported again later. Then every workstation syncs
+without faults until nothing is queued, conflicts being resolved by a fixed rule ("take theirs"),
+and we check:
 
 - every workstation holds exactly the server's rows of the township (ids, versions, and the
   edited fields of the drafts);
 - the server's history of every row is one chain: each accepted change builds on the previous
   accepted version (its base version), and the server's row is the last accepted change;
-- every edit a clerk made was either accepted by the server or is kept in a conflict record.
+- every edit a clerk made was either accepted by the server or is kept in a conflict record
+  (edits a restore took back excepted: the clerk chose to discard them);
+- every published notice is the same edition everywhere: status, period, fingerprint.
 
 The server (a real subprocess) and the workstations are prepared once; each example starts from
 copies (see tests/sync/township.py).
@@ -47,12 +52,45 @@ def town(tmp_path_factory, _demo_template):
 
             t.drafts = [n.id for n in Notice.select().where(Notice.status == "draft").order_by(Notice.id)]
         assert len(t.drafts) == 2
+        t.approved = _approved_notice(t)
         t.devices = []
         for i in range(STATIONS):
             conn = sqlite3.connect(t.template / f"ws{i}" / "gongkai.sqlite3")
             t.devices.append(conn.execute("SELECT device_id FROM sync_state").fetchone()[0])
             conn.close()
         yield t
+
+
+def _approved_notice(t) -> str:
+    """A reviewed notice every workstation holds, ready to publish: made on the first
+    workstation's template, synced to all, and the county's template taken again."""
+    import random
+
+    from app.demo import soil_subsidy_rows
+    from app.notices import NoticeService
+    from app.reference import ReferenceService
+    from db.models import User
+
+    from .township import Station, sqlite_copy
+
+    stations = [Station(f"ws{i}", t.template / f"ws{i}") for i in range(STATIONS)]
+    with opened(stations[0]) as (ctx, clerk):
+        notices = NoticeService(ctx)
+        program = next(p for p in ReferenceService(ctx).programs() if p.notice_type_code == "subsidy_payout")
+        nid = notices.create(clerk, notice_type_id=program.notice_type_id, program_id=program.id, title="待发布的名单")
+        notices.add_rows(nid, clerk, soil_subsidy_rows(random.Random(9), 4))
+        notices.submit(nid, clerk)
+        notices.approve(nid, User.get(User.username == "wangqiang").id)
+    for s in stations:
+        with opened(s) as (ctx, _clerk):
+            sync_client(ctx).sync()
+    sqlite_copy(t.db_path, t.template / "county.sqlite3")
+    conn = sqlite3.connect(t.template / "county.sqlite3")
+    t.template_rows = {i: (v, json.loads(d)["updated_at"]) for i, v, d in conn.execute(
+        "SELECT id, version, data FROM sync_row WHERE township_id = ?", (t.township_id,))}
+    t.template_batches = {b for (b,) in conn.execute("SELECT batch_id FROM push_batch")}
+    conn.close()
+    return nid
 
 
 station = st.integers(0, STATIONS - 1)
@@ -69,6 +107,12 @@ step = st.tuples(
         st.tuples(st.just("delete"), notice, pick),
         st.tuples(st.just("add"), notice),
         st.just(("none",)),
+        st.just(("publish",)),  # the approved notice; offline on two workstations is a rival publish
+        st.tuples(st.just("skew"), st.sampled_from([-92, 0, 100])),  # this workstation's clock, in days
+        st.just(("backup",)),
+        st.just(("restore",)),  # the last backup of this workstation, through the app
+        st.just(("usb",)),  # a USB cycle: bundle out, the county's reply in
+        st.just(("old_reply",)),  # the first reply of this workstation imported again
     ),
     st.one_of(faults, st.none(), st.just("offline")),
 )
@@ -104,14 +148,48 @@ def _candidates(notice_id: str):
     return out
 
 
-def _apply(step, stations, town, sent, edits) -> None:
+class World:
+    """What an example's steps leave behind besides the databases: each workstation's clock
+    error, its last backup (path, and how many edits had been made then), its USB replies."""
+
+    def __init__(self, root, edits: list) -> None:
+        self.root = root
+        self.edits = edits
+        self.skew: dict[int, int] = {}
+        self.backups: dict[int, tuple] = {}
+        self.replies: dict[int, list] = {}
+
+    def clock(self, ws: int):
+        from datetime import timedelta
+
+        from app.context import Clock
+
+        days = self.skew.get(ws, 0)
+        if not days:
+            return None
+        moment = Clock().now() + timedelta(days=days)
+        return Clock.fixed(moment)
+
+
+def _apply(step, stations, town, sent, edits, world: World) -> None:
     """Run one step; an edit is recorded as (station, row id, new version, (version, updated_at)
     of the local row it was made on)."""
-    from app.errors import SyncError
+    from app.errors import AppError, SyncError
 
     ws, edit, then = step
-    with opened(stations[ws]) as (ctx, clerk):
-        _edit(ctx, clerk, ws, edit, town, edits)
+    if edit[0] == "skew":
+        world.skew[ws] = edit[1]
+        event("a workstation's clock was set off")
+    elif edit[0] == "restore":
+        _restore(ws, stations, edits, world)
+    with opened(stations[ws], clock=world.clock(ws)) as (ctx, clerk):
+        if edit[0] in ("backup", "usb", "old_reply"):
+            try:
+                _outside(edit[0], ws, ctx, town, sent, world)
+            except AppError:
+                event("a USB reply was refused")  # an older reply than this workstation has
+        elif edit[0] not in ("restore", "skew"):
+            _edit(ctx, clerk, ws, edit, town, edits)
         if then is None:
             return
         town.proxy.faults = ["cut_request"] * 20 if then == "offline" else list(then)
@@ -129,6 +207,58 @@ def _apply(step, stations, town, sent, edits) -> None:
             town.proxy.faults = []
 
 
+def _restore(ws, stations, edits, world: World) -> None:
+    """Restore the workstation's last backup through the app; the edits made since and not yet
+    accepted are what the clerk chose to discard."""
+    from app.maintenance import restore_from
+
+    if ws not in world.backups:
+        return
+    path, made = world.backups[ws]
+    with opened(stations[ws]) as (ctx, _clerk):
+        restore_from(ctx, path, None)
+    edits[:] = [e for i, e in enumerate(edits) if not (e[0] == ws and i >= made)]
+    event("a workstation was restored from a backup")
+
+
+def _outside(kind, ws, ctx, town, sent, world: World) -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from app.maintenance import backup_to
+    from db.models import SyncState
+    from sync.bundle import bundle_key, read_bundle, token_hash
+    from sync.client import SyncClient
+
+    here = world.root / f"ws{ws}-outside"
+    here.mkdir(parents=True, exist_ok=True)
+    n = len(list(here.iterdir()))
+    if kind == "backup":
+        path = here / f"backup-{n}.sqlite3"
+        backup_to(ctx, path)
+        world.backups[ws] = (path, len(world.edits))
+        return
+    if kind == "old_reply":
+        if world.replies.get(ws):
+            SyncClient(ctx).import_reply(world.replies[ws][0])
+            event("an old USB reply was imported again")
+        return
+    request, reply = here / f"request-{n}.gkb", here / f"reply-{n}.gkb"
+    SyncClient(ctx).export_bundle(request)
+    key = bundle_key(token_hash(SyncState.get_by_id(1).token))
+    _device, body = read_bundle(request, "request", lambda d: key)
+    for batch in body["batches"]:
+        sent[batch["batch_id"]] = {**batch, "device_id": batch["device_id"]}
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, str(root / "main.py"), "bundle", "import", str(request), "--db", town.db_url,
+                          "--output", str(reply)], cwd=root, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    SyncClient(ctx).import_reply(reply)
+    world.replies.setdefault(ws, []).append(reply)
+    event("a USB cycle")
+
+
 def _edit(ctx, clerk, ws, step, town, edits) -> None:
     from app.errors import AppError
     from app.notices import NoticeService
@@ -142,6 +272,13 @@ def _edit(ctx, clerk, ws, step, town, edits) -> None:
     if kind == "none":
         return
     notices = NoticeService(ctx)
+    if kind == "publish":
+        try:
+            notices.publish(town.approved, clerk)
+            event("a workstation published the notice")
+        except AppError:
+            pass  # published already, or a clock this workstation cannot trust
+        return
     notice_id = town.drafts[step[1]]
     try:
         if kind == "header":
@@ -182,10 +319,12 @@ def _settle_everything(stations, sent) -> None:
                 assert not report.integrity, report
                 conflicts = ConflictService(ctx)
                 problems = conflicts.open_problems()
-                assert all(p.kind == "conflict" for p in problems), problems
+                # a refused change whose place the county's copy took (a rival publish, a date
+                # the county could not accept) is read and acknowledged
+                assert all(p.kind in ("conflict", "replaced") for p in problems), problems
                 for p in problems:
                     if SyncProblem.get_by_id(p.id).resolved_at is None:
-                        conflicts.take_theirs(p.id, clerk)
+                        (conflicts.take_theirs if p.kind == "conflict" else conflicts.acknowledge)(p.id, clerk)
                 if report.pushed or report.conflicts or report.held or problems or Outbox.select().exists():
                     quiet = False
         if quiet:
@@ -249,6 +388,10 @@ def _check_station(town, s, server) -> None:
             local.update(dict(model.select(model.id, model.version)
                               .where(model.township_id == town.township_id).tuples()))
         assert local == {i: v for i, (v, _d) in server.items()}, f"{s.name} differs from the server"
+        for n in Notice.select().where(Notice.township_id == town.township_id):
+            data = server[n.id][1]  # every notice, published ones above all, is the county's edition
+            assert (n.status, n.fingerprint, n.posting_start and n.posting_start.isoformat(), n.closed_at) == (
+                data["status"], data["fingerprint"], data["posting_start"], data["closed_at"]), n.id
         for notice_id in town.drafts:
             assert Notice.get_by_id(notice_id).title == server[notice_id][1]["title"]
             for r in RosterRow.select().where(RosterRow.notice == notice_id):
@@ -259,7 +402,7 @@ def _check_station(town, s, server) -> None:
 _examples = itertools.count()
 
 
-@settings(max_examples=15, deadline=None, database=None, derandomize=True,
+@settings(max_examples=20, deadline=None, database=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                  HealthCheck.data_too_large])
 @given(steps=st.lists(step, min_size=2, max_size=10))
@@ -276,14 +419,27 @@ _examples = itertools.count()
 @example(steps=[(1, ("amount", 0, 0, 5), None), (0, ("delete", 0, 0), ["cut_request", "lose_answer"]),
                 (2, ("amount", 0, 0, 7), None), (1, ("none",), "offline"), (2, ("none",), ["lose_answer"]),
                 (1, ("amount", 0, 0, 9), ["cut_request"])])
+# ... the approved notice published offline on two workstations, on different days ...
+@example(steps=[(1, ("skew", 0), None), (0, ("publish",), None), (2, ("skew", 100), None), (2, ("publish",), None),
+                (1, ("publish",), None), (0, ("none",), []), (1, ("none",), ["lose_answer"]), (2, ("none",), [])])
+# ... a clock months ahead publishes offline, is refused, is set right and publishes again ...
+@example(steps=[(2, ("skew", 100), None), (2, ("publish",), []), (2, ("skew", -92), []), (2, ("publish",), None),
+                (2, ("skew", 0), []), (2, ("publish",), []), (0, ("none",), [])])
+# ... a backup restored after edits and a publish that reached the county ...
+@example(steps=[(0, ("backup",), None), (0, ("amount", 0, 0, 111111), []), (0, ("publish",), ["lose_answer"]),
+                (0, ("restore",), None), (0, ("amount", 0, 0, 777777), []), (1, ("amount", 0, 0, 5), [])])
+# ... and a USB reply imported again after a newer one and an online sync
+@example(steps=[(1, ("usb",), None), (1, ("header", 0, 5), []), (1, ("usb",), None), (1, ("old_reply",), None),
+                (0, ("header", 0, 6), []), (1, ("old_reply",), [])])
 def test_random_edits_syncs_and_faults_converge_without_losing_an_accepted_write(town, steps):
     target = town.root / f"example-{next(_examples)}"
     stations = town.reset(target)
     sent: dict[str, dict] = {}
     edits: list[tuple] = []
+    world = World(target, edits)
     try:
         for s in steps:
-            _apply(s, stations, town, sent, edits)
+            _apply(s, stations, town, sent, edits, world)
         _settle_everything(stations, sent)
         server = _server_rows(town)
         accepted = _check_history(town, sent, server, edits)
