@@ -8,13 +8,12 @@ with the county's copy and a message saying which printout to take down.
 
 from __future__ import annotations
 
-import random
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from .township import opened, sync_client, township
+from .township import opened, subsidy_notice, sync_client, township
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -26,18 +25,7 @@ def town(tmp_path_factory, _demo_today_template):
 
 
 def _approved(ctx, clerk, title: str) -> str:
-    from app.demo import soil_subsidy_rows
-    from app.notices import NoticeService
-    from app.reference import ReferenceService
-    from db.models import User
-
-    notices = NoticeService(ctx)
-    program = next(p for p in ReferenceService(ctx).programs() if p.notice_type_code == "subsidy_payout")
-    nid = notices.create(clerk, notice_type_id=program.notice_type_id, program_id=program.id, title=title)
-    notices.add_rows(nid, clerk, soil_subsidy_rows(random.Random(4), 3))
-    notices.submit(nid, clerk)
-    notices.approve(nid, User.get(User.username == "wangqiang").id)
-    return nid
+    return subsidy_notice(ctx, clerk, title, rows=3, seed=4, approved=True)
 
 
 def _reviewer() -> str:

@@ -13,7 +13,7 @@ import threading
 
 import pytest
 
-from .township import NoKeepAlive, opened, sync_client, township
+from .township import NoKeepAlive, opened, subsidy_notice, sync_client, township
 
 
 @pytest.fixture(scope="module")
@@ -315,16 +315,11 @@ def test_a_row_added_offline_to_a_notice_published_since_is_refused_in_the_clerk
 
     from app.demo import soil_subsidy_rows
     from app.notices import NoticeService
-    from app.reference import ReferenceService
     from db.models import RosterRow, SyncProblem, User
 
     ws0, ws1 = town.reset(tmp_path)
     with opened(ws0) as (ctx, clerk):
-        notices = NoticeService(ctx)
-        program = next(p for p in ReferenceService(ctx).programs() if p.notice_type_code == "subsidy_payout")
-        nid = notices.create(clerk, notice_type_id=program.notice_type_id, program_id=program.id,
-                             title="两台电脑都有的补贴名单")
-        notices.add_rows(nid, clerk, soil_subsidy_rows(random.Random(7), 5))
+        nid = subsidy_notice(ctx, clerk, "两台电脑都有的补贴名单", rows=5, seed=7)
         assert sync_client(ctx).sync().conflicts == 0
     with opened(ws1) as (ctx, _clerk):
         sync_client(ctx).sync()
@@ -375,23 +370,16 @@ def test_an_offline_edit_of_a_row_published_since_gives_way_to_the_county_and_bo
     published since. The county refuses it; the second workstation takes the posted amount at
     once (its own kept in the record, acknowledged by the clerk), and both workstations' 一卡通
     payment files are the posted notice's."""
-    import random
     from decimal import Decimal
 
-    from app.demo import soil_subsidy_rows
     from app.integrity import verify_database
     from app.notices import NoticeService
-    from app.reference import ReferenceService
     from db.models import SyncProblem, User
     from sync.client import ConflictService
 
     ws0, ws1 = town.reset(tmp_path)
     with opened(ws0) as (ctx, clerk):
-        notices = NoticeService(ctx)
-        program = next(p for p in ReferenceService(ctx).programs() if p.notice_type_code == "subsidy_payout")
-        nid = notices.create(clerk, notice_type_id=program.notice_type_id, program_id=program.id,
-                             title="金额被离线改过的名单")
-        notices.add_rows(nid, clerk, soil_subsidy_rows(random.Random(11), 6))
+        nid = subsidy_notice(ctx, clerk, "金额被离线改过的名单", rows=6, seed=11)
         sync_client(ctx).sync()
     with opened(ws1) as (ctx, _clerk):
         sync_client(ctx).sync()

@@ -64,23 +64,11 @@ def town(tmp_path_factory, _demo_template):
 def _approved_notice(t) -> str:
     """A reviewed notice every workstation holds, ready to publish: made on the first
     workstation's template, synced to all, and the county's template taken again."""
-    import random
-
-    from app.demo import soil_subsidy_rows
-    from app.notices import NoticeService
-    from app.reference import ReferenceService
-    from db.models import User
-
-    from .township import Station, sqlite_copy
+    from .township import Station, sqlite_copy, subsidy_notice
 
     stations = [Station(f"ws{i}", t.template / f"ws{i}") for i in range(STATIONS)]
     with opened(stations[0]) as (ctx, clerk):
-        notices = NoticeService(ctx)
-        program = next(p for p in ReferenceService(ctx).programs() if p.notice_type_code == "subsidy_payout")
-        nid = notices.create(clerk, notice_type_id=program.notice_type_id, program_id=program.id, title="待发布的名单")
-        notices.add_rows(nid, clerk, soil_subsidy_rows(random.Random(9), 4))
-        notices.submit(nid, clerk)
-        notices.approve(nid, User.get(User.username == "wangqiang").id)
+        nid = subsidy_notice(ctx, clerk, "待发布的名单", rows=4, seed=9, approved=True)
     for s in stations:
         with opened(s) as (ctx, _clerk):
             sync_client(ctx).sync()

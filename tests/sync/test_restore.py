@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from .township import NoKeepAlive, opened, sync_client, township
+from .township import NoKeepAlive, opened, subsidy_notice, sync_client, township
 
 
 class CountingSession(NoKeepAlive):
@@ -91,23 +91,13 @@ def test_an_edit_made_after_restoring_a_backup_is_not_dropped(town, tmp_path):
 def test_a_roster_imported_after_restoring_a_backup_reaches_the_county(town, tmp_path):
     """The same sequence with a 1,000-row roster added in place of the edit: the new notice and all
     its rows reach the county, in a bounded number of requests."""
-    from app.demo import soil_subsidy_rows
     from app.maintenance import backup_to, restore_from
-    from app.notices import NoticeService
-    from app.reference import ReferenceService
     from db.models import Outbox, RosterRow
 
     ws0, ws1 = town.reset(tmp_path)
 
     def new_roster(ctx, clerk, seed: int) -> str:
-        import random
-
-        notices = NoticeService(ctx)
-        program = next(p for p in ReferenceService(ctx).programs() if p.notice_type_code == "subsidy_payout")
-        nid = notices.create(clerk, notice_type_id=program.notice_type_id, program_id=program.id,
-                             title=f"补贴名单 {seed}")
-        notices.add_rows(nid, clerk, soil_subsidy_rows(random.Random(seed), 1000))
-        return nid
+        return subsidy_notice(ctx, clerk, f"补贴名单 {seed}", rows=1000, seed=seed)
 
     with opened(ws0) as (ctx, clerk):
         backup_to(ctx, tmp_path / "before.sqlite3")

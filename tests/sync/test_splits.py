@@ -6,33 +6,17 @@ other workstation takes it, keeps its own in a record, and is told which printou
 
 from __future__ import annotations
 
-import random
 from datetime import timedelta
 
 import pytest
 
-from .township import opened, sync_client, township
+from .township import opened, subsidy_notice, sync_client, township
 
 
 @pytest.fixture(scope="module")
 def town(tmp_path_factory, _demo_today_template):
     with township(tmp_path_factory, _demo_today_template, stations=2) as t:
         yield t
-
-
-def _reviewed_draft(ctx, clerk, title: str) -> str:
-    from app.demo import soil_subsidy_rows
-    from app.notices import NoticeService
-    from app.reference import ReferenceService
-    from db.models import User
-
-    notices = NoticeService(ctx)
-    program = next(p for p in ReferenceService(ctx).programs() if p.notice_type_code == "subsidy_payout")
-    nid = notices.create(clerk, notice_type_id=program.notice_type_id, program_id=program.id, title=title)
-    notices.add_rows(nid, clerk, soil_subsidy_rows(random.Random(3), 8))
-    notices.submit(nid, clerk)
-    notices.approve(nid, User.get(User.username == "wangqiang").id)
-    return nid
 
 
 def test_the_same_notice_published_on_two_workstations_ends_as_the_countys_edition_everywhere(town, tmp_path):
@@ -48,7 +32,7 @@ def test_the_same_notice_published_on_two_workstations_ends_as_the_countys_editi
 
     ws0, ws1 = town.reset(tmp_path)
     with opened(ws0) as (ctx, clerk):
-        nid = _reviewed_draft(ctx, clerk, "两台电脑都发布的名单")
+        nid = subsidy_notice(ctx, clerk, "两台电脑都发布的名单", rows=8, seed=3, approved=True)
         sync_client(ctx).sync()
     with opened(ws1) as (ctx, _clerk):
         sync_client(ctx).sync()

@@ -205,3 +205,23 @@ def township(tmp_path_factory, demo_template: Path, stations: int) -> Iterator[T
         yield t
     finally:
         t.close()
+
+
+def subsidy_notice(ctx, clerk: str, title: str, rows: int, seed: int, *, approved: bool = False) -> str:
+    """A new subsidy-payout notice of the township with ``rows`` demo households (from ``seed``);
+    submitted and approved by the demo's reviewer when ``approved``. Returns its id."""
+    import random
+
+    from app.demo import soil_subsidy_rows
+    from app.notices import NoticeService
+    from app.reference import ReferenceService
+    from db.models import User
+
+    notices = NoticeService(ctx)
+    program = next(p for p in ReferenceService(ctx).programs() if p.notice_type_code == "subsidy_payout")
+    nid = notices.create(clerk, notice_type_id=program.notice_type_id, program_id=program.id, title=title)
+    notices.add_rows(nid, clerk, soil_subsidy_rows(random.Random(seed), rows))
+    if approved:
+        notices.submit(nid, clerk)
+        notices.approve(nid, User.get(User.username == "wangqiang").id)
+    return nid
