@@ -18,7 +18,7 @@ clock that went wrong after the last contact is caught there.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from app.context import CHINA, Context
 from app.errors import ValidationError
@@ -56,10 +56,6 @@ def legal_now(ctx: Context) -> datetime:
     return checked_time(ctx.clock.now(), bool(state and state.token), get_local(COUNTY_CLOCK_KEY))
 
 
-def legal_today(ctx: Context) -> date:
-    return legal_now(ctx).astimezone(CHINA).date()
-
-
 def checked_time(now: datetime, enrolled: bool, learned: dict | None) -> datetime:
     """:func:`legal_now` for a clock reading ``now``; ``learned``: the stored record of the last
     contact (see :func:`learn`)."""
@@ -79,6 +75,16 @@ def checked_time(now: datetime, enrolled: bool, learned: dict | None) -> datetim
                               "暂不能发布或结束公示。请把电脑的日期和时间改正确，再同步一次。").format(
             now=_china(now), then=_china(local_at)))
     return now + offset
+
+
+def aware_moment(text) -> datetime | None:
+    """An ISO 8601 time with its offset ('Z' too), as the county and workstations write them; None
+    for anything else (no offset, not a time)."""
+    try:
+        moment = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
 
 
 def _china(moment: datetime) -> str:

@@ -14,12 +14,14 @@ import secrets
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from json.encoder import encode_basestring_ascii
 from typing import Any, NamedTuple
 
 from peewee import __exception_wrapper__
 
+from app.context import CHINA
+from app.legal_time import aware_moment
 from server.db import database, is_postgres, write_transaction
 from server.models import (
     SERVER_MODELS,
@@ -309,7 +311,6 @@ def _check_change(device: Device, change: dict, current: _Row | None, notices,
 #: how far a posting date may be from what the county can vouch for: a township's day may begin
 #: before the county's ends, and a clerk may have published just before midnight
 DATE_TOLERANCE = timedelta(days=1)
-_CHINA = timezone(timedelta(hours=8))
 
 
 def _check_dates(device: Device, notice_id: str, old: dict, data: dict, now: datetime) -> dict | None:
@@ -321,8 +322,8 @@ def _check_dates(device: Device, notice_id: str, old: dict, data: dict, now: dat
     pull, or on or before the last day of the period."""
     before = old.get("status")
     status = data.get("status")
-    last = _parsed_time(device.last_pull_at)
-    today = now.astimezone(_CHINA).date()
+    last = aware_moment(device.last_pull_at)
+    today = now.astimezone(CHINA).date()
     def refused(what: str, day) -> dict:
         return {"code": "implausible_date", "notice_id": notice_id, "county_date": today.isoformat(),
                 "date": str(day), "reason": f"{what} {day} does not fit the county's date {today}"}
@@ -333,31 +334,21 @@ def _check_dates(device: Device, notice_id: str, old: dict, data: dict, now: dat
             return refused("a published notice needs a posting start; got", data.get("posting_start"))
         if start > today + DATE_TOLERANCE:
             return refused("posting start", start)
-        if last is not None and start < last.astimezone(_CHINA).date() - DATE_TOLERANCE:
+        if last is not None and start < last.astimezone(CHINA).date() - DATE_TOLERANCE:
             return refused("posting start before this workstation's last sync:", start)
     if status == "closed" and before != "closed":
-        closed = _parsed_time(data.get("closed_at"))
+        closed = aware_moment(data.get("closed_at"))
         end = _parsed_day(data.get("posting_end"))
         if closed is None:
             return refused("a closed notice needs its closing time; got", data.get("closed_at"))
         if closed > now + DATE_TOLERANCE or (last is not None and closed < last - DATE_TOLERANCE):
             return refused("closing time", closed.isoformat())
-        if end is not None and closed.astimezone(_CHINA).date() <= end:
-            return refused("closed within its posting period, on", closed.astimezone(_CHINA).date())
+        if end is not None and closed.astimezone(CHINA).date() <= end:
+            return refused("closed within its posting period, on", closed.astimezone(CHINA).date())
     return None
 
 
-def _parsed_time(text: Any) -> datetime | None:
-    try:
-        moment = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo is not None else None
-
-
-def _parsed_day(text: Any):
-    from datetime import date
-
+def _parsed_day(text: Any) -> date | None:
     try:
         return date.fromisoformat(str(text))
     except ValueError:
@@ -421,7 +412,6 @@ class _Sorted(NamedTuple):
     well_formed: list[dict]
     texts: dict[int, str]
     content: str
-    same_lookup: set  # (entity, id) of accepted rows whose ID lookup does not change
 
 
 def _sort_out(changes: list) -> _Sorted:
@@ -442,19 +432,16 @@ def _sort_out(changes: list) -> _Sorted:
             text = texts[id(change)] = json.dumps(change["data"], ensure_ascii=False, sort_keys=True)
             digest.update(f'{change["entity"]}\x1f{change["id"]}\x1f{change["version"]}\x1f{change.get("base_version")}'
                           f'\x1f{bool(change.get("deleted"))}\x1f{text}\x1e'.encode())
-    return _Sorted(out, well_formed, texts, digest.hexdigest(), set())
+    return _Sorted(out, well_formed, texts, digest.hexdigest())
 
-
-def content_digest(changes: list) -> str:
-    """The digest of a batch's content (see :func:`_sort_out`)."""
-    return _sort_out(changes).content
 
 
 def _decide(device: Device, batch: _Sorted, current: dict[tuple[str, str], _Row],
-            now: datetime | None = None) -> dict[tuple[str, str], tuple[dict, str, int]]:
+            now: datetime | None = None) -> tuple[dict[tuple[str, str], tuple[dict, str, int]], list[dict]]:
     """Sort each change into accepted, duplicate, conflict or rejected against the rows'
     ``current`` state; returns the final state of each changed row: (change, its data as stored,
-    the position of that change among the accepted ones)."""
+    the position of that change among the accepted ones), and those of the final changes whose
+    "check my row" lookup may have changed."""
     notices = _NoticeStatus(current)
     staged: dict[tuple[str, str], tuple[dict, str, int]] = {}
     # Rows whose change in this batch was refused or in conflict: a later change of the same
@@ -505,10 +492,9 @@ def _decide(device: Device, batch: _Sorted, current: dict[tuple[str, str], _Row]
         staged[key] = (change, text, len(out.accepted))
     # roster rows whose "check my row" entry stays as it is (most edits leave the ID number,
     # position and notice alone): their lookup is not computed or written again
-    batch.same_lookup.update(
-        key for key, (change, _text, _n) in staged.items()
-        if before.get(key) and all(before[key].get(f) == change["data"].get(f) for f in _LOOKUP_FIELDS))
-    return staged
+    lookups = [change for key, (change, _text, _n) in staged.items()
+               if not (before.get(key) and all(before[key].get(f) == change["data"].get(f) for f in _LOOKUP_FIELDS))]
+    return staged, lookups
 
 
 def _same_device(found: Device, device: Device) -> Device:
@@ -524,7 +510,7 @@ def _apply(device: Device, batch_id: str, batch: _Sorted, token: str | None, ori
         if token is not None:
             device = _same_device(authenticate(token), device)  # as it is now: its last pull too
         current = _lock_rows({(c["entity"], c["id"]) for c in well_formed})
-        staged = _decide(device, batch, current, now)
+        staged, lookups = _decide(device, batch, current, now)
         # Everything is prepared before the write phase, which takes the sequence numbers last:
         # the increment locks the counter row until commit, so commit order equals sequence order,
         # and as little as possible happens while it is held.
@@ -533,7 +519,7 @@ def _apply(device: Device, batch_id: str, batch: _Sorted, token: str | None, ori
         out.accepted = [{"id": c["id"], "version": c["version"], "seq": first + n}
                         for n, c in enumerate(out.accepted, 1)]
         _store_many([(change, text, first + n) for change, text, n in staged.values()], device.township_id,
-                    origin, [c for k, (c, _t, _n) in staged.items() if k not in batch.same_lookup])
+                    origin, lookups)
         result = out.as_dict() | {"epoch": epoch()}
         if _run(_CLAIM_SQL, (batch_id, device.id, json.dumps(result), now_iso(), content)).fetchone() is None:
             raise _Replay()  # a concurrent delivery of the same batch committed first: undo ours
@@ -580,9 +566,8 @@ def _push_pipelined(device: Device, batch_id: str, batch: _Sorted, token: str | 
         if stored is not None:
             _rollback(conn)
             return _replayed(stored, device, content)
-        staged = _decide(device, batch, {(r[0], r[1]): _Row(*r) for r in rows}, now)
-        # in this transaction; no sequence numbers
-        _store_id_lookups([c for k, (c, _t, _n) in staged.items() if k not in batch.same_lookup])
+        staged, lookups = _decide(device, batch, {(r[0], r[1]): _Row(*r) for r in rows}, now)
+        _store_id_lookups(lookups)  # in this transaction; no sequence numbers
         now = now_iso()
         accepted = out.accepted
         rest = {"duplicates": out.duplicates, "conflicts": out.conflicts, "rejected": out.rejected,
@@ -665,31 +650,29 @@ def stored_batch(batch_id: str) -> tuple[str, str, str | None] | None:
     return _stored_batch(batch_id)
 
 
-_last_touch: dict[str, float] = {}
+_noted: dict[tuple[str, str], float] = {}
+
+
+def _due(device_id: str, what: str) -> bool:
+    """Whether ``what`` about a device is to be written now: at most once a minute per device and
+    process, to keep a write off the path of every push and pull."""
+    mark = time.monotonic()
+    if mark - _noted.get((device_id, what), -120.0) < 60:
+        return False
+    _noted[(device_id, what)] = mark
+    return True
 
 
 def _touch(device: Device) -> None:
-    """Record when a workstation was last seen; at most once a minute per workstation and process,
-    to keep a write off the path of every push."""
-    import time
-
-    now = time.monotonic()
-    if now - _last_touch.get(device.id, -120.0) >= 60:
-        _last_touch[device.id] = now
+    """Record when a workstation was last seen."""
+    if _due(device.id, "seen"):
         Device.update(last_seen_at=now_iso()).where(Device.id == device.id).execute()
 
 
-_last_pull_noted: dict[str, float] = {}
-
-
 def _note_pull(device_id: str, now: datetime | None) -> None:
-    """Record the county's time of a device's pull (Device.last_pull_at), at most once a minute
-    per device and process: a bound a minute old is as good for dates checked to the day."""
-    if now is None:
-        return
-    mark = time.monotonic()
-    if mark - _last_pull_noted.get(device_id, -120.0) >= 60:
-        _last_pull_noted[device_id] = mark
+    """Record the county's time of a device's pull (Device.last_pull_at): a bound a minute old is
+    as good for dates checked to the day."""
+    if now is not None and _due(device_id, "pull"):
         Device.update(last_pull_at=now.astimezone(UTC).isoformat()).where(Device.id == device_id).execute()
 
 

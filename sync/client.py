@@ -212,18 +212,10 @@ class SyncClient(IntegrityMixin):
     def _learn_time(self, response: requests.Response) -> None:
         """Note the county's time an answer carries against this workstation's clock (stored with
         the sync's outcome, see :mod:`app.legal_time`)."""
-        from datetime import datetime
+        from app.legal_time import aware_moment, learn
 
-        from app.legal_time import learn
-
-        stamp = response.headers.get(COUNTY_TIME_HEADER)
-        if not stamp:
-            return
-        try:
-            county = datetime.fromisoformat(stamp)
-        except ValueError:
-            return
-        if county.tzinfo is not None:
+        county = aware_moment(response.headers.get(COUNTY_TIME_HEADER))
+        if county is not None:
             self._county_clock = learn(county, self._ctx.clock.now(), "sync")
 
     def _remember_time(self) -> None:
@@ -319,15 +311,10 @@ class SyncClient(IntegrityMixin):
     def _learn_reply_time(self, stamp) -> None:
         """A reply says when the county made it: a clock behind that is behind for sure (the stick
         only ever arrives later), and is corrected by it; see :func:`app.legal_time.learn`."""
-        from datetime import datetime
+        from app.legal_time import COUNTY_CLOCK_KEY, aware_moment, learn
 
-        from app.legal_time import COUNTY_CLOCK_KEY, learn
-
-        try:
-            county = datetime.fromisoformat(str(stamp))
-        except ValueError:
-            return
-        if county.tzinfo is None:
+        county = aware_moment(stamp)
+        if county is None:
             return
         with self._ctx.write():
             set_local(COUNTY_CLOCK_KEY, learn(county, self._ctx.clock.now(), "usb"))
@@ -739,9 +726,9 @@ def _take_county_copy(entity: str, row_id: str, server_data: dict | None, code: 
         model.update(deleted=True).where(model.id == row_id).execute()
 
 
-def _mine_fields(row_id: str) -> list[str] | None:
+def _mine_fields(row_id: str, nothing: list[str] | None = None) -> list[str] | None:
     """The columns this workstation changed in its queued changes of a row; None for the whole
-    row (a new row, a change recorded before columns were, or nothing queued)."""
+    row (a new row, a change recorded before columns were); ``nothing`` when nothing is queued."""
     found: set[str] = set()
     entries = 0
     for (fields,) in Outbox.select(Outbox.fields).where(Outbox.entity_id == row_id).tuples():
@@ -749,7 +736,7 @@ def _mine_fields(row_id: str) -> list[str] | None:
         if fields is None:
             return None
         found.update(fields)
-    return sorted(found) if entries else None
+    return sorted(found) if entries else nothing
 
 
 def merged_keeping_mine(local: dict, server: dict, mine: list[str] | None) -> dict:
@@ -927,8 +914,7 @@ def _kept_fields(problem: SyncProblem) -> list[str] | None:
     and those of the edits held back since (None: the whole row)."""
     if problem.local_fields is None:
         return None
-    held = _mine_fields(problem.entity_id) if Outbox.select().where(Outbox.entity_id == problem.entity_id).exists() \
-        else []
+    held = _mine_fields(problem.entity_id, nothing=[])
     return None if held is None else sorted(set(problem.local_fields) | set(held))
 
 
@@ -937,8 +923,8 @@ class ConflictService:
 
     "Keep mine" keeps the columns this workstation changed, takes every other column from the
     county's version (so another workstation's edit of a different field survives), and queues
-    the result on top of the county's version; "take theirs" applies the county's copy. Either way nothing is silently lost: the losing version stays in
-    the problem record.
+    the result on top of the county's version; "take theirs" applies the county's copy. Either
+    way nothing is silently lost: the losing version stays in the problem record.
     """
 
     def __init__(self, ctx: Context) -> None:
