@@ -20,7 +20,7 @@ from peewee import JOIN, Value, fn
 
 from app.audit import record
 from app.context import CHINA, Context
-from app.errors import NotFound, TransitionError, ValidationError
+from app.errors import NotFound, PermissionDenied, TransitionError, ValidationError
 from app.i18n import _
 from app.legal_time import legal_now
 from app.masking import MaskPolicy
@@ -61,6 +61,8 @@ from db.models import (
     Region,
     RosterRow,
     SignOff,
+    SyncState,
+    Workstation,
 )
 
 #: how a stored issue list marks an error; JSONText writes compact, key-sorted JSON, so SQL can
@@ -158,6 +160,38 @@ class NoticeTypeInfo:
     day_unit: str  # natural | working
 
 
+def this_device() -> str | None:
+    """This workstation's id at the county (None until it is enrolled): the owner it writes."""
+    return SyncState.select(SyncState.device_id).where(SyncState.id == 1).scalar()
+
+
+def workstation_name(device_id: str | None) -> str:
+    """A workstation's name as the county lists it (its directory is pulled like any other row)."""
+    if device_id is not None and device_id == this_device():
+        return _("本机")
+    name = Workstation.select(Workstation.name).where(Workstation.id == device_id).scalar() if device_id else None
+    return name or _("另一台工作站")
+
+
+def claim_unowned(device_id: str) -> int:
+    """Make ``device_id`` the owner of every notice that names none (at a workstation's first
+    enrolment, every notice it holds was made here). Call inside a write transaction."""
+    claimed = 0
+    for notice in Notice.select().where(Notice.owner_device.is_null()):
+        notice.owner_device = device_id
+        save_change(notice)
+        claimed += 1
+    return claimed
+
+
+def owner_blocker(n: Notice) -> str:
+    """Why this workstation may only look at the notice (one writer per notice), or ""."""
+    if n.owner_device is None or n.owner_device == this_device():
+        return ""
+    return _("这份公示由工作站“{name}”办理，本机只能查看。如需由本机接手，请两台电脑都同步后，"
+             "请县里在管理页面把它移交给本机。").format(name=workstation_name(n.owner_device))
+
+
 @dataclass(frozen=True)
 class NoticeDetail:
     """Everything the notice editor shows about one notice, roster rows excepted."""
@@ -186,6 +220,8 @@ class NoticeDetail:
     withdraw_reason: str
     supersedes_id: str | None
     sign_offs: tuple[SignOffView, ...]
+    owner: str = ""  # the workstation that takes it through its lifecycle ("" when not claimed)
+    read_only: str = ""  # why this workstation may only look at it ("" when it may act)
 
     @property
     def title(self) -> str:
@@ -347,6 +383,7 @@ class NoticeService:
             funds_released=bool(n.funds_released), return_comment=n.return_comment or "",
             withdraw_reason=n.withdraw_reason or "", supersedes_id=n.supersedes_id,
             sign_offs=tuple(SignOffView(s.kind, s.body, tuple(s.names), s.signed_on) for s in _sign_offs(n.id)),
+            owner=workstation_name(n.owner_device) if n.owner_device else "", read_only=owner_blocker(n),
         )
 
     def actions(self, notice_id: str, by: str, totals: RosterTotals | None = None) -> dict[str, str]:
@@ -355,10 +392,13 @@ class NoticeService:
         ``totals``, when the caller has just read them, spares a second pass over the roster."""
         user = self._users.get(by)
         n = self._get(notice_id)
+        not_ours = owner_blocker(n)
         out: dict[str, str] = {}
         for action, (roles, states) in ACTION_RULES.items():
             if not user.active:
                 reason = _("账户已停用。")
+            elif not_ours:
+                reason = not_ours
             elif user.role != "admin" and user.role not in roles:
                 reason = _("此操作需要以下角色：{roles}。").format(
                     roles="、".join(_(ROLE_LABELS[r]) for r in roles))
@@ -486,7 +526,7 @@ class NoticeService:
             n = Notice(
                 id=new_id(), township_id=township_id, notice_type=nt.id,
                 program=program.id if program else None, village=village.id if village else None,
-                status="draft", edition=1, created_by=user.id, **values,
+                status="draft", edition=1, created_by=user.id, owner_device=this_device(), **values,
             )
             save_change(n, created=True)
             record(self._ctx, user, "notice.create", "notice", n.id, {"title": n.title})
@@ -697,7 +737,7 @@ class NoticeService:
         return self.update_row(row_id, by, RowInput(**fields))
 
     def _editable(self, notice_id: str) -> Notice:
-        n = self._get(notice_id)
+        n = self._owned(notice_id)
         if n.status != "draft":
             raise TransitionError(
                 _("只有草稿可以修改；当前状态为“{status}”。").format(status=STATUS_LABELS[n.status]))
@@ -802,7 +842,7 @@ class NoticeService:
         if signed_on > self._ctx.clock.today():
             raise ValidationError(_("签字日期不能晚于今天。"))
         with self._ctx.write():
-            n = self._get(notice_id)
+            n = self._owned(notice_id)
             if n.status not in ("draft", "in_review"):
                 raise TransitionError(_("只能在草稿或待审核状态下记录村级审核。"))
             s = SignOff(id=new_id(), township_id=n.township_id, notice=n.id, kind="village_review",
@@ -849,6 +889,8 @@ class NoticeService:
             if n.supersedes_id:
                 old = Notice.get_by_id(n.supersedes_id)
                 if old.status == "published":
+                    if owner_blocker(old):  # handed over since the correction began
+                        raise PermissionDenied(owner_blocker(old), details=old.owner_device)
                     old.status = "superseded"
                     save_change(old)
                     record(self._ctx, user, "notice.superseded", "notice", old.id, {"by": n.id})
@@ -868,7 +910,8 @@ class NoticeService:
             fields = {f: getattr(old, f) for f in HEADER_FIELDS}
             new = Notice(id=new_id(), township_id=old.township_id, notice_type=old.notice_type_id,
                          program=old.program_id, village=old.village_id, status="draft",
-                         edition=old.edition + 1, supersedes=old.id, created_by=user.id, **fields)
+                         edition=old.edition + 1, supersedes=old.id, created_by=user.id,
+                         owner_device=this_device(), **fields)
             if not new.title.startswith("（更正）"):
                 new.title = "（更正）" + new.title
             save_change(new, created=True)
@@ -887,7 +930,7 @@ class NoticeService:
         if not reason.strip():
             raise ValidationError(_("撤回公示必须填写原因。"))
         with self._ctx.write():
-            n = self._get(notice_id)
+            n = self._owned(notice_id)
             if n.status not in ("approved", "published"):
                 raise TransitionError(
                     _("只有已审批或公示中的公示可以撤回；当前状态为“{status}”。").format(status=STATUS_LABELS[n.status]))
@@ -912,8 +955,17 @@ class NoticeService:
                        funds_released=release, summary={"funds_released": release})
 
     # ----------------------------------------------------------------- helpers
-    def _in_state(self, notice_id: str, state: str, action: str) -> Notice:
+    def _owned(self, notice_id: str) -> Notice:
+        """The notice, when this workstation may change it (one writer per notice): raises
+        PermissionDenied, naming the owner, when another workstation takes it through its lifecycle."""
         n = self._get(notice_id)
+        reason = owner_blocker(n)
+        if reason:
+            raise PermissionDenied(reason, details=n.owner_device)
+        return n
+
+    def _in_state(self, notice_id: str, state: str, action: str) -> Notice:
+        n = self._owned(notice_id)
         if n.status != state:
             raise TransitionError(
                 _("当前状态为“{status}”，不能{action}。").format(status=STATUS_LABELS[n.status], action=action),
@@ -924,6 +976,8 @@ class NoticeService:
               summary: dict | None = None, **fields: Any) -> None:
         before = n.status
         n.status = status
+        if n.owner_device is None:
+            n.owner_device = this_device()  # from before owners: the first workstation to act claims it
         for k, v in fields.items():
             setattr(n, k, v)
         save_change(n)

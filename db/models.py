@@ -158,6 +158,8 @@ class Notice(SyncedModel):
     withdraw_reason = TextField(default="")
     closed_at = TextField(null=True)
     funds_released = BooleanField(default=False)
+    # the workstation (county device id) that takes it through its lifecycle; None: not claimed yet
+    owner_device = TextField(null=True)
 
 
 class RosterRow(SyncedModel):
@@ -345,6 +347,15 @@ class SyncProblem(BaseModel):
     local_fields = JSONText(null=True)  # columns this workstation had changed; None: the whole row
 
 
+class Workstation(SyncedModel):
+    """A workstation of this township as the county knows it (the county's device directory, pulled
+    like any other row; never written here): names a notice's owner."""
+
+    entity = "workstation"
+    name = TextField()
+    revoked = BooleanField(default=False)
+
+
 SYNCED_MODELS: tuple[type[SyncedModel], ...] = (
     Region,
     NoticeType,
@@ -360,6 +371,7 @@ SYNCED_MODELS: tuple[type[SyncedModel], ...] = (
     HolidayOverride,
     CountySetting,
     AuditEvent,
+    Workstation,
 )
 
 ALL_MODELS: tuple[type[BaseModel], ...] = (

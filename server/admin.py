@@ -28,6 +28,7 @@ from server.public import CHINA, RateLimiter, _client, _csrf_ok, _csrf_token, _e
 from sync.bundle import BundleError
 
 SECTIONS = [("/admin", "合规概览"), ("/admin/townships", "乡镇与注册码"), ("/admin/devices", "工作站"),
+            ("/admin/handover", "公示移交"),
             ("/admin/programs", "项目与标准"), ("/admin/notice-types", "公开事项与公示期"),
             ("/admin/holidays", "节假日安排"), ("/admin/settings", "脱敏与公开网址"),
             ("/admin/bundles", "U盘同步文件")]
@@ -55,6 +56,31 @@ def _notice_type(code: str) -> dict | None:
 def _setting(key: str, default=None):
     row = SyncRow.get_or_none((SyncRow.entity == "county_setting") & (SyncRow.id == county_setting_id(key)))
     return json.loads(row.data).get("value") if row else default
+
+
+#: notices still taken through their lifecycle: those a county may hand over to another workstation
+_IN_HAND = ("draft", "in_review", "approved", "published")
+_STATUS_NAMES = {"draft": "草稿", "in_review": "待审核", "approved": "已审批", "published": "公示中"}
+_HANDOVER_ERRORS = {404: "找不到这份公示。", 422: "该工作站不属于这份公示的乡镇，或已被停用。"}
+
+
+def _notices_in_hand() -> list[dict]:
+    """Notices in hand, each with its township's name, its owner's name and the workstations it
+    may be handed to (active ones of its township)."""
+    townships = {t.id: t.name for t in Township.select()}
+    devices = list(Device.select().order_by(Device.name))
+    names = {d.id: d.name for d in devices}
+    out = []
+    for n in sorted(_rows("notice"), key=lambda d: (townships.get(d["township_id"], ""), d.get("title", ""))):
+        if n.get("status") not in _IN_HAND:
+            continue
+        owner = n.get("owner_device")
+        out.append({"id": n["id"], "title": n.get("title", ""), "status": _STATUS_NAMES[n["status"]],
+                    "township": townships.get(n["township_id"], "?"),
+                    "owner": names.get(owner, "（未认领）" if owner is None else "（未知工作站）"),
+                    "targets": [d for d in devices if d.township_id == n["township_id"]
+                                and d.revoked_at is None and d.id != owner]})
+    return out
 
 
 def compliance(today: date) -> list[dict]:
@@ -189,8 +215,29 @@ def create_admin_router(clock: Clock) -> APIRouter:
             return r
         with database.connection_context():
             names = {t.id: t.name for t in Township.select()}
-            items = [(d, names.get(d.township_id, "?")) for d in Device.select().order_by(Device.created_at.desc())]
+            devices = list(Device.select().order_by(Device.created_at.desc()))
+            in_hand = defaultdict(int)
+            for n in _rows("notice"):
+                if n.get("status") in _IN_HAND and n.get("owner_device"):
+                    in_hand[n["owner_device"]] += 1
+            items = [(d, names.get(d.township_id, "?"), in_hand[d.id],
+                      [o for o in devices if o.township_id == d.township_id and o.revoked_at is None and o.id != d.id])
+                     for d in devices]
         return page(request, "admin_devices.html", devices=items, msg=msg)
+
+    @router.post("/devices/{device_id}/hand-over")
+    def hand_over_all(request: Request, device_id: str, to_device: str = Form("", max_length=64),
+                      csrf: str = Form("", max_length=100)):
+        if (r := guard(request, csrf)) is not None:
+            return r
+        with database.connection_context():
+            target = Device.get_or_none(Device.id == to_device)
+            source = Device.get_or_none(Device.id == device_id)
+            if target is None or source is None or target.township_id != source.township_id or target.revoked_at:
+                return back("/admin/devices", "未能移交：目标工作站不属于同一乡镇，或已被停用。")
+            moved = svc.hand_over_all(device_id, to_device)
+        return back("/admin/devices", f"已把工作站“{source.name}”办理的 {moved} 份公示移交给“{target.name}”。"
+                                      "两台电脑各同步一次后生效。")
 
     @router.post("/devices/{device_id}/revoke")
     def revoke(request: Request, device_id: str, csrf: str = Form("", max_length=100)):
@@ -199,6 +246,28 @@ def create_admin_router(clock: Clock) -> APIRouter:
         with database.connection_context():
             svc.revoke(device_id)
         return back("/admin/devices", "已停用该工作站，其令牌不再有效。")
+
+    @router.get("/handover", response_class=HTMLResponse)
+    def handover(request: Request, msg: str = ""):
+        if (r := guard(request)) is not None:
+            return r
+        with database.connection_context():
+            return page(request, "admin_handover.html", notices=_notices_in_hand(), msg=msg)
+
+    @router.post("/handover/{notice_id}")
+    def hand_over(request: Request, notice_id: str, device_id: str = Form("", max_length=64),
+                  csrf: str = Form("", max_length=100)):
+        if (r := guard(request, csrf)) is not None:
+            return r
+        with database.connection_context():
+            try:
+                svc.hand_over(notice_id, device_id)
+            except svc.SyncError as err:
+                return back("/admin/handover", f"未能移交：{_HANDOVER_ERRORS.get(err.status, err.message)}")
+            device = Device.get_by_id(device_id)
+            title = json.loads(SyncRow.get((SyncRow.entity == "notice") & (SyncRow.id == notice_id)).data)["title"]
+        return back("/admin/handover", f"已把“{title}”移交给工作站“{device.name}”。两台电脑各同步一次后生效；"
+                                       "原工作站尚未上传的修改不会被接受，会在它的同步页上列出。")
 
     @router.get("/programs", response_class=HTMLResponse)
     def programs(request: Request, msg: str = ""):

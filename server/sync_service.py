@@ -36,6 +36,7 @@ from server.models import (
 )
 from sync.protocol import (
     COUNTY_ENTITIES,
+    COUNTY_TOWNSHIP_ENTITIES,
     FROZEN_NOTICE_STATUSES,
     MAX_BATCH_CHANGES,
     MAX_PULL_LIMIT,
@@ -103,6 +104,9 @@ def create_schema() -> None:
         for key, make in (("epoch", lambda: str(uuid.uuid4())), ("id_hmac_key", lambda: secrets.token_hex(32))):
             if ServerMeta.get_or_none(ServerMeta.key == key) is None:
                 ServerMeta.create(key=key, value=make())
+        listed = SyncRow.select(SyncRow.id).where(SyncRow.entity == "workstation")
+        for device in Device.select().where(Device.id.not_in(listed)):
+            _list_device(device)  # enrolled before townships had a directory of workstations
 
 
 def _add_missing_columns() -> None:
@@ -177,7 +181,15 @@ def enroll(code: str, device_name: str, now: datetime) -> tuple[Device, str]:
                                token_hash=_digest(token), created_at=now_iso())
         entry.used_at = now_iso()
         entry.save()
+        _list_device(device)
     return device, token
+
+
+def _list_device(device: Device) -> int:
+    """Write the device's entry of its township's directory of workstations (see
+    sync.protocol.COUNTY_TOWNSHIP_ENTITIES); returns its sequence number."""
+    return _put_row("workstation", device.id, {"name": device.name, "revoked": device.revoked_at is not None},
+                    device.township_id)
 
 
 _DEVICE_COLUMNS = ("id", "township_id", "name", "token_hash", "created_at", "revoked_at", "last_seen_at",
@@ -220,7 +232,11 @@ def recently_authenticated(token: str | None) -> Device | None:
 
 
 def revoke(device_id: str) -> None:
-    Device.update(revoked_at=now_iso()).where(Device.id == device_id).execute()
+    with write_transaction():
+        Device.update(revoked_at=now_iso()).where(Device.id == device_id).execute()
+        device = Device.get_or_none(Device.id == device_id)
+        if device is not None:
+            _list_device(device)
     for digest, (_, device) in list(_recent_tokens.items()):
         if device.id == device_id:
             _recent_tokens.pop(digest, None)
@@ -266,7 +282,7 @@ def _check_change(device: Device, change: dict, current: _Row | None, notices,
     needs to act on it (sync.protocol.REFUSAL_CODES) — or None when it may. ``old``: the data of
     ``current``, if the caller has decoded it already."""
     entity, data = change["entity"], change["data"]
-    if entity in COUNTY_ENTITIES and entity != "program":
+    if (entity in COUNTY_ENTITIES and entity != "program") or entity in COUNTY_TOWNSHIP_ENTITIES:
         return {"code": "county_row", "reason": f"{entity} rows belong to the county"}
     if entity not in TOWNSHIP_ENTITIES:
         return {"code": "unknown_entity", "reason": f"unknown entity {entity}"}
@@ -287,6 +303,9 @@ def _check_change(device: Device, change: dict, current: _Row | None, notices,
                         "reason": f"{_NOTICE_PARTS[entity]} of published notice {notice_id} are immutable; "
                                   "publish a correction instead",
                         "server_version": current.version if current else None, "server_data": old or None}
+    refusal = _owner_refusal(device, change, current, old, notices)
+    if refusal:  # the county's copy goes back with it: the workstation takes it
+        return refusal | {"server_version": current.version if current else None, "server_data": old or None}
     if entity == "notice" and now is not None:
         refusal = _check_dates(device, change["id"], old, data, now)
         if refusal:  # the county's copy goes back with it, as for a published notice
@@ -306,6 +325,38 @@ def _check_change(device: Device, change: dict, current: _Row | None, notices,
                     "reason": "a resident's objection is kept as submitted; answer it instead",
                     "server_version": current.version, "server_data": old}
     return None
+
+
+def _owner_refusal(device: Device, change: dict, current: _Row | None, old: dict, notices) -> dict | None:
+    """Why the device may not make this change to a notice, or to its rows or sign-offs, because
+    another workstation owns the notice (one writer per notice); None when it may. A new notice
+    names the device that sends it, or none (made before that workstation was enrolled, which
+    then claims it); an unclaimed notice may be claimed by the first workstation that changes it;
+    only the county (:func:`hand_over`) moves it on."""
+    entity, data = change["entity"], change["data"]
+    if entity == "notice":
+        wanted = data.get("owner_device")
+        if current is None:  # unclaimed: made before its workstation was enrolled (its claim follows)
+            return None if wanted in (None, device.id) else _not_owner(
+                change["id"], wanted, "a new notice may name only the workstation that sends it")
+        stored = old.get("owner_device")
+        if stored not in (None, device.id):
+            return _not_owner(change["id"], stored, "the notice is kept by another workstation; "
+                                                    "ask the county to hand it over")
+        if wanted != stored and not (stored is None and wanted == device.id):
+            return _not_owner(change["id"], stored, "only the county hands a notice over")
+        return None
+    if entity in _NOTICE_PARTS:
+        for notice_id in dict.fromkeys((old.get("notice_id"), data.get("notice_id"))):
+            owner = notices.owner(notice_id) if notice_id is not None else None
+            if owner is not None and owner != device.id:
+                return _not_owner(notice_id, owner, "the notice is kept by another workstation; "
+                                                    "ask the county to hand it over")
+    return None
+
+
+def _not_owner(notice_id: str, owner: str | None, why: str) -> dict:
+    return {"code": "not_owner", "notice_id": notice_id, "owner_device": owner, "reason": f"notice {notice_id}: {why}"}
 
 
 #: how far a posting date may be from what the county can vouch for: a township's day may begin
@@ -442,7 +493,7 @@ def _decide(device: Device, batch: _Sorted, current: dict[tuple[str, str], _Row]
     ``current`` state; returns the final state of each changed row: (change, its data as stored,
     the position of that change among the accepted ones), and those of the final changes whose
     "check my row" lookup may have changed."""
-    notices = _NoticeStatus(current)
+    notices = _Notices(current)
     staged: dict[tuple[str, str], tuple[dict, str, int]] = {}
     # Rows whose change in this batch was refused or in conflict: a later change of the same
     # row builds on the refused one, so it is a conflict too, even when its base version
@@ -487,7 +538,7 @@ def _decide(device: Device, batch: _Sorted, current: dict[tuple[str, str], _Row]
         # a later change of the same row in this batch builds on this one
         current[key] = _Row(key[0], key[1], device.township_id, change["version"], 0, text)
         if key[0] == "notice":
-            notices.known[key[1]] = change["data"].get("status")
+            notices.note(key[1], change["data"])
         out.accepted.append(change)
         staged[key] = (change, text, len(out.accepted))
     # roster rows whose "check my row" entry stays as it is (most edits leave the ID number,
@@ -688,17 +739,31 @@ class _Replay(Exception):
     pass
 
 
-class _NoticeStatus:
-    """Status of notices referenced by a batch, read once per notice."""
+class _Notices:
+    """Status and owner of the notices referenced by a batch, read once per notice."""
 
     def __init__(self, current: dict) -> None:
-        self.known = {k[1]: json.loads(r.data).get("status") for k, r in current.items() if k[0] == "notice"}
+        self.known: dict[str | None, tuple[str | None, str | None]] = {
+            k[1]: self._of(json.loads(r.data)) for k, r in current.items() if k[0] == "notice"}
 
-    def status(self, notice_id: str | None) -> str | None:
+    @staticmethod
+    def _of(data: dict) -> tuple[str | None, str | None]:
+        return data.get("status"), data.get("owner_device")
+
+    def note(self, notice_id: str, data: dict) -> None:
+        self.known[notice_id] = self._of(data)
+
+    def _get(self, notice_id: str | None) -> tuple[str | None, str | None]:
         if notice_id not in self.known:
             row = SyncRow.get_or_none((SyncRow.entity == "notice") & (SyncRow.id == notice_id))
-            self.known[notice_id] = json.loads(row.data).get("status") if row else None
+            self.known[notice_id] = self._of(json.loads(row.data)) if row else (None, None)
         return self.known[notice_id]
+
+    def status(self, notice_id: str | None) -> str | None:
+        return self._get(notice_id)[0]
+
+    def owner(self, notice_id: str | None) -> str | None:
+        return self._get(notice_id)[1]
 
 
 def _replayed(stored: tuple[str, str, str | None], device: Device, content: str) -> dict:
@@ -938,14 +1003,51 @@ def put_county_row(entity: str, row_id: str, data: dict) -> int:
     if entity not in COUNTY_ENTITIES:
         raise SyncError(422, f"{entity} is not county data")
     with write_transaction():
-        current = SyncRow.get_or_none((SyncRow.entity == entity) & (SyncRow.id == row_id))
-        version = (current.version + 1) if current else 1
-        data = {**data, "id": row_id, "version": version, "township_id": None, "updated_at": now_iso(),
-                "deleted": bool(data.get("deleted"))}
-        seq = take_sequence(1)
-        _store_many([({"entity": entity, "id": row_id, "version": version, "data": data},
-                      json.dumps(data, ensure_ascii=False, sort_keys=True), seq)], None)
+        return _put_row(entity, row_id, data, None)
+
+
+def _put_row(entity: str, row_id: str, data: dict, township_id: str | None) -> int:
+    """Write the next version of a row as the county (inside the caller's transaction; pulled by
+    every workstation it concerns, the one that last wrote it included); returns its sequence."""
+    current = _lock_rows({(entity, row_id)}).get((entity, row_id))
+    version = (current.version + 1) if current else 1
+    data = {**data, "id": row_id, "version": version, "township_id": township_id, "updated_at": now_iso(),
+            "deleted": bool(data.get("deleted"))}
+    seq = take_sequence(1)
+    _store_many([({"entity": entity, "id": row_id, "version": version, "data": data},
+                  json.dumps(data, ensure_ascii=False, sort_keys=True), seq)], township_id)
     return seq
+
+
+def hand_over_all(from_device: str, to_device: str) -> int:
+    """Hand every notice ``from_device`` owns over to ``to_device`` (a workstation replaced, or
+    enrolled again after its access was revoked); returns how many."""
+    candidates = SyncRow.select(SyncRow.id, SyncRow.data).where(
+        (SyncRow.entity == "notice") & SyncRow.data.contains(from_device))
+    owned = [r.id for r in candidates if json.loads(r.data).get("owner_device") == from_device]
+    for notice_id in owned:
+        hand_over(notice_id, to_device)
+    return len(owned)
+
+
+def hand_over(notice_id: str, device_id: str) -> int:
+    """Make ``device_id`` the workstation that takes the notice through its lifecycle (one writer
+    per notice): a new version of the notice, which both workstations pull. The former owner's
+    changes not yet sent are then refused and kept aside on it (``not_owner``). Returns the
+    sequence number of the new version."""
+    with write_transaction():
+        current = _lock_rows({("notice", notice_id)}).get(("notice", notice_id))
+        if current is None:
+            raise SyncError(404, "no such notice")
+        target = Device.get_or_none(Device.id == device_id)
+        if target is None or target.township_id != current.township_id:
+            raise SyncError(422, "the workstation does not belong to the notice's township")
+        if target.revoked_at is not None:
+            raise SyncError(422, "the workstation's access was revoked")
+        data = json.loads(current.data)
+        if data.get("owner_device") == device_id:
+            return current.seq
+        return _put_row("notice", notice_id, {**data, "owner_device": device_id}, current.township_id)
 
 
 # ------------------------------------------------------------------------- check after sync

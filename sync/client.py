@@ -128,6 +128,8 @@ _REFUSALS = {
     "published_notice": N_("公示“{title}”已经发布，内容不能再改。如需更改，请做更正公示。"),
     "published_notice_part": N_("公示“{title}”已经发布，它的名单和签字不能再增加、修改或删除。如需更改，请做更正公示。"),
     "resident_objection": N_("群众提交的异议按原样保存，不能修改；请在答复中说明。"),
+    "not_owner": N_("公示“{title}”由工作站“{owner}”办理，只有它能修改这份公示和它的名单、签字。"
+                    "如需由本机接手，请两台电脑都同步后，请县里把它移交给本机。"),
     "implausible_date": N_("公示“{title}”上的日期（{date}）与县里收到它的日期（{county_date}）对不上，县里没有接受："
                            "本机电脑的日期可能不准。请核对电脑的日期和时间，同步一次后重新发布或结束公示；"
                            "已按错误日期打印张贴的公示请撤下。"),
@@ -137,13 +139,16 @@ _REFUSALS = {
 def refusal_text(refusal: dict) -> str:
     """The county's refusal of one change, as the clerk reads it (in the clerk's language); a
     refusal this version does not know keeps the county's own words."""
+    from app.notices import workstation_name
     from db.models import Notice
 
     text = _REFUSALS.get(refusal.get("code") or "")
     if text is None:
         return _("县里没有接受这项修改：{detail}").format(detail=str(refusal.get("reason", ""))[:300])
     notice = Notice.get_or_none(Notice.id == refusal.get("notice_id")) if refusal.get("notice_id") else None
+    owner = refusal.get("owner_device")
     return _(text).format(title=notice.title if notice else _("（本机没有这份公示）"),
+                          owner=workstation_name(owner if isinstance(owner, str) else None),
                           date=str(refusal.get("date", "?"))[:40], county_date=str(refusal.get("county_date", "?"))[:40])
 
 
@@ -329,8 +334,13 @@ class SyncClient(IntegrityMixin):
         if current is not None and current != township_id:
             raise SyncError(_("注册码属于另一个乡镇，本机数据属于其他乡镇，未做任何更改。"))
         with self._ctx.write():
+            first = SyncState.get_or_none(SyncState.id == 1) is None
             SyncState.insert(id=1, device_id=answer["device_id"], token=answer["token"], server_url=server_url,
                              last_pulled_seq=0, server_epoch=answer["epoch"]).on_conflict_replace().execute()
+            if first:  # every notice here was made here: this workstation takes them through their lifecycle
+                from app.notices import claim_unowned
+
+                claim_unowned(answer["device_id"])
             set_local("township_id", township_id)
             LocalSetting.delete().where(LocalSetting.key == FIRST_PULL_KEY).execute()  # a fresh start
             self._remember_time()
@@ -560,10 +570,10 @@ class SyncClient(IntegrityMixin):
                     # take it now, so this workstation prints and pays what was posted
                     from sync.conflicts import replaced_reason
 
-                    _take_county_copy(entity, r["id"], r.get("server_data"), r.get("code"))
                     rival = r.get("code") == "published_notice" and local.payload.get("status") in FROZEN_NOTICE_STATUSES
                     reason = (replaced_reason(entity, local.payload, r.get("server_data")) if rival else
                               refusal_text(r) + _("本机已改用县里的版本，本机的版本保存在这条记录中。"))
+                    _take_county_copy(entity, r["id"], r.get("server_data"), r.get("code"))
                     SyncProblem.create(kind="replaced", entity=entity, entity_id=r["id"],
                                        local_version=local.version, local_data=local.payload,
                                        server_version=r.get("server_version"), server_data=r.get("server_data"),

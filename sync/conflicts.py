@@ -185,9 +185,9 @@ def replaced_reason(entity: str, local: dict, server: dict | None = None) -> str
     from sync.protocol import FROZEN_NOTICE_STATUSES
 
     if entity == "notice" and local.get("status") in FROZEN_NOTICE_STATUSES:
-        text = _("同一份公示“{title}”已由另一台电脑发布，县里以那一份为准。本机打印的公示（公示期 {start} 至 {end}）"
-                 "与县里的正式记录不一致，扫码会显示不一致：请从公开栏撤下本机打印的那一份，"
-                 "按本机现在的版本（即县里的版本）重新打印张贴。").format(
+        text = _("同一份公示“{title}”已经发布过（在另一台电脑上，或在本机恢复备份之前），县里以那一份为准。"
+                 "本机打印的公示（公示期 {start} 至 {end}）与县里的正式记录不一致，扫码会显示不一致："
+                 "请从公开栏撤下本机打印的那一份，按本机现在的版本（即县里的版本）重新打印张贴。").format(
             title=local.get("title", ""), start=local.get("posting_start") or "?", end=local.get("posting_end") or "?")
         if server and server.get("posting_start"):
             text += _("县里的公示期：{start} 至 {end}。").format(start=server["posting_start"],

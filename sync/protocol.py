@@ -19,6 +19,10 @@ MAX_PULL_LIMIT = 2000
 #: rows the county owns and sends to every township
 COUNTY_ENTITIES = frozenset({"region", "notice_type", "program", "holiday_override", "county_setting"})
 
+#: rows the county keeps for one township and sends to it alone: its directory of workstations
+#: (id, name, revoked), which names each notice's owner
+COUNTY_TOWNSHIP_ENTITIES = frozenset({"workstation"})
+
 #: rows a township owns and pushes (``program`` only for the township's own local programs)
 TOWNSHIP_ENTITIES = frozenset({
     "notice", "roster_row", "sign_off", "board", "posting", "evidence_file", "objection",
@@ -28,7 +32,7 @@ TOWNSHIP_ENTITIES = frozenset({
 #: a published notice edition may still move to one of these, and change only these fields
 FROZEN_NOTICE_STATUSES = frozenset({"published", "closed", "superseded", "withdrawn"})
 NOTICE_FIELDS_AFTER_PUBLISH = frozenset({
-    "status", "closed_at", "funds_released", "withdraw_reason", "version", "updated_at",
+    "status", "closed_at", "funds_released", "withdraw_reason", "version", "updated_at", "owner_device",
 })
 
 
@@ -70,10 +74,10 @@ def digest_hex(value: int) -> str:
 #: (with an English ``reason`` for logs, and ``notice_id`` for the published-notice ones)
 REFUSAL_CODES = frozenset({
     "malformed", "county_row", "unknown_entity", "other_township", "county_program",
-    "published_notice", "published_notice_part", "resident_objection", "implausible_date",
+    "published_notice", "published_notice_part", "resident_objection", "implausible_date", "not_owner",
 })
 #: refusals where the county's copy is the truth: the refusal carries it (``server_version``,
 #: ``server_data``; None where the county has no such row) and the workstation takes it, keeping
 #: its own version in the problem record
 COUNTY_COPY_REFUSALS = frozenset({"published_notice", "published_notice_part", "resident_objection",
-                                  "implausible_date"})
+                                  "implausible_date", "not_owner"})

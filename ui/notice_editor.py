@@ -172,7 +172,8 @@ class NoticeEditor(QWidget):
         self.status_label.setText(_(STATUS_LABELS[d.status]))
         self.status_label.setStyleSheet(
             f"color: white; background: {color}; border-radius: 4px; padding: 3px 10px; font-weight: bold;")
-        parts = [_(d.notice_type.name), d.village or _("全镇"), d.program, _("第 {n} 版").format(n=d.edition)]
+        parts = [_(d.notice_type.name), d.village or _("全镇"), d.program, _("第 {n} 版").format(n=d.edition),
+                 _("办理：{owner}").format(owner=d.owner) if d.owner else ""]
         if d.posting_start and d.posting_end:
             parts.append(_("公示期 {start} 至 {end}").format(start=d.posting_start.isoformat(),
                                                          end=d.posting_end.isoformat()))
@@ -192,7 +193,9 @@ class NoticeEditor(QWidget):
 
     def _show_banner(self, d: NoticeDetail) -> None:
         text = ""
-        if d.status == "draft" and d.return_comment:
+        if d.read_only:  # another workstation takes it through its lifecycle
+            text = d.read_only
+        elif d.status == "draft" and d.return_comment:
             text = _("审核人退回意见：{comment}").format(comment=d.return_comment)
         elif d.status == "withdrawn":
             text = _("本公示已撤回。原因：{reason}").format(reason=d.withdraw_reason)

@@ -103,3 +103,46 @@ def test_dashboard_counts_what_a_county_officer_watches(admin, synced):  # noqa:
     assert sum(v[3] for v in table.values()) == 1  # the phone objection on a running notice
     assert sum(v[0] for v in table.values()) >= 8
     assert sum(v[5] for v in table.values()) >= 2  # closed notices have no posting photo in the demo
+
+
+def test_a_county_officer_hands_notices_over_to_another_workstation(admin, county):
+    """The 公示移交 page lists the notices in hand with the workstation handling each; handing one
+    over writes a new version naming the new workstation, which both workstations pull. A revoked
+    workstation's notices go over all at once from the devices page. The workstation directory
+    every township pulls names them, and says which are revoked."""
+    import uuid
+
+    from .test_sync_api import push
+
+    first, second = enroll(admin, "539901101000", "一号机"), enroll(admin, "539901101000", "二号机")
+    enroll(admin, "539901102000", "柳镇一号机")
+    notices = []
+    for title in ("一号机的公示", "一号机的另一份公示"):
+        nid = str(uuid.uuid4())
+        notices.append(nid)
+        data = {"id": nid, "version": 1, "township_id": county["shimen"], "status": "draft", "title": title,
+                "deleted": False, "owner_device": first["device_id"]}
+        assert push(admin, first, [{"entity": "notice", "id": nid, "version": 1, "base_version": None,
+                                    "data": data}]).json()["accepted"]
+    page = admin.get("/admin/handover")
+    assert page.status_code == 200
+    row = re.search(r"<tr><td>石门镇</td><td>一号机的公示</td><td>草稿</td><td>一号机</td>(.*?)</tr>", page.text, re.S)
+    options = re.findall(r'<option value="([^"]+)">([^<]+)</option>', row.group(1))
+    assert options == [(second["device_id"], "二号机")]  # not itself, not another township's
+    r = admin.post(f"/admin/handover/{notices[0]}", data={"device_id": second["device_id"], "csrf": _csrf(page.text)})
+    assert "已把“一号机的公示”移交给工作站“二号机”" in r.text
+    [moved] = [c for c in pull_all(admin, second) if c["id"] == notices[0]]
+    assert (moved["version"], moved["data"]["owner_device"]) == (2, second["device_id"])
+    bad = admin.post(f"/admin/handover/{notices[1]}", data={"device_id": "no-such", "csrf": _form(admin, "/admin/handover")})
+    assert "未能移交" in bad.text
+    # the first workstation is revoked: what it still handles goes over in one step
+    admin.post(f"/admin/devices/{first['device_id']}/revoke", data={"csrf": _form(admin, "/admin/devices")})
+    devices = admin.get("/admin/devices")
+    r = admin.post(f"/admin/devices/{first['device_id']}/hand-over",
+                   data={"to_device": second["device_id"], "csrf": _csrf(devices.text)})
+    assert "办理的 1 份公示移交给“二号机”" in r.text
+    pulled = pull_all(admin, second)
+    owners = {c["id"]: c["data"]["owner_device"] for c in pulled if c["entity"] == "notice"}
+    assert owners == {nid: second["device_id"] for nid in notices}
+    directory = {c["id"]: c["data"] for c in pulled if c["entity"] == "workstation"}
+    assert {d["name"]: d["revoked"] for d in directory.values()} == {"一号机": True, "二号机": False}

@@ -15,9 +15,10 @@ from .test_sync_api import auth, enroll, pull_all, push
 
 def push_demo(client) -> dict:
     """Register the demo township (open in this process) on the server and push its outbox."""
+    from app.notices import claim_unowned
     from app.settings import local_township_id
     from db.changes import payload_of
-    from db.models import Region
+    from db.models import Region, database
     from server import sync_service as svc
     from server.county import add_township
 
@@ -27,6 +28,8 @@ def push_demo(client) -> dict:
     for region in Region.select().where(Region.level == "village"):
         svc.put_county_row("region", region.id, payload_of(region))
     device = enroll(client, "539901103000")
+    with database.atomic():
+        claim_unowned(device["device_id"])  # as the workstation's enrolment does
     entries = list(Outbox.select().order_by(Outbox.seq))
     for start in range(0, len(entries), 500):
         changes = [{"entity": e.entity, "id": e.entity_id, "version": e.version, "base_version": e.base_version,

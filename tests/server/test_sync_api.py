@@ -168,7 +168,7 @@ def test_a_published_notice_is_immutable(client, county):
     device = enroll(client, "539901101000")
     nid = str(uuid.uuid4())
     data = {"id": nid, "township_id": county["shimen"], "status": "published", "title": "公示", "fingerprint": "ab",
-            "posting_start": "2026-11-16", "posting_end": "2026-11-22", "version": 1}
+            "posting_start": "2026-11-16", "posting_end": "2026-11-22", "version": 1, "owner_device": device["device_id"]}
     first = {"entity": "notice", "id": nid, "version": 1, "base_version": None, "data": data}
     assert push(client, device, [first]).json()["accepted"]
     changed = {"entity": "notice", "id": nid, "version": 2, "base_version": 1,
@@ -336,10 +336,10 @@ def test_a_pull_leaves_out_what_the_workstation_wrote_itself_and_only_that(clien
     assert r.status_code == 422
 
 
-def _notice(county, status: str, version: int = 1, **fields) -> dict:
+def _notice(county, status: str, version: int = 1, *, owner: dict, **fields) -> dict:
     nid = fields.pop("id", None) or str(uuid.uuid4())
     data = {"id": nid, "township_id": county["shimen"], "status": status, "title": "离线发布的公示",
-            "fingerprint": "ab", "version": version, **fields}
+            "fingerprint": "ab", "version": version, "owner_device": owner["device_id"], **fields}
     return {"entity": "notice", "id": nid, "version": version, "base_version": version - 1 or None, "data": data}
 
 
@@ -349,13 +349,13 @@ def test_posting_dates_that_cannot_be_right_by_the_countys_clock_are_refused(cli
     close is stamped in 2027, or within the period. Each is refused with the county's copy; what
     a truly offline township published before its last contact is accepted."""
     device = enroll(client, "539901101000")
-    early = _notice(county, "published", posting_start="2026-10-20", posting_end="2026-10-26")
+    early = _notice(county, "published", owner=device, posting_start="2026-10-20", posting_end="2026-10-26")
     assert push(client, device, [early]).json()["accepted"]  # no contact before: an offline township
     pull_all(client, device)  # the county notes this contact (its clock: 2026-11-25)
-    ahead = _notice(county, "published", posting_start="2027-03-05", posting_end="2027-03-11")
-    behind = _notice(county, "published", posting_start="2026-08-25", posting_end="2026-08-31")
-    today = _notice(county, "published", posting_start="2026-11-25", posting_end="2026-12-01")
-    tomorrow = _notice(county, "published", posting_start="2026-11-26", posting_end="2026-12-02")
+    ahead = _notice(county, "published", owner=device, posting_start="2027-03-05", posting_end="2027-03-11")
+    behind = _notice(county, "published", owner=device, posting_start="2026-08-25", posting_end="2026-08-31")
+    today = _notice(county, "published", owner=device, posting_start="2026-11-25", posting_end="2026-12-01")
+    tomorrow = _notice(county, "published", owner=device, posting_start="2026-11-26", posting_end="2026-12-02")
     result = push(client, device, [ahead, behind, today, tomorrow]).json()
     assert {a["id"] for a in result["accepted"]} == {today["id"], tomorrow["id"]}
     refused = {r["id"]: r for r in result["rejected"]}

@@ -68,10 +68,11 @@ def test_a_township_syncs_and_a_second_workstation_sees_everything(county, demo_
     first = cli("sync", "--data-dir", str(demo_dir))
     assert first.returncode == 0, first.stderr
     assert "0 refused" in first.stdout and "0 conflicts" in first.stdout
-    # what it sent does not come back: it receives the county's reference data only
+    # what it sent does not come back: it receives the county's reference data and the township's
+    # directory of workstations only
     sent, received = map(int, re.search(r"(\d+) sent, (\d+) received", first.stdout).groups())
     county_rows = sqlite3.connect(db_url.removeprefix("sqlite:///")).execute(
-        "SELECT COUNT(*) FROM sync_row WHERE township_id IS NULL").fetchone()[0]
+        "SELECT COUNT(*) FROM sync_row WHERE township_id IS NULL OR entity = 'workstation'").fetchone()[0]
     assert sent > 1000 and received == county_rows, first.stdout
     # an idle sync is one small request: nothing to push, one empty pull
     idle = cli("sync", "--data-dir", str(demo_dir))
@@ -110,11 +111,16 @@ def test_a_used_code_and_an_unreachable_server_fail_with_one_line(county, demo_d
     assert nowhere.returncode == 1 and "无法连接" in nowhere.stderr
 
 
-def test_two_workstations_editing_one_draft_get_a_conflict_not_a_silent_overwrite(county, demo_dir, tmp_path):
+def test_two_workstations_recording_one_posting_get_a_conflict_not_a_silent_overwrite(county, demo_dir, tmp_path):
+    """A notice has one writer, but the township's other records do not: two clerks record the
+    same posting taken down, on different days. The second workstation gets a conflict with both
+    dates, not a silent overwrite."""
+    from datetime import date
+
+    from app.boards import BoardService
     from app.context import Context
-    from app.notices import NoticeService
     from db.connection import close_database, open_database
-    from db.models import Notice, SyncProblem, User
+    from db.models import Posting, SyncProblem, User
     from sync.client import SyncClient
 
     base, db_url, _ = county
@@ -123,36 +129,38 @@ def test_two_workstations_editing_one_draft_get_a_conflict_not_a_silent_overwrit
         assert cli("enroll", "--server", base, "--code", enroll_code(db_url), "--data-dir", str(data)).returncode == 0
         assert cli("sync", "--data-dir", str(data)).returncode == 0
 
-    def edit(data: Path, title: str) -> str:
+    def take_down(data: Path, day: date) -> str:
         ctx = Context(db=open_database(data / "gongkai.sqlite3"), data_dir=data)
-        draft = Notice.get(Notice.status == "draft")
+        posting = Posting.select().where(Posting.taken_down_on.is_null()).order_by(Posting.id).first()
         clerk = User.get_or_none(User.role == "preparer")
         if clerk is None:  # the second workstation has no accounts of its own yet
             from app.users import UserService
 
             clerk = User.get_by_id(UserService(ctx).create("clerk2", "经办乙", "preparer", "long enough").id)
-        NoticeService(ctx).update_header(draft.id, clerk.id, title=title)
+        BoardService(ctx).take_down(posting.id, clerk.id, day)
         SyncClient(ctx).sync()
         close_database()
-        return draft.id
+        return posting.id
 
-    draft_id = edit(demo_dir, "甲工作站改的标题")
-    edit(second, "乙工作站改的标题")
+    posting_id = take_down(demo_dir, date(2026, 11, 20))
+    take_down(second, date(2026, 11, 21))
     open_database(second / "gongkai.sqlite3")
-    problem = SyncProblem.get(SyncProblem.entity_id == draft_id)
+    problem = SyncProblem.get(SyncProblem.entity_id == posting_id)
     assert problem.kind == "conflict"
-    assert problem.server_data["title"] == "甲工作站改的标题"
-    assert problem.local_data["title"] == "乙工作站改的标题"
+    assert problem.server_data["taken_down_on"] == "2026-11-20"
+    assert problem.local_data["taken_down_on"] == "2026-11-21"
     close_database()
 
 
 @pytest.mark.parametrize("choice", ["keep_mine", "take_theirs"])
 def test_the_clerk_resolves_a_conflict_and_both_workstations_agree(county, demo_dir, tmp_path, choice):
+    from datetime import date
+
+    from app.boards import BoardService
     from app.context import Context
-    from app.notices import NoticeService
     from app.users import UserService
     from db.connection import close_database, open_database
-    from db.models import Notice, User
+    from db.models import Posting, User
     from sync.client import ConflictService, SyncClient
 
     base, db_url, _ = county
@@ -168,26 +176,26 @@ def test_the_clerk_resolves_a_conflict_and_both_workstations_agree(county, demo_
         return ctx, clerk
 
     ctx, clerk = session(demo_dir)
-    draft = Notice.get(Notice.status == "draft").id
-    NoticeService(ctx).update_header(draft, clerk.id, title="甲的标题")
+    posting = Posting.select().where(Posting.taken_down_on.is_null()).order_by(Posting.id).first().id
+    BoardService(ctx).take_down(posting, clerk.id, date(2026, 11, 20))
     SyncClient(ctx).sync()
     close_database()
 
     ctx, clerk = session(second)
-    NoticeService(ctx).update_header(draft, clerk.id, title="乙的标题")
+    BoardService(ctx).take_down(posting, clerk.id, date(2026, 11, 21))
     SyncClient(ctx).sync()
     conflicts = ConflictService(ctx)
     [problem] = conflicts.open_problems()
     getattr(conflicts, choice)(problem.id, clerk)
     report = SyncClient(ctx).sync()
     assert report.conflicts == 0 and conflicts.open_problems() == []
-    expected = "乙的标题" if choice == "keep_mine" else "甲的标题"
-    assert Notice.get_by_id(draft).title == expected
+    expected = date(2026, 11, 21) if choice == "keep_mine" else date(2026, 11, 20)
+    assert Posting.get_by_id(posting).taken_down_on == expected
     close_database()
 
     ctx, clerk = session(demo_dir)
     SyncClient(ctx).sync()
-    assert Notice.get_by_id(draft).title == expected
+    assert Posting.get_by_id(posting).taken_down_on == expected
     close_database()
     for data in (demo_dir, second):
         assert cli("verify", "--data-dir", str(data)).returncode == 0

@@ -11,7 +11,7 @@ import pytest
 
 from .test_client import cli
 from .test_editing_faults import _draft_with_rows
-from .township import NoKeepAlive, new_enroll_code, opened, sync_client, township
+from .township import NoKeepAlive, device_id, new_enroll_code, opened, sync_client, township
 
 
 @pytest.fixture(scope="module")
@@ -56,13 +56,16 @@ def _server_deleted(town, ids: list[str]) -> int:
 
 def test_a_fresh_workstation_sends_its_deletions_only_after_its_first_full_pull(town, tmp_path):
     """A workstation enrolled again (say its token was revoked, or its disk restored) starts
-    fresh: its queued deletions wait until it has pulled everything once."""
+    fresh: its queued deletions wait until it has pulled everything once (by then the county
+    has handed the notices it was working on over to its new enrolment)."""
     from db.models import Outbox
 
-    _ws0, ws1 = town.reset(tmp_path)
+    ws1, _ws = town.reset(tmp_path)  # the demo workstation: the draft is its own
+    before = device_id(ws1)
     with opened(ws1) as (ctx, clerk):
         gone = _delete_rows(ctx, clerk, _draft_with_rows().id, 3)
         sync_client(ctx).enroll(town.proxy.url, new_enroll_code(town.db_url), "重新注册的电脑")
+        assert town.hand_over_all(before, ws1) >= 1
         wire = Wire()
         report = sync_client(ctx, wire).sync()
         assert report.conflicts == report.rejected == 0 and Outbox.select().count() == 0

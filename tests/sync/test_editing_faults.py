@@ -18,7 +18,7 @@ from .township import NoKeepAlive, opened, subsidy_notice, sync_client, township
 
 @pytest.fixture(scope="module")
 def town(tmp_path_factory, _demo_template):
-    with township(tmp_path_factory, _demo_template, stations=2) as t:
+    with township(tmp_path_factory, _demo_template, stations=2, claimed=False) as t:
         yield t
 
 
@@ -319,7 +319,7 @@ def test_a_row_added_offline_to_a_notice_published_since_is_refused_in_the_clerk
 
     ws0, ws1 = town.reset(tmp_path)
     with opened(ws0) as (ctx, clerk):
-        nid = subsidy_notice(ctx, clerk, "两台电脑都有的补贴名单", rows=5, seed=7)
+        nid = subsidy_notice(ctx, clerk, "两台电脑都有的补贴名单", rows=5, seed=7, claimed=False)
         assert sync_client(ctx).sync().conflicts == 0
     with opened(ws1) as (ctx, _clerk):
         sync_client(ctx).sync()
@@ -379,7 +379,7 @@ def test_an_offline_edit_of_a_row_published_since_gives_way_to_the_county_and_bo
 
     ws0, ws1 = town.reset(tmp_path)
     with opened(ws0) as (ctx, clerk):
-        nid = subsidy_notice(ctx, clerk, "金额被离线改过的名单", rows=6, seed=11)
+        nid = subsidy_notice(ctx, clerk, "金额被离线改过的名单", rows=6, seed=11, claimed=False)
         sync_client(ctx).sync()
     with opened(ws1) as (ctx, _clerk):
         sync_client(ctx).sync()

@@ -88,12 +88,14 @@ def enroll_code(url: str, township_code: str = TOWNSHIP_CODE) -> str:
 
 
 def county_rows(url: str, township_id: str) -> set[tuple[str, str, int]]:
-    """(entity, id, version) of every row of the township on the county server."""
+    """(entity, id, version) of every row of the township on the county server (the township's
+    own: not the county's directory of its workstations)."""
     from server.models import SyncRow
+    from sync.protocol import CHECK_ENTITIES
 
     with county_db(url):
         return set(SyncRow.select(SyncRow.entity, SyncRow.id, SyncRow.version)
-                   .where(SyncRow.township_id == township_id).tuples())
+                   .where((SyncRow.township_id == township_id) & SyncRow.entity.in_(CHECK_ENTITIES)).tuples())
 
 
 def county_seq(url: str) -> int:
@@ -438,10 +440,12 @@ def small_disk(path: Path, size: str):
 
 def county_rows_upto(url: str, township_id: str, seq: int) -> set[tuple[str, str, int]]:
     from server.models import SyncRow
+    from sync.protocol import CHECK_ENTITIES
 
     with county_db(url):
         return set(SyncRow.select(SyncRow.entity, SyncRow.id, SyncRow.version)
-                   .where((SyncRow.township_id == township_id) & (SyncRow.seq <= seq)).tuples())
+                   .where((SyncRow.township_id == township_id) & (SyncRow.seq <= seq)
+                          & SyncRow.entity.in_(CHECK_ENTITIES)).tuples())
 
 
 def test_16_a_full_disk_while_pulling_fails_cleanly_and_the_next_sync_completes(synced, _empty_template, tmp_path):

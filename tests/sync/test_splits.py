@@ -1,5 +1,6 @@
 """Two copies of one row that differ while their versions agree, against the real server in a
-subprocess: the same notice published on two workstations (SYNC.md situation 3), and a copy
+subprocess: the same notice published twice, by its workstation and by that workstation restored
+from a backup (SYNC.md situation 3), and a copy
 changed behind the version's back (situation 6). The county's copy is what residents see: the
 other workstation takes it, keeps its own in a record, and is told which printout to take down.
 """
@@ -19,33 +20,33 @@ def town(tmp_path_factory, _demo_today_template):
         yield t
 
 
-def test_the_same_notice_published_on_two_workstations_ends_as_the_countys_edition_everywhere(town, tmp_path):
-    """Both workstations hold the reviewed notice; each, offline, publishes it on a different
-    day. The first to reach the county is the edition; the second takes it — period, public
-    content and fingerprint — keeps its own in a record that says which printout to take down,
-    and a scan of its reprint matches the county."""
+def test_the_same_notice_published_twice_ends_as_the_countys_edition_everywhere(town, tmp_path):
+    """Only the owning workstation publishes a notice, so a second edition can only come from
+    that workstation restored from a backup made before it published (SYNC.md situation 3): the
+    restored copy, offline, publishes it again a day later. The county keeps the first edition;
+    the copy takes it — period, public content and fingerprint — keeps its own in a record that
+    says which printout to take down, and a scan of its reprint matches the county."""
     from app.context import Clock
     from app.integrity import verify_database
+    from app.maintenance import backup_to, restore_from
     from app.notices import NoticeService
     from db.models import Notice, SyncProblem
     from sync.client import ConflictService
 
-    ws0, ws1 = town.reset(tmp_path)
-    with opened(ws0) as (ctx, clerk):
-        nid = subsidy_notice(ctx, clerk, "两台电脑都发布的名单", rows=8, seed=3, approved=True)
-        sync_client(ctx).sync()
-    with opened(ws1) as (ctx, _clerk):
-        sync_client(ctx).sync()
+    ws0, _ws1 = town.reset(tmp_path)
     today = Clock().now()
-    with opened(ws1, clock=Clock.fixed(today + timedelta(days=1))) as (ctx, clerk):  # offline
-        NoticeService(ctx).publish(nid, clerk)
-        mine = Notice.get_by_id(nid)
     with opened(ws0, clock=Clock.fixed(today)) as (ctx, clerk):
+        nid = subsidy_notice(ctx, clerk, "发布了两次的名单", rows=8, seed=3, approved=True)
+        sync_client(ctx).sync()
+        backup_to(ctx, tmp_path / "before.sqlite3")
         NoticeService(ctx).publish(nid, clerk)
         assert sync_client(ctx).sync().rejected == 0
         edition = Notice.get_by_id(nid)
-    assert mine.posting_start != edition.posting_start and mine.fingerprint != edition.fingerprint
-    with opened(ws1, clock=Clock.fixed(today + timedelta(days=1))) as (ctx, clerk):
+        restore_from(ctx, tmp_path / "before.sqlite3", None)
+    with opened(ws0, clock=Clock.fixed(today + timedelta(days=1))) as (ctx, clerk):  # offline
+        NoticeService(ctx).publish(nid, clerk)
+        mine = Notice.get_by_id(nid)
+        assert mine.posting_start != edition.posting_start and mine.fingerprint != edition.fingerprint
         report = sync_client(ctx).sync(check=True)
         assert report.rejected == 1 and report.integrity == ()
         now = Notice.get_by_id(nid)

@@ -125,7 +125,7 @@ def sync_client(ctx, session: requests.Session | None = None):
 class Township:
     """See the module docstring. ``stations`` counts the demo workstation too."""
 
-    def __init__(self, root: Path, demo_template: Path, stations: int = 2) -> None:
+    def __init__(self, root: Path, demo_template: Path, stations: int = 2, claimed: bool = True) -> None:
         self.root = root
         self.template = root / "template"
         self.template.mkdir(parents=True)
@@ -139,6 +139,8 @@ class Township:
         self.proxy = FaultProxy(urlparse(self.base).port)
         try:
             self._prepare(stations)
+            if not claimed:
+                self._before_owners()
         except BaseException:
             self.close()
             raise
@@ -167,6 +169,22 @@ class Township:
         sqlite_copy(self.db_path, self.template / "county.sqlite3")
         self.count = count
 
+    def _before_owners(self) -> None:
+        """Make the templates a township whose notices came from before notices had owners: every
+        workstation may edit them, so two can change one row (a conflict) — as after an upgrade."""
+        for path in [self.template / "county.sqlite3", *(self.template / f"ws{i}" / "gongkai.sqlite3"
+                                                        for i in range(self.count))]:
+            conn = sqlite3.connect(path)
+            try:
+                with conn:
+                    if path.name == "county.sqlite3":
+                        conn.execute("UPDATE sync_row SET data = json_remove(data, '$.owner_device') "
+                                     "WHERE entity = 'notice'")
+                    else:
+                        conn.execute("UPDATE notice SET owner_device = NULL")
+            finally:
+                conn.close()
+
     def reset(self, target: Path) -> list[Station]:
         """Restore the county database and give fresh copies of every workstation under ``target``."""
         self.proxy.faults = []
@@ -193,23 +211,55 @@ class Township:
             conn.close()
         return (found[0], json.loads(found[1])) if found else None
 
+    def hand_over(self, notice_id: str, station: Station) -> None:
+        """The county hands a notice over to ``station`` (as its administration page does)."""
+        self._county(lambda svc: svc.hand_over(notice_id, device_id(station)))
+
+    def hand_over_all(self, from_device: str, station: Station) -> int:
+        """The county hands every notice of a former enrolment over to ``station``."""
+        return self._county(lambda svc: svc.hand_over_all(from_device, device_id(station)))
+
+    def _county(self, work):
+        from server import sync_service as svc
+        from server.db import database, open_server_database
+
+        db = open_server_database(self.db_url)
+        try:
+            with db.connection_context():
+                return work(svc)
+        finally:
+            db.close()
+            database.initialize(None)
+
     def close(self) -> None:
         self.proxy.close()
         self._server.__exit__(None, None, None)
 
 
+def device_id(station: Station) -> str:
+    """The station's id at the county."""
+    conn = sqlite3.connect(station.db_path)
+    try:
+        return conn.execute("SELECT device_id FROM sync_state").fetchone()[0]
+    finally:
+        conn.close()
+
+
 @contextlib.contextmanager
-def township(tmp_path_factory, demo_template: Path, stations: int) -> Iterator[Township]:
-    t = Township(tmp_path_factory.mktemp("township"), demo_template, stations)
+def township(tmp_path_factory, demo_template: Path, stations: int, claimed: bool = True) -> Iterator[Township]:
+    """See :class:`Township`; ``claimed=False``: see :meth:`Township._before_owners`."""
+    t = Township(tmp_path_factory.mktemp("township"), demo_template, stations, claimed)
     try:
         yield t
     finally:
         t.close()
 
 
-def subsidy_notice(ctx, clerk: str, title: str, rows: int, seed: int, *, approved: bool = False) -> str:
+def subsidy_notice(ctx, clerk: str, title: str, rows: int, seed: int, *, approved: bool = False,
+                   claimed: bool = True) -> str:
     """A new subsidy-payout notice of the township with ``rows`` demo households (from ``seed``);
-    submitted and approved by the demo's reviewer when ``approved``. Returns its id."""
+    submitted and approved by the demo's reviewer when ``approved``; naming no owner unless
+    ``claimed`` (as a notice from before owners, which any workstation may edit). Returns its id."""
     import random
 
     from app.demo import soil_subsidy_rows
@@ -221,6 +271,10 @@ def subsidy_notice(ctx, clerk: str, title: str, rows: int, seed: int, *, approve
     program = next(p for p in ReferenceService(ctx).programs() if p.notice_type_code == "subsidy_payout")
     nid = notices.create(clerk, notice_type_id=program.notice_type_id, program_id=program.id, title=title)
     notices.add_rows(nid, clerk, soil_subsidy_rows(random.Random(seed), rows))
+    if not claimed:  # not yet sent: the queued notice names no owner either
+        ctx.db.execute_sql("UPDATE notice SET owner_device = NULL WHERE id = ?", (nid,))
+        ctx.db.execute_sql("UPDATE outbox SET payload = json_set(payload, '$.owner_device', json('null')) "
+                           "WHERE entity_id = ?", (nid,))
     if approved:
         notices.submit(nid, clerk)
         notices.approve(nid, User.get(User.username == "wangqiang").id)

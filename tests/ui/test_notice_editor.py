@@ -426,3 +426,33 @@ def test_the_editor_speaks_english_when_asked(qtbot, clerk_env, english):
     assert published.status_label.text() == "Posted"
     published.pages.setCurrentIndex(2)
     save_screenshot(published, "notice_editor_published_en")
+
+
+def test_a_notice_another_workstation_handles_opens_read_only_with_its_name(qtbot, clerk_env, monkeypatch):
+    """One writer per notice: a draft the county lists as handled by another workstation opens
+    with a banner naming it and saying how to take it over; every button is off, each saying why,
+    and a cell cannot be changed, by double click or by typing."""
+    from db.changes import utc_now
+    from db.models import Notice, SyncState, Workstation
+
+    nid = _notice(clerk_env, "draft")
+    with clerk_env.ctx.write():
+        SyncState.insert(id=1, device_id="this-workstation", last_pulled_seq=0).execute()
+        Workstation.insert(id="village-office", name="村委会的电脑", township_id=Notice.get_by_id(nid).township_id,
+                           updated_at=utc_now()).execute()
+        Notice.update(owner_device="village-office").where(Notice.id == nid).execute()
+    editor = _open(qtbot, clerk_env, nid)
+    assert editor.banner.isVisible() and "村委会的电脑" in editor.banner.text() and "移交" in editor.banner.text()
+    assert "办理：村委会的电脑" in editor.info_label.text()
+    assert _enabled(editor) == set()
+    assert all("村委会的电脑" in button.toolTip() for button in editor.buttons.values())
+    assert not editor.roster.model.editable
+    before = NoticeService(clerk_env.ctx).rows(nid, 0, 1)[0]
+    table = editor.roster.table
+    index = table.model().index(0, 1)
+    table.setCurrentIndex(index)
+    table.setFocus()
+    qtbot.keyClicks(table, "Wang")
+    qtbot.keyClick(table, Qt.Key.Key_Return)
+    assert NoticeService(clerk_env.ctx).rows(nid, 0, 1)[0] == before
+    save_screenshot(editor, "notice_editor_read_only_zh")
