@@ -162,6 +162,13 @@ def test_county_rows_cannot_be_pushed_by_a_township(client, county):
            "data": {"id": "county-setting:public_url", "township_id": county["shimen"], "key": "public_url",
                     "value": "http://evil.example"}}
     assert push(client, device, [row]).json()["rejected"][0]["reason"] == "county_setting rows belong to the county"
+    # nor the township's directory of workstations (it names who handles each notice)
+    rename = {"entity": "workstation", "id": device["device_id"], "version": 9, "base_version": None,
+              "data": {"id": device["device_id"], "township_id": county["shimen"], "name": "县里的电脑", "revoked": False}}
+    [refused] = push(client, device, [rename]).json()["rejected"]
+    assert refused["code"] == "county_row"
+    [listed] = [c for c in pull_all(client, device) if c["entity"] == "workstation"]
+    assert listed["data"]["name"] == "工作站" and listed["version"] == 1
 
 
 def test_a_published_notice_is_immutable(client, county):

@@ -161,6 +161,9 @@ def test_a_conflict_between_two_workstations_is_shown_side_by_side_and_decided(
 
     base, db_url, _township = county
     ctx, user = live_env.ctx, live_env.user
+    # enrolled before notices had owners: its drafts name none, so the other workstation may edit
+    # them too (a notice of its own it alone would change: no conflict to show)
+    monkeypatch.setattr("app.notices.claim_unowned", lambda device_id: 0)
     enroll(ctx, base, enroll_code(db_url), "甲")
     run_sync(ctx)
     second = tmp_path / "second"
