@@ -23,7 +23,7 @@ from app.users import check_password
 from server import county as county_admin
 from server import sync_service as svc
 from server.db import database
-from server.models import Admin, Device, SyncRow, Township
+from server.models import Admin, Device, HandoverRequest, SyncRow, Township
 from server.public import CHINA, RateLimiter, _client, _csrf_ok, _csrf_token, _env, svc_secret
 from sync.bundle import BundleError
 
@@ -70,6 +70,9 @@ def _notices_in_hand() -> list[dict]:
     townships = {t.id: t.name for t in Township.select()}
     devices = list(Device.select().order_by(Device.name))
     names = {d.id: d.name for d in devices}
+    asked = defaultdict(list)  # notice id -> the workstations that asked for it, earliest first
+    for r in HandoverRequest.select().where(HandoverRequest.done_at.is_null()).order_by(HandoverRequest.created_at):
+        asked[r.notice_id].append(r.device_id)
     out = []
     for n in sorted(_rows("notice"), key=lambda d: (townships.get(d["township_id"], ""), d.get("title", ""))):
         if n.get("status") not in _IN_HAND:
@@ -78,8 +81,12 @@ def _notices_in_hand() -> list[dict]:
         out.append({"id": n["id"], "title": n.get("title", ""), "status": _STATUS_NAMES[n["status"]],
                     "township": townships.get(n["township_id"], "?"),
                     "owner": names.get(owner, "（未认领）" if owner is None else "（未知工作站）"),
-                    "targets": [d for d in devices if d.township_id == n["township_id"]
-                                and d.revoked_at is None and d.id != owner]})
+                    "asked": [names.get(d, "?") for d in asked.get(n["id"], [])],
+                    "targets": sorted((d for d in devices if d.township_id == n["township_id"]
+                                       and d.revoked_at is None and d.id != owner),
+                                      key=lambda d: d.id not in asked.get(n["id"], []))})
+    # those a workstation asked for first
+    out.sort(key=lambda n: not n["asked"])
     return out
 
 

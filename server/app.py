@@ -15,7 +15,7 @@ from typing import Any
 
 import peewee
 import psycopg
-from fastapi import FastAPI, Header, Query, Request
+from fastapi import FastAPI, Header, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from playhouse.pool import MaxConnectionsExceeded
@@ -213,6 +213,16 @@ def create_app(*, clock: Clock, https_only: bool = False, session_secret: str | 
         # the receipt of a big batch (an id, version and sequence number per row) is worth
         # compressing too on a slow link
         return _timed(_json_response(json.dumps(result, ensure_ascii=False), headers.get("accept-encoding")))
+
+    @app.post("/api/v1/notices/{notice_id}/handover-request", tags=["sync"], status_code=202)
+    def handover_request(notice_id: str = Path(..., min_length=1, max_length=64),
+                         authorization: str | None = Header(default=None),
+                         x_gongkai_protocol: str | None = Header(default=None)) -> dict:
+        """This workstation asks the county for a notice another workstation handles."""
+        _check_protocol(x_gongkai_protocol)
+        with database.connection_context():
+            svc.request_handover(svc.authenticate(_bearer(authorization)), notice_id)
+        return {"requested": notice_id}
 
     @app.get("/api/v1/sync/pull", tags=["sync"], openapi_extra={"parameters": _SYNC_HEADERS})
     def pull(request: Request, since: int = Query(0, ge=0, le=2**62),

@@ -120,4 +120,15 @@ class Admin(ServerModel):
     created_at = TextField()
 
 
-SERVER_MODELS = (ServerMeta, Township, EnrollCode, Device, SyncRow, SeqCounter, PushBatch, IdLookup, Blob, Admin)
+class HandoverRequest(ServerModel):
+    """A workstation asks the county for a notice another workstation handles (one writer per
+    notice); the county officer decides on the 公示移交 page. ``done_at``: handed over (to whomever)."""
+
+    notice_id = TextField(index=True)
+    device_id = TextField()
+    created_at = TextField()
+    done_at = TextField(null=True)
+
+
+SERVER_MODELS = (ServerMeta, Township, EnrollCode, Device, SyncRow, SeqCounter, PushBatch, IdLookup, Blob, Admin,
+                 HandoverRequest)

@@ -28,6 +28,7 @@ from server.models import (
     Blob,
     Device,
     EnrollCode,
+    HandoverRequest,
     IdLookup,
     SeqCounter,
     ServerMeta,
@@ -1045,9 +1046,27 @@ def hand_over(notice_id: str, device_id: str) -> int:
         if target.revoked_at is not None:
             raise SyncError(422, "the workstation's access was revoked")
         data = json.loads(current.data)
+        HandoverRequest.update(done_at=now_iso()).where(
+            (HandoverRequest.notice_id == notice_id) & HandoverRequest.done_at.is_null()).execute()
         if data.get("owner_device") == device_id:
             return current.seq
         return _put_row("notice", notice_id, {**data, "owner_device": device_id}, current.township_id)
+
+
+def request_handover(device: Device, notice_id: str) -> None:
+    """Note that ``device`` asks for a notice of its township that another workstation handles;
+    asking again changes nothing."""
+    with write_transaction():
+        row = SyncRow.get_or_none((SyncRow.entity == "notice") & (SyncRow.id == notice_id) & (~SyncRow.deleted))
+        if row is None or row.township_id != device.township_id:
+            raise SyncError(404, "no such notice in this workstation's township")
+        if json.loads(row.data).get("owner_device") == device.id:
+            raise SyncError(409, "this workstation handles the notice already")
+        open_request = HandoverRequest.select().where(
+            (HandoverRequest.notice_id == notice_id) & (HandoverRequest.device_id == device.id)
+            & HandoverRequest.done_at.is_null())
+        if not open_request.exists():
+            HandoverRequest.create(notice_id=notice_id, device_id=device.id, created_at=now_iso())
 
 
 # ------------------------------------------------------------------------- check after sync

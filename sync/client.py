@@ -346,6 +346,20 @@ class SyncClient(IntegrityMixin):
             self._remember_time()
         return township_id
 
+    def request_handover(self, notice_id: str) -> None:
+        """Ask the county to hand over to this workstation a notice another one handles (the county
+        officer decides; the notice is this workstation's after the next sync that follows)."""
+        state = self._state()  # not enrolled: says so
+        try:
+            self._request("POST", f"{state.server_url}/api/v1/notices/{notice_id}/handover-request",
+                          token=state.token, retries=2)
+        except SyncError as err:
+            if err.details == "HTTP 409":
+                raise SyncError(_("县里记录这份公示已由本机办理，同步一次即可。")) from err
+            if err.details == "HTTP 404":
+                raise SyncError(_("县里还没有这份公示，请等办理它的工作站同步后再申请。")) from err
+            raise
+
     def _enroll_call(self, server_url: str, code: str, device_name: str) -> dict:
         try:
             response = self._request("POST", f"{server_url}/api/v1/enroll", raw=json.dumps(

@@ -97,6 +97,10 @@ class NoticeEditor(QWidget):
         self.banner.setWordWrap(True)
         self.banner.setTextFormat(Qt.TextFormat.PlainText)
         self.banner.setStyleSheet("background: #fff3cd; border: 1px solid #e0c46c; padding: 6px;")
+        # one writer per notice: on another workstation's notice, ask the county to hand it over
+        self.request_button = QPushButton(_("申请由本机接手…"), self)
+        self.request_button.setToolTip(_("请县里把这份公示移交给本机办理（需要联网）。"))
+        self.request_button.clicked.connect(self.request_handover)
         self.notice_message = QLabel(self)
         self.notice_message.setStyleSheet(SUCCESS_STYLE)
 
@@ -147,7 +151,10 @@ class NoticeEditor(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(title_row)
         layout.addWidget(self.info_label)
-        layout.addWidget(self.banner)
+        banner_row = QHBoxLayout()
+        banner_row.addWidget(self.banner, 1)
+        banner_row.addWidget(self.request_button, 0, Qt.AlignmentFlag.AlignVCenter)
+        layout.addLayout(banner_row)
         layout.addLayout(actions_row)
         layout.addWidget(self.pages, 1)
 
@@ -205,6 +212,7 @@ class NoticeEditor(QWidget):
             text = _("本公示已发布，内容和名单已冻结；如需改动，请发布更正公示。")
         self.banner.setText(text)
         self.banner.setVisible(bool(text))
+        self.request_button.setVisible(bool(d.read_only))
 
     def _update_buttons(self) -> None:
         texts = _button_texts()
@@ -212,6 +220,7 @@ class NoticeEditor(QWidget):
             reason = self.actions.get(action, "")
             button.setEnabled(not reason and not self._busy)
             button.setToolTip(reason or texts[action][1])
+        self.request_button.setEnabled(not self._busy)
 
     def _show_totals_in_pages(self) -> None:
         t = self.roster.totals
@@ -278,6 +287,15 @@ class NoticeEditor(QWidget):
         op.finished.connect(op.deleteLater)
         self.last_op = op
         return op.run()
+
+    def request_handover(self) -> BackgroundOp:
+        """Ask the county, over the network, to hand this notice over to this workstation."""
+        from sync.client import SyncClient
+
+        ctx, notice_id = self._env.ctx, self.notice_id
+        return self._run("request_handover", _("正在向县里申请……"),
+                         lambda: SyncClient(ctx).request_handover(notice_id),
+                         _("已向县里申请接手。县里移交后，同步一次即可在本机办理。"))
 
     def _after(self, action: str, message: str) -> None:
         self.refresh()

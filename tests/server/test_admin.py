@@ -115,7 +115,7 @@ def test_a_county_officer_hands_notices_over_to_another_workstation(admin, count
     from .test_sync_api import push
 
     first, second = enroll(admin, "539901101000", "一号机"), enroll(admin, "539901101000", "二号机")
-    enroll(admin, "539901102000", "柳镇一号机")
+    liu = enroll(admin, "539901102000", "柳镇一号机")
     notices = []
     for title in ("一号机的公示", "一号机的另一份公示"):
         nid = str(uuid.uuid4())
@@ -124,13 +124,25 @@ def test_a_county_officer_hands_notices_over_to_another_workstation(admin, count
                 "deleted": False, "owner_device": first["device_id"]}
         assert push(admin, first, [{"entity": "notice", "id": nid, "version": 1, "base_version": None,
                                     "data": data}]).json()["accepted"]
+    # the second workstation asks for the first notice (twice: one request); the owner cannot ask,
+    # nor can another township's workstation, nor anyone for a notice the county does not have
+    asked = {"X-Gongkai-Protocol": "1"}
+    for _ in range(2):
+        r = admin.post(f"/api/v1/notices/{notices[0]}/handover-request", headers=auth(second))
+        assert r.status_code == 202, r.text
+    assert admin.post(f"/api/v1/notices/{notices[0]}/handover-request", headers=auth(first)).status_code == 409
+    assert admin.post(f"/api/v1/notices/{notices[0]}/handover-request", headers=auth(liu)).status_code == 404
+    assert admin.post(f"/api/v1/notices/{uuid.uuid4()}/handover-request", headers=auth(second)).status_code == 404
+    assert admin.post(f"/api/v1/notices/{notices[0]}/handover-request", headers=asked).status_code == 401
     page = admin.get("/admin/handover")
     assert page.status_code == 200
-    row = re.search(r"<tr><td>石门镇</td><td>一号机的公示</td><td>草稿</td><td>一号机</td>(.*?)</tr>", page.text, re.S)
+    row = re.search(r"<tr><td>石门镇</td><td>一号机的公示</td><td>草稿</td><td>一号机</td>\s*"
+                    r'<td><span class="alert">二号机</span></td>(.*?)</tr>', page.text, re.S)
     options = re.findall(r'<option value="([^"]+)">([^<]+)</option>', row.group(1))
     assert options == [(second["device_id"], "二号机")]  # not itself, not another township's
     r = admin.post(f"/admin/handover/{notices[0]}", data={"device_id": second["device_id"], "csrf": _csrf(page.text)})
     assert "已把“一号机的公示”移交给工作站“二号机”" in r.text
+    assert "申请接手</th>" in r.text and '<span class="alert">二号机</span>' not in r.text  # decided
     [moved] = [c for c in pull_all(admin, second) if c["id"] == notices[0]]
     assert (moved["version"], moved["data"]["owner_device"]) == (2, second["device_id"])
     bad = admin.post(f"/admin/handover/{notices[1]}", data={"device_id": "no-such", "csrf": _form(admin, "/admin/handover")})

@@ -111,8 +111,9 @@ def test_what_another_workstation_forces_through_is_refused_and_replaced_by_the_
 def test_the_county_hands_a_notice_over_and_both_workstations_follow(town, tmp_path):
     """The clerk of the first workstation changed the title offline; meanwhile the county hands
     the notice to the second workstation. The first one's change is refused with the county's copy
-    (its own kept in a record), and it can no longer act on the notice; the second now can."""
-    from app.errors import PermissionDenied
+    (its own kept in a record), and it can no longer act on the notice; the second, which asked
+    for it, now can."""
+    from app.errors import PermissionDenied, SyncError
     from app.notices import NoticeService
     from db.models import Notice
 
@@ -123,7 +124,23 @@ def test_the_county_hands_a_notice_over_and_both_workstations_follow(town, tmp_p
         NoticeService(ctx).update_header(nid, clerk, title="一号机离线改的标题")
     with opened(ws1) as (ctx, clerk):
         sync_client(ctx).sync()
+        sync_client(ctx).request_handover(nid)  # the clerk asks from the read-only notice
+        sync_client(ctx).request_handover(nid)  # twice: still one request
+    with opened(ws0) as (ctx, clerk), pytest.raises(SyncError, match="已由本机办理"):
+        sync_client(ctx).request_handover(nid)
+    conn = town.server()
+    try:
+        assert conn.execute("SELECT device_id, done_at FROM handover_request WHERE notice_id = ?",
+                            (nid,)).fetchall() == [(device_id(ws1), None)]
+    finally:
+        conn.close()
     town.hand_over(nid, ws1)
+    conn = town.server()
+    try:
+        [(done,)] = conn.execute("SELECT done_at FROM handover_request WHERE notice_id = ?", (nid,)).fetchall()
+        assert done is not None
+    finally:
+        conn.close()
     with opened(ws0) as (ctx, clerk):
         assert sync_client(ctx).sync().rejected == 1
         notice = Notice.get_by_id(nid)

@@ -444,6 +444,7 @@ def test_a_notice_another_workstation_handles_opens_read_only_with_its_name(qtbo
     editor = _open(qtbot, clerk_env, nid)
     assert editor.banner.isVisible() and "村委会的电脑" in editor.banner.text() and "移交" in editor.banner.text()
     assert "办理：村委会的电脑" in editor.info_label.text()
+    assert editor.request_button.isVisible() and editor.request_button.isEnabled()
     assert _enabled(editor) == set()
     assert all("村委会的电脑" in button.toolTip() for button in editor.buttons.values())
     assert not editor.roster.model.editable
