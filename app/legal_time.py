@@ -62,17 +62,17 @@ def checked_time(now: datetime, enrolled: bool, learned: dict | None) -> datetim
     if not enrolled:
         return now
     if not learned:
-        raise ClockDoubtful(_("本机还没有从县里取得过标准时间，无法确认电脑日期是否准确，暂不能发布或结束公示。"
+        raise ClockDoubtful(_("本机还没有从县里取得过标准时间，无法确认电脑日期是否准确，暂不能审批、发布或结束公示。"
                               "请先同步一次（联网同步，或导入县里的U盘回复文件）。"))
     offset = timedelta(milliseconds=int(learned["offset_ms"]))
     local_at = datetime.fromisoformat(learned["local_at"])
     if abs(offset) > TOLERANCE:
-        raise ClockDoubtful(_("上次同步时，本机时钟与县里相差约 {days} 天，公示日期会出错，暂不能发布或结束公示。"
+        raise ClockDoubtful(_("上次同步时，本机时钟与县里相差约 {days} 天，公示日期会出错，暂不能审批、发布或结束公示。"
                               "请先把电脑的日期和时间改正确，再同步一次（联网同步，或导入县里的U盘回复文件）。").format(
             days=max(1, round(abs(offset) / timedelta(days=1)))))
     if now < local_at - BACKWARDS_SLACK:
         raise ClockDoubtful(_("本机时钟显示的时间（{now}）早于上次与县里同步的时间（{then}），电脑日期可能被改动过，"
-                              "暂不能发布或结束公示。请把电脑的日期和时间改正确，再同步一次。").format(
+                              "暂不能审批、发布或结束公示。请把电脑的日期和时间改正确，再同步一次。").format(
             now=_china(now), then=_china(local_at)))
     return now + offset
 

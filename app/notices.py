@@ -852,6 +852,9 @@ class NoticeService:
 
     def approve(self, notice_id: str, by: str) -> None:
         user = self._users.require(by, "reviewer")
+        # the approval date is printed with the notice and bounds its posting start: a legal date,
+        # from the workstation's clock as checked against the county's (see publish)
+        approved_on = legal_now(self._ctx).astimezone(CHINA).date()
         with self._ctx.write():
             n = self._in_state(notice_id, "in_review", _("审批"))
             if n.submitted_by == user.id:
@@ -861,7 +864,7 @@ class NoticeService:
             township = Region.get_by_id(n.township_id)
             s = SignOff(id=new_id(), township_id=n.township_id, notice=n.id, kind="township_approval",
                         body=f"{township.name}人民政府", names=[user.display_name],
-                        signed_on=self._ctx.clock.today(), recorded_by=user.id)
+                        signed_on=approved_on, recorded_by=user.id)
             save_change(s, created=True)
             self._move(n, "approved", user, "notice.approve", approved_by=user.id)
 

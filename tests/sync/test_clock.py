@@ -50,11 +50,17 @@ def test_a_clock_set_back_after_the_last_sync_cannot_publish(town, tmp_path):
     [ws] = town.reset(tmp_path)
     with opened(ws) as (ctx, clerk):
         nid = _approved(ctx, clerk, "时钟慢了的公示")
+        submitted = subsidy_notice(ctx, clerk, "待审批的名单", rows=2, seed=5)
+        NoticeService(ctx).submit(submitted, clerk)
         sync_client(ctx).sync()
     with opened(ws, clock=Clock.fixed(_real_now() - timedelta(days=92))) as (ctx, clerk):
         with pytest.raises(ClockDoubtful, match="早于上次与县里同步的时间"):
             NoticeService(ctx).publish(nid, clerk)
         assert Notice.get_by_id(nid).status == "approved"
+        # the approval date is printed on the notice too: not from this clock either
+        with pytest.raises(ClockDoubtful, match="暂不能审批"):
+            NoticeService(ctx).approve(submitted, _reviewer())
+        assert Notice.get_by_id(submitted).status == "in_review"
 
 
 def test_a_clock_found_wrong_at_the_last_sync_cannot_publish_until_it_is_set_right(town, tmp_path):
@@ -63,9 +69,10 @@ def test_a_clock_found_wrong_at_the_last_sync_cannot_publish_until_it_is_set_rig
     from app.notices import NoticeService
 
     [ws] = town.reset(tmp_path)
+    with opened(ws) as (ctx, clerk):
+        nid = _approved(ctx, clerk, "同步时发现时钟不准")
     slow = Clock.fixed(_real_now() - timedelta(days=92))
     with opened(ws, clock=slow) as (ctx, clerk):
-        nid = _approved(ctx, clerk, "同步时发现时钟不准")
         sync_client(ctx).sync()
         with pytest.raises(ClockDoubtful, match="相差约 92 天"):
             NoticeService(ctx).publish(nid, clerk)
@@ -128,8 +135,8 @@ def test_a_usb_reply_tells_an_offline_workstation_the_countys_date(town, tmp_pat
 
     [ws] = town.reset(tmp_path)
     with opened(ws) as (ctx, clerk):
-        LocalSetting.delete().where(LocalSetting.key == COUNTY_CLOCK_KEY).execute()  # e.g. enrolled by an older version
         nid = _approved(ctx, clerk, "U盘同步的公示")
+        LocalSetting.delete().where(LocalSetting.key == COUNTY_CLOCK_KEY).execute()  # e.g. enrolled by an older version
         with pytest.raises(ClockDoubtful, match="还没有从县里取得过标准时间"):
             NoticeService(ctx).publish(nid, clerk)
         SyncClient(ctx).export_bundle(tmp_path / "request.gkb")
