@@ -22,6 +22,7 @@ from types import TracebackType
 from app.context import CHINA, Context
 from app.errors import Cancelled
 from app.i18n import _
+from app.masking import mask_free_text
 from app.paths import AppPaths
 
 Progress = Callable[[int, int, str], None]
@@ -185,6 +186,8 @@ def scrub(text: str) -> str:
         if line.startswith('  File "'):
             lines.append(line)
         else:
+            # personal numbers however typed (full-width, grouped, +86), then anything long
+            line = mask_free_text(line)
             lines.append(_CJK.sub("…", _LONG_NUMBER.sub("###", _QUOTED.sub("'…'", line))))
     return "\n".join(lines)
 

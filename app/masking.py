@@ -1,4 +1,5 @@
-"""The county's masking (脱敏) policy for ID and phone numbers on published notices.
+"""The county's masking (脱敏) policy for ID and phone numbers on published notices, and the one
+function that masks personal numbers in free text (:func:`mask_free_text`).
 
 Guarantees: a policy can never leave fewer than 8 characters of an 18-digit ID, or 4 digits of
 an 11-digit mobile number, hidden, whether it comes from a pattern or the constructor; masking
@@ -135,3 +136,75 @@ PERSONAL_FIELDS: Mapping[str, str] = MappingProxyType(
         "address": "详细住址",
     }
 )
+
+
+# ------------------------------------------------------------------------------ free text
+#: characters a clerk's keyboard gives for a dash, a space or a plus between digits
+_DASHES = frozenset("-‐‑‒–—―－﹣−")
+
+
+def _fold(text: str) -> str:
+    """``text`` with every decimal digit as an ASCII digit (full-width ``５`` and the like), every
+    dash, space and plus as ``-``, `` `` and ``+``, and a full-width X as ``X``: one character for
+    one, so a match in the folded text is a span of the original."""
+    if text.isascii():
+        return text
+    out = []
+    for c in text:
+        if c.isascii():
+            out.append(c)
+        elif c.isdecimal():
+            out.append(str(unicodedata.decimal(c)))
+        elif c in _DASHES:
+            out.append("-")
+        elif c.isspace():
+            out.append(" ")
+        else:
+            out.append({"＋": "+", "Ｘ": "X", "ｘ": "x"}.get(c, c))
+    return "".join(out)
+
+
+_S = "[ -]?"  # one optional separator between groups of digits, as people write numbers
+_PERSONAL_NUMBER = re.compile(
+    "(?<![0-9])(?:"
+    # ID numbers, 18 (or 17 and X) and 15 digits, whole or grouped 6-8-4 / 6-6-3
+    rf"(?P<id>[0-9]{{17}}[0-9Xx]|[0-9]{{6}}{_S}[0-9]{{8}}{_S}[0-9]{{3}}[0-9Xx]|[0-9]{{15}}"
+    rf"|[0-9]{{6}}{_S}[0-9]{{6}}{_S}[0-9]{{3}})(?![0-9Xx])"
+    # bank and 一卡通 card numbers, 16 to 19 digits, whole or in groups of four (or 6 + the rest)
+    rf"|(?P<card>[0-9]{{16,19}}|[0-9]{{4}}(?:{_S}[0-9]{{4}}){{3}}(?:{_S}[0-9]{{1,3}})?"
+    rf"|[0-9]{{6}}{_S}[0-9]{{10,13}})(?![0-9])"
+    # mobiles, with or without +86 / 86 / 0086, whole or grouped 3-4-4
+    rf"|(?P<mobile>(?:(?:\+|00)?86{_S})?1[3-9][0-9]{_S}[0-9]{{4}}{_S}[0-9]{{4}})(?![0-9])"
+    ")"
+)
+ACCOUNT_WITHHELD = "（账号已隐去）"
+
+
+def mask_free_text(text: str, policy: MaskPolicy = DEFAULT_POLICY) -> str:
+    """Free text (a remark, a 代领人 column, a title, an objection's contact) with every personal
+    number in it masked: ID numbers as :func:`mask_id`, mobiles as :func:`mask_phone`, bank card
+    numbers withheld whole — however they were typed (full-width digits, spaces or dashes between
+    groups, +86). Landline numbers, amounts and dates stay as they are."""
+    if not text:
+        return text
+    folded = _fold(text)
+    out, last = [], 0
+    for m in _PERSONAL_NUMBER.finditer(folded):
+        digits = re.sub(r"[^0-9Xx]", "", m.group(0))
+        if m.group("id"):
+            masked = mask_id(digits.upper(), policy)
+        elif m.group("card"):
+            masked = ACCOUNT_WITHHELD
+        else:
+            masked = mask_phone(digits[-MOBILE_LENGTH:], policy)
+        out += [text[last:m.start()], masked]
+        last = m.end()
+    if not out:
+        return text
+    out.append(text[last:])
+    return "".join(out)
+
+
+def has_personal_number(text: str) -> bool:
+    """Whether :func:`mask_free_text` would change ``text``."""
+    return bool(text) and _PERSONAL_NUMBER.search(_fold(text)) is not None

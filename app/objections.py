@@ -13,8 +13,7 @@ from app.audit import record
 from app.context import Context
 from app.errors import NotFound, TransitionError, ValidationError
 from app.i18n import _
-from app.masking import MaskPolicy
-from app.public_view import scrub_text
+from app.masking import MaskPolicy, mask_free_text
 from app.settings import CountySettings
 from app.users import UserService
 from db.changes import new_id, save_change
@@ -88,7 +87,7 @@ class ObjectionService:
             o = Objection(
                 id=new_id(), township_id=n.township_id, notice=n.id, roster_row=roster_row_id,
                 number=f"YY-{received:%Y%m%d}-{count + 1:03d}", origin="township", channel=channel,
-                received_at=received.isoformat(), contact=scrub_text(contact.strip(), policy),
+                received_at=received.isoformat(), contact=mask_free_text(contact.strip(), policy),
                 content=content.strip(), due_date=received + timedelta(days=county.objection_answer_days),
                 status="open", recorded_by=user.id,
             )

@@ -13,32 +13,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import string
 from dataclasses import asdict, dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from app.masking import MaskPolicy, mask_id, mask_phone
+from app.masking import MaskPolicy, mask_free_text, mask_id
 from app.money import amount_in_words, format_quantity, format_yuan
 
 #: columns that are personal whatever a schema says; only ``id_number`` may appear, masked
 NEVER_PUBLIC = ("bank_account", "phone", "address")
-
-_ID_RE = re.compile(r"(?<![0-9])(?:[0-9]{17}[0-9Xx]|[0-9]{15})(?![0-9Xx])")
-_LONG_DIGITS_RE = re.compile(r"(?<![0-9])[0-9][0-9 -]{14,24}[0-9](?![0-9])")
-_MOBILE_RE = re.compile(r"(?<![0-9])1[3-9][0-9]{9}(?![0-9])")
-
-
-def scrub_text(text: str, policy: MaskPolicy) -> str:
-    """Mask ID numbers and mobile numbers in free text and drop account-like digit runs."""
-    if not text:
-        return text
-    text = _ID_RE.sub(lambda m: mask_id(m.group(0), policy), text)
-    text = _LONG_DIGITS_RE.sub(lambda m: "（账号已隐去）" if len(re.sub(r"\D", "", m.group(0))) >= 16 else m.group(0), text)
-    return _MOBILE_RE.sub(lambda m: mask_phone(m.group(0), policy), text)
-
 
 @dataclass(frozen=True)
 class PublicColumn:
@@ -197,9 +182,9 @@ def build_public_view(
             elif key == "amount":
                 cells.append(r["amount_fen"])
             elif key in ("group", "name", "remark"):
-                cells.append(scrub_text(r[{"group": "group_name"}.get(key, key)], policy))
+                cells.append(mask_free_text(r[{"group": "group_name"}.get(key, key)], policy))
             else:
-                cells.append(scrub_text(str(r["extra"].get(key, "")), policy))
+                cells.append(mask_free_text(str(r["extra"].get(key, "")), policy))
         out_rows.append(tuple(cells))
         sub = subtotals.setdefault(r["group_name"], [0, [], 0])
         sub[0] += 1
@@ -210,7 +195,7 @@ def build_public_view(
     total_qty = _sum_quantity([r["quantity"] for r in rows])
     has_groups = any(c.kind == "group" for c in columns) and len(subtotals) > 1
     group_subtotals = tuple(
-        GroupSubtotal(scrub_text(g, policy), n, format_quantity(_sum_quantity(q)), a)
+        GroupSubtotal(mask_free_text(g, policy), n, format_quantity(_sum_quantity(q)), a)
         for g, (n, q, a) in subtotals.items()
     ) if has_groups else ()
 
@@ -234,10 +219,10 @@ def build_public_view(
         edition=notice["edition"],
         notice_type=notice_type["name"],
         category=notice_type["category"],
-        title=scrub_text(render_template(notice["title"], figures), policy),
+        title=mask_free_text(render_template(notice["title"], figures), policy),
         doc_number=notice["doc_number"],
         salutation=notice["salutation"],
-        body=scrub_text(render_template(notice["body"], figures), policy),
+        body=mask_free_text(render_template(notice["body"], figures), policy),
         legal_basis=figures["legal_basis"],
         issuer=notice["issuer"],
         township=names.get("township", ""),
@@ -245,7 +230,7 @@ def build_public_view(
         contact_person=notice["contact_person"],
         contact_phone=notice["contact_phone"],
         supervision_phone=notice["supervision_phone"],
-        objection_clause=scrub_text(render_template(notice_type["objection_clause"], figures), policy),
+        objection_clause=mask_free_text(render_template(notice_type["objection_clause"], figures), policy),
         posting_start=iso(notice["posting_start"]),
         posting_end=iso(notice["posting_end"]),
         posting_days=notice["posting_days"],

@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from app.i18n import N_
+from app.masking import has_personal_number
 from app.validation import (
     Issue,
     check_amount,
@@ -106,6 +107,12 @@ class RowChecker:
             (k, c["label"]) for k, c in keys.items()
             if c.get("required") and k not in ("name", "id_number")
         ]
+        # public free-text columns (a remark, a 代领人 column, the group): a personal number typed
+        # into one is masked when published, and the clerk is told
+        self._free_text = [
+            (k, c["label"]) for k, c in keys.items()
+            if c.get("public", True) and (c["kind"] in ("text", "group") or (k == "name" and c["kind"] != "name"))
+        ]
         # validate_columns' answers for values that repeat (pure functions of the value)
         self._names_seen: dict[str, tuple[Issue, ...]] = {}
         self._amounts_seen: dict[tuple, tuple[Issue, ...]] = {}
@@ -152,6 +159,10 @@ class RowChecker:
             issues.extend(check_phone(row.phone))
         if row.quantity is not None or row.rate is not None or row.amount_fen is not None:
             issues.extend(check_amount(row.quantity, row.rate, row.amount_fen))
+        for key, label in self._free_text:
+            value = _FREE_TEXT_VALUE[key](row) if key in _FREE_TEXT_VALUE else row.extra.get(key)
+            if isinstance(value, str) and has_personal_number(value):
+                issues.append(_number_in_text(key, label))
         return issues
 
     def validate_columns(self, rows: RowColumns, start: int = 0, stop: int | None = None) -> dict[int, list[Issue]]:
@@ -223,6 +234,15 @@ class RowChecker:
                 found = check_amount(q, r, a)
             if found:
                 add(pos, found)
+        for key, label in self._free_text:
+            if key in _FREE_TEXT_COLUMN:
+                values = getattr(rows, _FREE_TEXT_COLUMN[key])[start:stop]
+            else:
+                extras = rows.extra[start:stop] if rows.extra is not None else [{}] * (stop - start)
+                values = [e.get(key) for e in extras]
+            for pos, value in zip(positions, values, strict=True):
+                if value and isinstance(value, str) and has_personal_number(value):
+                    add(pos, (_number_in_text(key, label),))
         return out
 
 
@@ -233,6 +253,13 @@ _CORE_VALUE = {
     "amount": lambda r: r.amount_fen,
 }
 _CORE_COLUMN = {"group": "group_name", "quantity": "quantity", "rate": "rate", "amount": "amount_fen"}
+_FREE_TEXT_VALUE = {"group": lambda r: r.group_name, "remark": lambda r: r.remark, "name": lambda r: r.name}
+_FREE_TEXT_COLUMN = {"group": "group_name", "remark": "remark", "name": "name"}
+
+
+def _number_in_text(key: str, label: str) -> Issue:
+    return Issue.filled(key, "number_in_text", N_("“{label}”里有像身份证号、手机号或银行卡号的号码，公示和打印时会自动隐去；"
+                                                  "如果不该写在这里，请删掉。"), "warning", label=label)
 
 
 def normalize_row(row: RowInput, schema: list[dict]) -> RowInput:

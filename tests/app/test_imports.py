@@ -333,3 +333,22 @@ def test_a_draft_that_cannot_be_created_stops_the_import_with_its_own_error(ctx,
         ImportService(ctx).import_file(path, program_id=w.program_id, by=w.clerk, village_id="no-such-village")
     assert _db_fingerprint(ctx) == before
     assert not [t for t in threading.enumerate() if t.name == "import-writer"]
+
+
+def test_a_personal_number_typed_into_a_remark_is_flagged_and_never_published(ctx, tmp_path):
+    """A 备注 naming a 代领人 with their ID number in full-width digits, a spaced mobile and a
+    grouped card number: the row imports (a warning, not an error), the clerk is told the column
+    will be masked, and the public view shows none of the numbers."""
+    w = make_world(ctx)
+    path = tmp_path / "备注.xlsx"
+    remark = "代领人王五 ５３２９０１１９８８０８０８１２３５，电话139 8765 4321，卡号6228-4800-1234-5678-912"
+    write_xlsx(path, w, 3, break_rows={1: {"备注": remark}})
+    result = ImportService(ctx).import_file(path, program_id=w.program_id, by=w.clerk, village_id=w.village_id)
+    assert result.valid_rows == 3 and result.invalid_rows == ()
+    [flag] = [i for i in result.warnings if i.code == "number_in_text"]
+    assert flag.row == 5 and "备注" in flag.message and not any(c.isdigit() for c in flag.message)
+    shown = w.notices.public_view(result.notice_id).canonical_json().decode()
+    for number in ("532901198808081235", "５３２９０１１９８８０８０８１２３５", "13987654321", "139 8765 4321",
+                   "6228480012345678912", "6228-4800-1234-5678-912"):
+        assert number not in shown
+    assert "139****4321" in shown and "（账号已隐去）" in shown and "53*************235" in shown

@@ -210,3 +210,4 @@ def test_rows_converted_a_batch_at_a_time_are_the_rows_read_at_once(tmp_path):
     assert len(whole.problems) == 2 and whole.warnings
     again = reading.result()
     assert (again.rows, again.warnings, again.skipped) == (whole.rows, whole.warnings, whole.skipped)
+
