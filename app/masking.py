@@ -85,6 +85,12 @@ class MaskPolicy:
         return cls(head, tail, phone_keep_head, phone_keep_tail, show_id_column)
 
 
+def county_policy(id_mask_pattern: str, show_id_column: bool = False) -> MaskPolicy:
+    """The policy of a county's settings (its ID pattern, and whether masked IDs are shown)."""
+    policy = MaskPolicy.from_pattern(id_mask_pattern)
+    return MaskPolicy(**{**policy.__dict__, "show_id_column": True}) if show_id_column else policy
+
+
 def _mask_middle(text: str, head: int, tail: int, min_masked: int) -> str:
     """Keep ``head`` and ``tail`` characters, hiding at least ``min_masked`` (or all of a short
     value). Too short a value gives up its head first: the tail is what lets a villager find

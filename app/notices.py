@@ -23,7 +23,7 @@ from app.context import CHINA, Context
 from app.errors import NotFound, PermissionDenied, TransitionError, ValidationError
 from app.i18n import _
 from app.legal_time import legal_now
-from app.masking import MaskPolicy
+from app.masking import county_policy
 from app.money import compute_amount_fen, parse_money_fen, parse_quantity, to_decimal
 from app.periods import HolidayCalendar, PostingPeriod, compute_period
 from app.public_view import PublicNotice, build_public_view
@@ -1027,29 +1027,23 @@ def _sign_offs(notice_id: str, kind: str | None = None) -> list[SignOff]:
 
 def _row_dicts(notice_id: str) -> list[dict[str, Any]]:
     q = (RosterRow.select().where((RosterRow.notice == notice_id) & (~RosterRow.deleted))
-         .order_by(RosterRow.seq))
+         .order_by(RosterRow.seq, RosterRow.id))  # app.public_view.row_order
     return [r.__data__ for r in q]
 
 
 def public_view_of(n: Notice) -> PublicNotice:
-    """The public view of notice ``n`` built from the database, with the county's mask policy."""
+    """The public view of notice ``n`` built from the database, with the county's mask policy
+    (the same builder, on the same values, as the county's check of what is published)."""
+    from app.public_view import sign_off_order, view_names
+
     county = CountySettings.load()
-    policy = MaskPolicy.from_pattern(county.id_mask_pattern)
-    if county.show_id_column:
-        policy = MaskPolicy(**{**policy.__dict__, "show_id_column": True})
-    nt = n.notice_type
-    township = Region.get_by_id(n.township_id)
     program = n.program
-    names = {
-        "township": township.name,
-        "village": n.village.name if n.village_id else "",
-        "program": program.name if program else "",
-        "year": str(program.year) if program else "",
-        "rate": str(program.rate) if program and program.rate is not None else "",
-    }
+    names = view_names(Region.get_by_id(n.township_id).name, n.village.name if n.village_id else "",
+                       {"name": program.name, "year": program.year, "rate": program.rate} if program else None)
     return build_public_view(
-        notice=n.__data__, notice_type=nt.__data__, rows=_row_dicts(n.id),
-        sign_offs=[s.__data__ for s in _sign_offs(n.id)], policy=policy, names=names,
+        notice=n.__data__, notice_type=n.notice_type.__data__, rows=_row_dicts(n.id),
+        sign_offs=sorted((s.__data__ for s in _sign_offs(n.id)), key=sign_off_order),
+        policy=county_policy(county.id_mask_pattern, county.show_id_column), names=names,
     )
 
 

@@ -19,7 +19,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from app.masking import MaskPolicy, mask_free_text, mask_id
+from app.masking import MaskPolicy, county_policy, mask_free_text, mask_id
 from app.money import amount_in_words, format_quantity, format_yuan
 
 #: columns that are personal whatever a schema says; only ``id_number`` may appear, masked
@@ -248,3 +248,46 @@ def build_public_view(
             for s in sign_offs
         ),
     )
+
+
+def view_names(township: str, village: str = "", program: dict | None = None) -> dict[str, str]:
+    """The display values a notice's templates name (``build_public_view``'s ``names``), from the
+    township's and village's names and the program's fields (``name``, ``year``, ``rate``)."""
+    program = program or {}
+    rate = program.get("rate")
+    return {"township": township, "village": village, "program": program.get("name", "") or "",
+            "year": str(program["year"]) if program.get("year") is not None else "",
+            "rate": str(rate) if rate is not None else ""}
+
+
+def public_view_from_wire(*, notice: dict[str, Any], notice_type: dict[str, Any], rows: list[dict[str, Any]],
+                          sign_offs: list[dict[str, Any]], settings: dict[str, Any], township: str,
+                          village: str = "", program: dict | None = None) -> PublicNotice:
+    """The public view from rows as they travel between workstation and county (column names,
+    JSON-plain values): how the county derives, from the rows it holds, what a township may
+    publish. ``rows``/``sign_offs``: the live ones of the notice, in any order; ``settings``: the
+    county's settings by key (absent keys take their defaults)."""
+    from app.settings import COUNTY_DEFAULTS
+
+    def decimal(value: Any) -> Decimal | None:
+        return None if value is None else Decimal(str(value))
+
+    def shown(key: str) -> Any:
+        return settings.get(key, COUNTY_DEFAULTS[key])
+
+    plain_rows = [{**r, "quantity": decimal(r.get("quantity")), "rate": decimal(r.get("rate")),
+                   "extra": r.get("extra") or {}} for r in sorted(rows, key=row_order)]
+    return build_public_view(
+        notice=notice, notice_type=notice_type, rows=plain_rows, sign_offs=sorted(sign_offs, key=sign_off_order),
+        policy=county_policy(shown("id_mask_pattern"), bool(shown("show_id_column"))),
+        names=view_names(township, village, program))
+
+
+def row_order(row: dict[str, Any]) -> tuple:
+    """The order of a notice's rows in its public view: by position, then id."""
+    return (row["seq"], row["id"])
+
+
+def sign_off_order(sign_off: dict[str, Any]) -> tuple:
+    """The order of a notice's sign-offs in its public view: by date signed, then when recorded."""
+    return (str(sign_off["signed_on"]), sign_off.get("updated_at") or "", sign_off["id"])

@@ -23,6 +23,7 @@ from peewee import __exception_wrapper__
 from app.context import CHINA
 from app.legal_time import aware_moment
 from server.db import database, is_postgres, write_transaction
+from server.derive import publish_refusal
 from server.models import (
     SERVER_MODELS,
     Blob,
@@ -536,6 +537,14 @@ def _decide(device: Device, batch: _Sorted, current: dict[tuple[str, str], _Row]
                                   "server_version": row.version if row else None,
                                   "server_data": json.loads(row.data) if row else None})
             continue
+        if key[0] == "notice" and change["data"].get("status") == "published" and old.get("status") != "published":
+            # the county serves only what it derives itself from the rows it holds
+            refusal = publish_refusal(change["id"], change["data"], {k: c["data"] for k, (c, _t, _n) in staged.items()})
+            if refusal:  # the county's copy goes back with it (None: the workstation goes back to approved)
+                out.rejected.append({"id": change["id"], **refusal, "server_version": row.version if row else None,
+                                     "server_data": old or None})
+                refused.add(key)
+                continue
         # a later change of the same row in this batch builds on this one
         current[key] = _Row(key[0], key[1], device.township_id, change["version"], 0, text)
         if key[0] == "notice":

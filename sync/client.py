@@ -130,6 +130,9 @@ _REFUSALS = {
     "resident_objection": N_("群众提交的异议按原样保存，不能修改；请在答复中说明。"),
     "not_owner": N_("公示“{title}”由工作站“{owner}”办理，只有它能修改这份公示和它的名单、签字。"
                     "如需由本机接手，请两台电脑都同步后，请县里把它移交给本机。"),
+    "public_view": N_("公示“{title}”发布时生成的公开内容，与县里按已收到的名单和县里的设置（例如脱敏规则）"
+                      "重新生成的不一致，县里没有接受。请先同步一次，再重新发布；已打印张贴的请撤下，"
+                      "按重新发布的版本打印。"),
     "implausible_date": N_("公示“{title}”上的日期（{date}）与县里收到它的日期（{county_date}）对不上，县里没有接受："
                            "本机电脑的日期可能不准。请核对电脑的日期和时间，同步一次后重新发布或结束公示；"
                            "已按错误日期打印张贴的公示请撤下。"),
@@ -738,7 +741,7 @@ def _take_county_copy(entity: str, row_id: str, server_data: dict | None, code: 
     if server_data is not None:
         _upsert(model, server_data)
         return
-    if code == "implausible_date" and entity == "notice":
+    if code in ("implausible_date", "public_view") and entity == "notice":
         from app.notices import unpublish_unreceived
 
         unpublish_unreceived(row_id)

@@ -75,9 +75,10 @@ def digest_hex(value: int) -> str:
 REFUSAL_CODES = frozenset({
     "malformed", "county_row", "unknown_entity", "other_township", "county_program",
     "published_notice", "published_notice_part", "resident_objection", "implausible_date", "not_owner",
+    "public_view",
 })
 #: refusals where the county's copy is the truth: the refusal carries it (``server_version``,
 #: ``server_data``; None where the county has no such row) and the workstation takes it, keeping
 #: its own version in the problem record
 COUNTY_COPY_REFUSALS = frozenset({"published_notice", "published_notice_part", "resident_objection",
-                                  "implausible_date", "not_owner"})
+                                  "implausible_date", "not_owner", "public_view"})

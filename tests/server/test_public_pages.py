@@ -18,15 +18,18 @@ def push_demo(client) -> dict:
     from app.notices import claim_unowned
     from app.settings import local_township_id
     from db.changes import payload_of
-    from db.models import Region, database
+    from db.models import Program, Region, database
     from server import sync_service as svc
     from server.county import add_township
 
     township_id = local_township_id()
-    add_township("539901103000", "演示镇", township_id=township_id)
+    # under the demo's own name: the public view printed there names it, and the county derives it
+    add_township("539901103000", Region.get_by_id(township_id).name, township_id=township_id)
     # the county holds the demo's villages as reference data, as it would have from the start
     for region in Region.select().where(Region.level == "village"):
         svc.put_county_row("region", region.id, payload_of(region))
+    for program in Program.select().where(Program.township_id.is_null()):  # the county's own programs
+        svc.put_county_row("program", program.id, payload_of(program))
     device = enroll(client, "539901103000")
     with database.atomic():
         claim_unowned(device["device_id"])  # as the workstation's enrolment does

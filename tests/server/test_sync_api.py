@@ -43,6 +43,21 @@ def push(client, device: dict, changes: list[dict], batch_id: str | None = None,
     return client.post("/api/v1/sync/push", content=body, headers=headers)
 
 
+def publishable(data: dict, rows: tuple[dict, ...] = ()) -> dict:
+    """A notice's data, completed as a workstation publishes it: the header fields, and the public
+    content and fingerprint the county itself derives from what it holds (and ``rows``, changes
+    of the same batch) — for tests of what happens to a published notice next."""
+    from app.reference import catalogue_id
+    from server.derive import derived_view
+
+    full = {"notice_type_id": catalogue_id("subsidy_payout"), "program_id": None, "village_id": None,
+            "edition": 1, "title": "公示", "doc_number": "", "salutation": "", "body": "", "legal_basis": "",
+            "issuer": "石门镇人民政府", "contact_person": "", "contact_phone": "", "supervision_phone": "",
+            "posting_days": 7, "posting_unit": "natural", **data}
+    view = derived_view(full, {(r["entity"], r["id"]): r["data"] for r in rows})
+    return {**full, "public_snapshot": view.canonical_json().decode(), "fingerprint": view.fingerprint()}
+
+
 def pull_all(client, device: dict, since: int = 0) -> list[dict]:
     out = []
     while True:
@@ -174,8 +189,9 @@ def test_county_rows_cannot_be_pushed_by_a_township(client, county):
 def test_a_published_notice_is_immutable(client, county):
     device = enroll(client, "539901101000")
     nid = str(uuid.uuid4())
-    data = {"id": nid, "township_id": county["shimen"], "status": "published", "title": "公示", "fingerprint": "ab",
-            "posting_start": "2026-11-16", "posting_end": "2026-11-22", "version": 1, "owner_device": device["device_id"]}
+    data = publishable({"id": nid, "township_id": county["shimen"], "status": "published", "title": "公示",
+                        "posting_start": "2026-11-16", "posting_end": "2026-11-22", "version": 1,
+                        "owner_device": device["device_id"]})
     first = {"entity": "notice", "id": nid, "version": 1, "base_version": None, "data": data}
     assert push(client, device, [first]).json()["accepted"]
     changed = {"entity": "notice", "id": nid, "version": 2, "base_version": 1,
@@ -346,7 +362,9 @@ def test_a_pull_leaves_out_what_the_workstation_wrote_itself_and_only_that(clien
 def _notice(county, status: str, version: int = 1, *, owner: dict, **fields) -> dict:
     nid = fields.pop("id", None) or str(uuid.uuid4())
     data = {"id": nid, "township_id": county["shimen"], "status": status, "title": "离线发布的公示",
-            "fingerprint": "ab", "version": version, "owner_device": owner["device_id"], **fields}
+            "version": version, "owner_device": owner["device_id"], **fields}
+    if status == "published":
+        data = publishable(data)
     return {"entity": "notice", "id": nid, "version": version, "base_version": version - 1 or None, "data": data}
 
 

@@ -16,7 +16,11 @@ import pytest
 from server import sync_service as svc
 from server.db import write_transaction
 
-from .test_sync_api import board, enroll, pull_all, push
+from .test_sync_api import board, enroll, publishable, pull_all, push
+
+#: the other columns of a roster row as a workstation sends them
+ROW_FIELDS = {"group_name": "一组", "id_number": "", "quantity": None, "rate": None, "bank_account": "", "phone": "",
+              "remark": "", "extra": {}}
 
 
 def _edit(change: dict, version: int, **data) -> dict:
@@ -49,9 +53,10 @@ def test_a_change_the_server_holds_is_a_duplicate_even_after_the_notice_was_publ
                        "deleted": False, "owner_device": device["device_id"]}}
     row = {"entity": "roster_row", "id": row_id, "version": 1, "base_version": None, "deleted": False,
            "data": {"id": row_id, "version": 1, "township_id": township, "notice_id": notice_id, "seq": 1,
-                    "name": "张三", "amount_fen": 100, "deleted": False}}
+                    "name": "张三", "amount_fen": 100, "deleted": False, **ROW_FIELDS}}
     assert len(push(client, device, [notice, row]).json()["accepted"]) == 2
-    published = _edit(notice, 2, status="published", posting_start="2026-11-25", posting_end="2026-12-01")
+    published = {**_edit(notice, 2), "data": publishable({**notice["data"], "status": "published", "version": 2,
+                                                          "posting_start": "2026-11-25", "posting_end": "2026-12-01"})}
     assert push(client, device, [published]).json()["accepted"]
     # the first batch again under another id (its answer was lost and the queue has grown since)
     again = push(client, device, [notice, row, published]).json()
@@ -82,12 +87,14 @@ def test_nothing_can_be_added_to_a_published_notice(client, county):
         rid = str(uuid.uuid4())
         return {"entity": "roster_row", "id": rid, "version": 1, "base_version": None, "deleted": False,
                 "data": {"id": rid, "version": 1, "township_id": township, "notice_id": nid, "seq": seq,
-                         "name": f"户主{seq}", "amount_fen": 100, "deleted": False}}
+                         "name": f"户主{seq}", "amount_fen": 100, "deleted": False, **ROW_FIELDS}}
 
     published = notice(notice_id)
     assert len(push(client, first, [published, row(notice_id, 1), notice(draft_id), row(draft_id, 1)]).json()[
         "accepted"]) == 4
-    assert push(client, first, [_edit(published, 2, status="published", posting_start="2026-11-25", posting_end="2026-12-01")]).json()["accepted"]
+    publish = {**_edit(published, 2), "data": publishable({**published["data"], "status": "published", "version": 2,
+                                                          "posting_start": "2026-11-25", "posting_end": "2026-12-01"})}
+    assert push(client, first, [publish]).json()["accepted"]
 
     late_row = row(notice_id, 2)
     sign_id = str(uuid.uuid4())

@@ -81,3 +81,32 @@ def test_a_copy_changed_behind_its_version_is_found_by_the_check_and_given_back(
         [problem] = SyncProblem.select().where(SyncProblem.resolved_at.is_null())
         assert problem.kind == "replaced" and problem.local_data["amount_fen"] == row.amount_fen + 100000
         assert sync_client(ctx).sync(check=True).integrity == ()
+
+
+def test_a_publish_under_a_masking_rule_the_county_has_changed_is_refused_and_published_again(town, tmp_path):
+    """The county now shows masked ID numbers on its notices; a workstation that has not synced
+    since publishes under the old rule. The county derives the public view itself and refuses the
+    publish; the workstation goes back to approved with a message saying to take the printout
+    down, and after the sync that brought the rule its new edition is accepted as it is."""
+    from app.notices import NoticeService
+    from app.settings import county_setting_id
+    from db.models import Notice, SyncProblem
+
+    ws0, _ws1 = town.reset(tmp_path)
+    with opened(ws0) as (ctx, clerk):
+        nid = subsidy_notice(ctx, clerk, "脱敏规则变了的名单", rows=3, seed=21, approved=True)
+        sync_client(ctx).sync()
+    town._county(lambda svc: svc.put_county_row("county_setting", county_setting_id("show_id_column"),
+                                                {"key": "show_id_column", "value": True}))
+    with opened(ws0) as (ctx, clerk):
+        old_rule = NoticeService(ctx).publish(nid, clerk)
+        assert not any(c.kind == "id_masked" for c in old_rule.columns)
+        report = sync_client(ctx).sync()
+        assert report.rejected == 1
+        assert Notice.get_by_id(nid).status == "approved" and Notice.get_by_id(nid).fingerprint is None
+        [problem] = SyncProblem.select().where(SyncProblem.resolved_at.is_null())
+        assert problem.kind == "replaced" and "脱敏规则" in problem.reason and "撤下" in problem.reason
+        new_rule = NoticeService(ctx).publish(nid, clerk)  # the sync brought the county's rule
+        assert any(c.kind == "id_masked" for c in new_rule.columns)
+        assert sync_client(ctx).sync().rejected == 0
+    assert town.server_row(nid)[1]["fingerprint"] == new_rule.fingerprint()
