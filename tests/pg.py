@@ -65,8 +65,16 @@ class PostgresCluster:
         return self
 
     def create_database(self, name: str) -> str:
-        self._run(_bin("psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-q", "-c",
+        create = (_bin("psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-q", "-c",
                   f'CREATE DATABASE "{name}"')
+        try:
+            self._run(*create, timeout=60)
+        except subprocess.TimeoutExpired:
+            # seen once on a loaded machine under libfaketime: psql waited forever; ask again
+            # (a database the first attempt made after all is as good)
+            self._run(_bin("psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-q", "-c",
+                      f'DROP DATABASE IF EXISTS "{name}"', timeout=60)
+            self._run(*create, timeout=60)
         return f"postgresql://postgres@127.0.0.1:{self.port}/{name}"
 
     def restart(self) -> None:
