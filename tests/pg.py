@@ -71,7 +71,7 @@ class PostgresCluster:
             self._run(*create, timeout=60)
         except subprocess.TimeoutExpired:
             # seen once on a loaded machine under libfaketime: psql waited forever; ask again
-            # (a database the first attempt made after all is as good)
+            # (dropping what the first attempt may have made)
             self._run(_bin("psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-q", "-c",
                       f'DROP DATABASE IF EXISTS "{name}"', timeout=60)
             self._run(*create, timeout=60)
