@@ -98,13 +98,18 @@ def _newest_edition(notice_id: str) -> dict | None:
     """The published correction that superseded this notice, following the chain."""
     newest = None
     current = notice_id  # an id read from the database, never raw input
+    start = SyncRow.get_or_none((SyncRow.entity == "notice") & (SyncRow.id == notice_id))
+    township = start.township_id if start is not None else None
     for _ in range(20):
         found = None
         candidates = SyncRow.select(SyncRow.data).where(
             (SyncRow.entity == "notice") & SyncRow.data.contains(f'"supersedes_id": "{current}"'))
         for row in candidates:
             data = json.loads(row.data)
-            if data.get("supersedes_id") == current and data.get("public_snapshot"):
+            # only a published correction of the same township (a township cannot speak for another)
+            if (data.get("supersedes_id") == current and data.get("public_snapshot")
+                    and data.get("township_id") == township
+                    and data.get("status") in ("published", "closed", "superseded")):
                 found = data
                 break
         if found is None:

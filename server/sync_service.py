@@ -293,6 +293,9 @@ def _check_change(device: Device, change: dict, current: _Row | None, notices,
         return {"code": "other_township", "reason": "row belongs to another township"}
     if entity == "program" and data.get("township_id") is None:
         return {"code": "county_program", "reason": "county programs belong to the county"}
+    foreign = _foreign_reference(device, entity, data, notices)
+    if foreign:
+        return {"code": "other_township", "reason": f"{foreign} names a row of another township"}
     if old is None:
         old = json.loads(current.data) if current is not None else {}
     if entity in _NOTICE_PARTS:
@@ -326,6 +329,37 @@ def _check_change(device: Device, change: dict, current: _Row | None, notices,
             return {"code": "resident_objection",
                     "reason": "a resident's objection is kept as submitted; answer it instead",
                     "server_version": current.version, "server_data": old}
+    return None
+
+
+#: the columns of each township entity that name another row, and that row's entity: a row may
+#: name only rows of its own township (or rows the county does not have)
+_REFERENCES = {
+    "roster_row": (("notice_id", "notice"),),
+    "sign_off": (("notice_id", "notice"),),
+    "posting": (("notice_id", "notice"), ("board_id", "board")),
+    "evidence_file": (("posting_id", "posting"),),
+    "objection": (("notice_id", "notice"), ("roster_row_id", "roster_row")),
+    "objection_answer": (("objection_id", "objection"),),
+    "notice": (("supersedes_id", "notice"),),
+}
+
+
+def _foreign_reference(device: Device, entity: str, data: dict, notices) -> str | None:
+    """The column of ``data`` that names a row of another township, or None."""
+    for column, target in _REFERENCES.get(entity, ()):
+        ref = data.get(column)
+        if ref is None:
+            continue
+        if not isinstance(ref, str):
+            return column
+        if target == "notice":
+            township = notices.township(ref)
+        else:
+            township = SyncRow.select(SyncRow.township_id).where(
+                (SyncRow.entity == target) & (SyncRow.id == ref)).scalar()
+        if township is not None and township != device.township_id:
+            return column
     return None
 
 
@@ -753,21 +787,24 @@ class _Notices:
     """Status and owner of the notices referenced by a batch, read once per notice."""
 
     def __init__(self, current: dict) -> None:
-        self.known: dict[str | None, tuple[str | None, str | None]] = {
+        self.known: dict[str | None, tuple[str | None, str | None, str | None]] = {
             k[1]: self._of(json.loads(r.data)) for k, r in current.items() if k[0] == "notice"}
 
     @staticmethod
-    def _of(data: dict) -> tuple[str | None, str | None]:
-        return data.get("status"), data.get("owner_device")
+    def _of(data: dict) -> tuple[str | None, str | None, str | None]:
+        return data.get("status"), data.get("owner_device"), data.get("township_id")
 
     def note(self, notice_id: str, data: dict) -> None:
         self.known[notice_id] = self._of(data)
 
-    def _get(self, notice_id: str | None) -> tuple[str | None, str | None]:
+    def _get(self, notice_id: str | None) -> tuple[str | None, str | None, str | None]:
         if notice_id not in self.known:
             row = SyncRow.get_or_none((SyncRow.entity == "notice") & (SyncRow.id == notice_id))
-            self.known[notice_id] = self._of(json.loads(row.data)) if row else (None, None)
+            self.known[notice_id] = self._of(json.loads(row.data)) if row else (None, None, None)
         return self.known[notice_id]
+
+    def township(self, notice_id: str | None) -> str | None:
+        return self._get(notice_id)[2]
 
     def status(self, notice_id: str | None) -> str | None:
         return self._get(notice_id)[0]

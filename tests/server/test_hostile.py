@@ -79,3 +79,64 @@ def test_a_publish_made_under_another_masking_rule_than_the_countys_is_refused(c
     [refused] = push(client, device, [*rows, with_old_rule]).json()["rejected"]
     assert refused["code"] == "public_view"
     assert push(client, device, [_publish(county, device, rows)]).json()["accepted"]  # made under the new rule
+
+
+def test_no_township_can_attach_rows_to_anothers_notice(client, county):
+    """Township 柳镇, with its own valid token, pushes a roster row, a sign-off, an objection and
+    a posting that point at 石门镇's published notice, and a notice claiming to supersede it: all
+    refused; 石门镇's "check my row" and page are as 石门镇 published them."""
+    from server.models import IdLookup
+
+    shimen, liu = enroll(client, "539901101000", "石门镇一号机"), enroll(client, "539901102000", "柳镇一号机")
+    rows = _roster(county, str(uuid.uuid4()))
+    notice = _publish(county, shimen, rows)
+    assert len(push(client, shimen, [*rows, notice]).json()["accepted"]) == 3
+    nid = notice["id"]
+
+    def change(entity: str, **data) -> dict:
+        rid = str(uuid.uuid4())
+        return {"entity": entity, "id": rid, "version": 1, "base_version": None, "deleted": False,
+                "data": {"id": rid, "version": 1, "township_id": county["liu"], "deleted": False, **data}}
+
+    board = change("board", name="柳镇公开栏", location="", village_id=None)
+    assert push(client, liu, [board]).json()["accepted"]
+    attacks = [
+        change("roster_row", **{**ROW_FIELDS, "notice_id": nid, "seq": 3, "name": "冒充的人", "amount_fen": 100,
+                                "id_number": "532901197001011234"}),
+        change("sign_off", notice_id=nid, kind="village_review", body="冒充", names=["某某"], signed_on="2026-11-20"),
+        change("objection", notice_id=nid, roster_row_id=rows[0]["id"], number="X1", origin="visit", channel="visit",
+               received_at="2026-11-25T01:00:00+00:00", contact="", content="冒充的异议", due_date="2026-12-02",
+               status="open", recorded_by=None),
+        change("posting", notice_id=nid, board_id=board["id"], posted_on="2026-11-25", posted_by="某某",
+               taken_down_on=None, note=""),
+        change("notice", status="draft", title="冒充的更正", supersedes_id=nid, owner_device=liu["device_id"]),
+    ]
+    result = push(client, liu, attacks).json()
+    assert result["accepted"] == []
+    assert [(r["code"], "another township" in r["reason"]) for r in result["rejected"]] == [("other_township", True)] * 5
+    assert IdLookup.select().where(IdLookup.notice_id == nid).count() == 2
+    assert all(SyncRow.get_or_none(SyncRow.id == a["id"]) is None for a in attacks)
+    # 柳镇's own rows naming its own rows are fine (its board above; a sign-off of its own draft)
+    draft = change("notice", status="draft", title="柳镇的公示", owner_device=liu["device_id"])
+    own = change("sign_off", notice_id=draft["id"], kind="village_review", body="村务监督委员会", names=["某某"],
+                 signed_on="2026-11-20")
+    assert len(push(client, liu, [draft, own]).json()["accepted"]) == 2
+
+
+def test_the_newest_edition_link_follows_only_the_same_townships_published_correction(client, county):
+    """A correction of another township that names 石门镇's notice (one that got into the county's
+    database before references were checked) is not linked from 石门镇's page."""
+    from server.db import write_transaction
+
+    shimen = enroll(client, "539901101000", "石门镇一号机")
+    rows = _roster(county, str(uuid.uuid4()))
+    notice = _publish(county, shimen, rows)
+    assert len(push(client, shimen, [*rows, notice]).json()["accepted"]) == 3
+    from server import sync_service as svc
+
+    fake = str(uuid.uuid4())
+    with write_transaction():
+        svc._put_row("notice", fake, {**notice["data"], "id": fake, "township_id": county["liu"], "edition": 2,
+                                      "supersedes_id": notice["id"], "title": "柳镇冒充的更正"}, county["liu"])
+    page = client.get(f"/v/{notice['id']}/1")
+    assert page.status_code == 200 and "柳镇冒充的更正" not in page.text and fake not in page.text
