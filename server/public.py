@@ -23,6 +23,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from app.context import CHINA, Clock
+from app.masking import mask_free_text
 from app.money import format_yuan
 from app.settings import county_setting_id
 from app.validation import check_id_number, normalize_id_number
@@ -129,6 +130,12 @@ def _state(data: dict, today: date) -> str:
     return "posting"
 
 
+def _not_posting() -> HTMLResponse:
+    """Objections are taken online only while a notice is being posted."""
+    return _page("message.html", 410, title="公示期已过或公示已不再有效",
+                 text="这份公示现在不在公示期内，不再在线受理异议。如有意见，请直接到村委会、乡镇反映或拨打监督电话。")
+
+
 def _csrf_token(secret: str, now: datetime) -> str:
     """``stamp.nonce.signature``; base64url parts, so a token never looks like a long number."""
     stamp = str(int(now.timestamp()))
@@ -166,7 +173,10 @@ def create_public_router(clock: Clock) -> APIRouter:
         match = None
         if fingerprint is not None:
             match = bool(data.get("fingerprint")) and hmac.compare_digest(fingerprint[:12], data["fingerprint"][:12])
+        # a withdrawn notice says why (the township's words, masked like any public text)
+        reason = mask_free_text(str(data.get("withdraw_reason") or ""))[:300] if state == "withdrawn" else ""
         return {"data": data, "view": view, "state": state, "match": match, "fingerprint": fingerprint,
+                "reason": reason,
                 "newest": _newest_edition(data["id"]) if state == "superseded" else None,
                 "days_left": (date.fromisoformat(data["posting_end"]) - today).days if data.get("posting_end") else None}
 
@@ -194,6 +204,9 @@ def create_public_router(clock: Clock) -> APIRouter:
             ctx = view_context(notice_id, version, None)
             if ctx is None:
                 return _page("not_found.html", 404)
+            if ctx["state"] not in ("posting", "ended"):
+                return _page("message.html", 410, title="本公示已不再有效",
+                             text="本公示已撤回或已被更正，不再提供名单查询。请以乡镇的最新公示为准。")
             number = normalize_id_number(id_number)
             found = None
             if number and not any(i.severity == "error" for i in check_id_number(number, today=clock.today()).issues):
@@ -214,6 +227,8 @@ def create_public_router(clock: Clock) -> APIRouter:
             ctx = view_context(notice_id, version, None)
         if ctx is None:
             return _page("not_found.html", 404)
+        if ctx["state"] != "posting":
+            return _not_posting()
         return _page("objection.html", csrf=_csrf_token(svc_secret(), clock.now()), error=None, **ctx)
 
     @router.post("/v/{notice_id}/{version}/objection", response_class=HTMLResponse)
@@ -229,6 +244,8 @@ def create_public_router(clock: Clock) -> APIRouter:
             ctx = view_context(notice_id, version, None)
             if ctx is None:
                 return _page("not_found.html", 404)
+            if ctx["state"] != "posting":
+                return _not_posting()
             content, contact = content.strip(), contact.strip()
             error = None
             if not content:

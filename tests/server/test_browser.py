@@ -73,3 +73,14 @@ def test_a_resident_checks_the_notice_their_row_and_objects_on_a_phone(live_serv
     page.click("form button")
     assert "已收到您的反映" in page.inner_text("body")
     page.screenshot(path=str(shots / "public-objection-done.png"))
+
+    # a withdrawn and a superseded notice, scanned from an old printout: red, with no roster
+    for status in ("withdrawn", "superseded"):
+        old = Notice.get((Notice.status == status) & Notice.fingerprint.is_null(False))
+        page.goto(f"{live_server}/v/{old.id}/{old.edition}?f={old.fingerprint[:12]}")
+        body = page.inner_text("body")
+        assert "不再有效" in body and "与正式记录一致" not in body and "查询本人信息" not in body
+        verdict = page.locator(".verdict").first
+        assert verdict.evaluate("e => getComputedStyle(e).color") == "rgb(179, 38, 30)"  # the red of .bad
+        assert page.locator("main").bounding_box()["width"] <= PHONE["width"]
+        page.screenshot(path=str(shots / f"public-{status}.png"), full_page=True)

@@ -209,3 +209,38 @@ def test_the_personal_data_scanner_recognises_what_it_must_and_spares_the_rest()
     for fine in ("合计 1,216.48 元", "2026-11-25T10:00:00Z", "0872-6123456", "01a21509-4cd6-7ffa-90ff-6d8fb5132455",
                  "539901101000", "f=74d71fcdbf33"):
         assert not _PERSONAL.search(fine), fine
+
+
+def test_withdrawn_and_superseded_pages_say_so_in_red_and_show_no_roster(client, synced):
+    """A withdrawn notice: a red "no longer valid" with the township's reason, no roster, no
+    "check my row", no objection form, whatever its QR fingerprint; a superseded one likewise,
+    with the link to the correction. Check-my-row and objections sent to them anyway are refused."""
+    for status in ("withdrawn", "superseded"):
+        n = Notice.get((Notice.status == status) & Notice.public_snapshot.is_null(False))
+        page = client.get(f"/v/{n.id}/{n.edition}?f={n.fingerprint[:12]}")
+        assert page.status_code == 200 and "不再有效" in page.text and 'class="verdict bad"' in page.text
+        assert "与正式记录一致" not in page.text and "公示名单（共" not in page.text
+        assert "查询本人信息" not in page.text and "在线提交异议" not in page.text
+        if status == "withdrawn":
+            assert "撤回原因：补贴面积统计口径有误" in page.text
+        person = RosterRow.select().where(RosterRow.notice == n.id).first()
+        check = client.post(f"/v/{n.id}/{n.edition}/check", data={"id_number": person.id_number,
+                                                                   "csrf": _csrf(_published_page(client))})
+        assert check.status_code == 410 and person.name not in check.text
+        form = client.get(f"/v/{n.id}/{n.edition}/objection")
+        sent = client.post(f"/v/{n.id}/{n.edition}/objection",
+                           data={"content": "我有意见", "contact": "", "row": "", "csrf": _csrf(_published_page(client))})
+        assert form.status_code == sent.status_code == 410 and "不再在线受理异议" in sent.text
+
+
+def test_objections_are_taken_online_only_while_the_notice_is_posted(client, synced):
+    n = Notice.get(Notice.status == "closed")
+    before = SyncRow.select().where(SyncRow.entity == "objection").count()
+    sent = client.post(f"/v/{n.id}/{n.edition}/objection",
+                       data={"content": "期满后才提的意见", "contact": "", "row": "", "csrf": _csrf(_published_page(client))})
+    assert sent.status_code == 410 and SyncRow.select().where(SyncRow.entity == "objection").count() == before
+
+
+def _published_page(client) -> str:
+    n = _published()
+    return client.get(f"/v/{n.id}/{n.edition}").text
