@@ -219,15 +219,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from server.app import create_app
 
     url = _server_db(args)
+    # the client's address comes from X-Forwarded-For only when the peer is a configured proxy:
+    # anyone else could rotate the header and escape every per-address limit
+    proxies = {"proxy_headers": bool(args.trusted_proxy), "forwarded_allow_ips": ",".join(args.trusted_proxy) or None}
     if args.workers > 1:
         import os
 
         os.environ["GONGKAI_SERVER_DB"] = url
         uvicorn.run("server.app:create_app_from_env", factory=True, workers=args.workers, host=args.host,
-                    port=args.port, log_level="warning", proxy_headers=True, forwarded_allow_ips="127.0.0.1")
+                    port=args.port, log_level="warning", **proxies)
     else:
-        uvicorn.run(create_app(clock=Clock()), host=args.host, port=args.port, log_level="warning",
-                    proxy_headers=True, forwarded_allow_ips="127.0.0.1")
+        uvicorn.run(create_app(clock=Clock()), host=args.host, port=args.port, log_level="warning", **proxies)
     return 0
 
 
@@ -487,6 +489,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8765)
     p.add_argument("--workers", type=int, default=1, help="worker processes (PostgreSQL only)")
+    p.add_argument("--trusted-proxy", action="append", default=[], metavar="ADDRESS",
+                   help="the reverse proxy's address (repeatable): only from it is X-Forwarded-For believed "
+                        "as the client's address, which the public pages' limits count by; default: none")
     p.set_defaults(handler=cmd_serve)
 
     p = sub.add_parser("county", parents=[common], help="county server administration")

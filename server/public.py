@@ -14,7 +14,7 @@ import json
 import secrets
 import threading
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -26,7 +26,7 @@ from app.context import CHINA, Clock
 from app.masking import mask_free_text
 from app.money import format_yuan
 from app.settings import county_setting_id
-from app.validation import check_id_number, normalize_id_number
+from app.validation import check_id_number, normalize_id_number, normalize_name
 from server import sync_service as svc
 from server.db import database, write_transaction
 from server.models import IdLookup, SyncRow
@@ -50,29 +50,46 @@ _env.filters["cn_date"] = _cn_date
 
 
 class RateLimiter:
-    """At most ``limit`` events per ``window`` seconds per key (client address), in this process.
+    """At most ``limit`` events per ``window`` seconds per key (a client address, a notice, the
+    whole county), in this process, remembering at most ``keys`` keys (the least recently seen
+    are forgotten first: memory stays bounded however many addresses a client rotates through).
 
     Behind several workers each keeps its own window; the reverse proxy's own limit is the outer
     bound (see the deployment notes).
     """
 
-    def __init__(self, limit: int, window: float) -> None:
-        self.limit, self.window = limit, window
-        self._events: dict[str, deque] = {}
+    def __init__(self, limit: int, window: float, keys: int = 50_000) -> None:
+        self.limit, self.window, self.keys = limit, window, keys
+        self._events: OrderedDict[str, deque] = OrderedDict()
         self._lock = threading.Lock()
 
     def allow(self, key: str) -> bool:
         now = time.monotonic()
         with self._lock:
-            q = self._events.setdefault(key, deque())
+            q = self._events.get(key)
+            if q is None:
+                q = self._events[key] = deque()
+                if len(self._events) > self.keys:
+                    self._events.popitem(last=False)
+            else:
+                self._events.move_to_end(key)
             while q and q[0] <= now - self.window:
                 q.popleft()
             if len(q) >= self.limit:
                 return False
             q.append(now)
-            if len(self._events) > 100_000:  # forget idle clients
-                self._events = {k: v for k, v in self._events.items() if v}
             return True
+
+
+class Limits:
+    """Every limit one kind of request must pass: per client address, per notice, per county."""
+
+    def __init__(self, per_client: tuple[int, float], per_notice: tuple[int, float], overall: tuple[int, float]):
+        self.client, self.notice, self.overall = (RateLimiter(*per_client), RateLimiter(*per_notice),
+                                                  RateLimiter(*overall, keys=1))
+
+    def allow(self, client: str, notice_id: str) -> bool:
+        return self.client.allow(client) and self.notice.allow(notice_id[:64]) and self.overall.allow("county")
 
 
 def _client(request: Request) -> str:
@@ -130,6 +147,20 @@ def _state(data: dict, today: date) -> str:
     return "posting"
 
 
+def _own_row(notice_id: str, number: str, name: str, rows: list) -> list | None:
+    """The public row of the resident with this ID number and name, or None — the same work, and
+    the same answer, whether the number is not listed or the name does not go with it."""
+    hit = IdLookup.get_or_none((IdLookup.notice_id == notice_id) & (IdLookup.id_hmac == svc.id_hmac(number))
+                               & (~IdLookup.deleted))
+    row = SyncRow.get_or_none((SyncRow.entity == "roster_row") & (SyncRow.id == (hit.row_id if hit else "")))
+    listed = json.loads(row.data).get("name", "") if row is not None else ""
+    if hit is None or not hmac.compare_digest(normalize_name(listed).encode(), name.encode()):
+        return None
+    position = IdLookup.select().where((IdLookup.notice_id == notice_id) & (~IdLookup.deleted)
+                                       & (IdLookup.row_seq <= hit.row_seq)).count()
+    return rows[position - 1] if 1 <= position <= len(rows) else None
+
+
 def _not_posting() -> HTMLResponse:
     """Objections are taken online only while a notice is being posted."""
     return _page("message.html", 410, title="公示期已过或公示已不再有效",
@@ -160,8 +191,10 @@ def _csrf_ok(secret: str, token: str, now: datetime, max_age: int = 3600) -> boo
 def create_public_router(clock: Clock) -> APIRouter:
     """The resident's pages; posting state, days left and objection due dates follow ``clock``."""
     router = APIRouter(include_in_schema=False)
-    check_limit = RateLimiter(limit=10, window=60)
-    objection_limit = RateLimiter(limit=5, window=600)
+    # "check my row": a resident tries a few times; guessing ID numbers needs thousands of tries
+    check_limit = Limits(per_client=(10, 60), per_notice=(60, 60), overall=(600, 60))
+    # objections: a few per resident, a bounded number per notice a day
+    objection_limit = Limits(per_client=(5, 600), per_notice=(50, 86400), overall=(500, 3600))
 
     def view_context(notice_id: str, version: int, fingerprint: str | None) -> dict | None:
         data = _notice(notice_id)
@@ -195,8 +228,8 @@ def create_public_router(clock: Clock) -> APIRouter:
 
     @router.post("/v/{notice_id}/{version}/check", response_class=HTMLResponse)
     def check_row(request: Request, notice_id: str, version: int, id_number: str = Form("", max_length=40),
-                  csrf: str = Form("", max_length=100)) -> HTMLResponse:
-        if not check_limit.allow(_client(request)):
+                  name: str = Form("", max_length=40), csrf: str = Form("", max_length=100)) -> HTMLResponse:
+        if not check_limit.allow(_client(request), notice_id):
             return _page("message.html", 429, title="请稍后再试", text="查询过于频繁，请一分钟后再试。")
         if not _csrf_ok(svc_secret(), csrf, clock.now()):
             return _page("message.html", 403, title="页面已过期", text="请返回公示页面重新查询。")
@@ -207,19 +240,12 @@ def create_public_router(clock: Clock) -> APIRouter:
             if ctx["state"] not in ("posting", "ended"):
                 return _page("message.html", 410, title="本公示已不再有效",
                              text="本公示已撤回或已被更正，不再提供名单查询。请以乡镇的最新公示为准。")
-            number = normalize_id_number(id_number)
-            found = None
-            if number and not any(i.severity == "error" for i in check_id_number(number, today=clock.today()).issues):
-                digest = svc.id_hmac(number)
-                hit = IdLookup.get_or_none((IdLookup.notice_id == notice_id) & (IdLookup.id_hmac == digest)
-                                           & (~IdLookup.deleted))
-                if hit is not None:
-                    position = IdLookup.select().where((IdLookup.notice_id == notice_id) & (~IdLookup.deleted)
-                                                       & (IdLookup.row_seq <= hit.row_seq)).count()
-                    rows = ctx["view"]["rows"]
-                    if 1 <= position <= len(rows):
-                        found = rows[position - 1]
-        return _page("check.html", cell=cell, found=found, valid=bool(number), csrf=_csrf_token(svc_secret(), clock.now()), **ctx)
+            number, name = normalize_id_number(id_number), normalize_name(name)
+            valid = bool(number and name) and not any(
+                i.severity == "error" for i in check_id_number(number, today=clock.today()).issues)
+            found = _own_row(notice_id, number, name, ctx["view"]["rows"]) if valid else None
+        return _page("check.html", cell=cell, found=found, valid=valid, csrf=_csrf_token(svc_secret(), clock.now()),
+                     **ctx)
 
     @router.get("/v/{notice_id}/{version}/objection", response_class=HTMLResponse)
     def objection_form(notice_id: str, version: int) -> HTMLResponse:
@@ -236,7 +262,7 @@ def create_public_router(clock: Clock) -> APIRouter:
                          content: str = Form("", max_length=MAX_OBJECTION_CHARS * 4),
                          contact: str = Form("", max_length=MAX_CONTACT_CHARS * 4),
                          row: str = Form("", max_length=10), csrf: str = Form("", max_length=100)) -> HTMLResponse:
-        if not objection_limit.allow(_client(request)):
+        if not objection_limit.allow(_client(request), notice_id):
             return _page("message.html", 429, title="请稍后再试", text="提交过于频繁，请稍后再试，或直接到村委会、乡镇反映。")
         if not _csrf_ok(svc_secret(), csrf, clock.now()):
             return _page("message.html", 403, title="页面已过期", text="请返回公示页面重新填写。")

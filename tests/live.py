@@ -23,10 +23,11 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def county_server(db_url: str) -> Iterator[str]:
-    """Run ``main.py serve`` on ``db_url``; yields the base URL; stops the server afterwards."""
+def county_server(db_url: str, *args: str) -> Iterator[str]:
+    """Run ``main.py serve`` on ``db_url`` (with further ``args``); yields the base URL; stops the
+    server afterwards."""
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "main.py", "serve", "--db", db_url, "--port", str(port)],
+    proc = subprocess.Popen([sys.executable, "main.py", "serve", "--db", db_url, "--port", str(port), *args],
                             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30

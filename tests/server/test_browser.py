@@ -21,13 +21,19 @@ PHONE = {"width": 390, "height": 844}
 
 
 @pytest.fixture
-def live_server(sqlite_server_db, demo_today_ctx):
+def county_db(sqlite_server_db, demo_today_ctx):
+    """The county database holding the demo township's notices, closed for a server to open."""
     make_county()
     push_demo(TestClient(create_app(clock=Clock())))
     from server.db import database
 
     database.close()
-    with county_server(sqlite_server_db) as base:
+    return sqlite_server_db
+
+
+@pytest.fixture
+def live_server(county_db):
+    with county_server(county_db) as base:
         yield base
 
 
@@ -60,6 +66,7 @@ def test_a_resident_checks_the_notice_their_row_and_objects_on_a_phone(live_serv
     assert width <= PHONE["width"]
 
     page.fill("#id_number", person.id_number)
+    page.fill("#name", person.name)
     page.click("form[action$='/check'] button")
     body = page.inner_text("body")
     assert "您在本公示名单中" in body and person.name in body and person.id_number not in page.content()
@@ -84,3 +91,28 @@ def test_a_resident_checks_the_notice_their_row_and_objects_on_a_phone(live_serv
         assert verdict.evaluate("e => getComputedStyle(e).color") == "rgb(179, 38, 30)"  # the red of .bad
         assert page.locator("main").bounding_box()["width"] <= PHONE["width"]
         page.screenshot(path=str(shots / f"public-{status}.png"), full_page=True)
+
+
+def test_serve_believes_x_forwarded_for_only_from_a_configured_proxy(county_db):
+    """``main.py serve`` as deployed: a client rotating X-Forwarded-For is still one client and is
+    limited after ten row checks; behind ``--trusted-proxy 127.0.0.1`` the header names the client
+    (the proxy's own limit is then the outer bound)."""
+    import re
+
+    import requests
+
+    n = (Notice.select().join(NoticeType).where((Notice.status == "published") & (Notice.edition == 1)
+         & (NoticeType.code == "subsidy_payout")).order_by(Notice.title).first())
+    person = RosterRow.select().where(RosterRow.notice == n.id).first()
+
+    def statuses(base: str) -> list[int]:
+        session = requests.Session()
+        token = re.search(r'name="csrf" value="([^"]+)"', session.get(f"{base}/v/{n.id}/{n.edition}").text).group(1)
+        return [session.post(f"{base}/v/{n.id}/{n.edition}/check", timeout=10,
+                             data={"id_number": person.id_number, "name": person.name, "csrf": token},
+                             headers={"X-Forwarded-For": f"10.9.0.{i}"}).status_code for i in range(12)]
+
+    with county_server(county_db) as base:
+        assert statuses(base) == [200] * 10 + [429] * 2
+    with county_server(county_db, "--trusted-proxy", "127.0.0.1") as base:
+        assert statuses(base) == [200] * 12

@@ -133,30 +133,77 @@ def _csrf(html: str) -> str:
 
 
 def test_check_my_row_shows_only_that_row_masked(client, synced):
+    """The full ID number and the name together show the resident's own row; a number that is
+    not listed and a listed number with another name get the same answer."""
     n = _published()
     page = client.get(f"/v/{n.id}/{n.edition}")
     person = RosterRow.select().where(RosterRow.notice == n.id).order_by(RosterRow.seq).offset(4).first()
-    r = client.post(f"/v/{n.id}/{n.edition}/check", data={"id_number": person.id_number, "csrf": _csrf(page.text)})
+    r = client.post(f"/v/{n.id}/{n.edition}/check", data={"id_number": person.id_number, "name": f" {person.name} ",
+                                                          "csrf": _csrf(page.text)})
     assert r.status_code == 200 and "您在本公示名单中" in r.text
     assert person.name in r.text
     others = RosterRow.select().where((RosterRow.notice == n.id) & (RosterRow.id != person.id)).limit(20)
     assert not any(o.name in r.text for o in others if o.name != person.name)
     _clean(r.text, synced["secrets"])
-    miss = client.post(f"/v/{n.id}/{n.edition}/check", data={"id_number": "11010519491231002X",
-                                                             "csrf": _csrf(page.text)})
-    assert "没有这个身份证号码" in miss.text
+    answers = []
+    for number, name in (("11010519491231002X", person.name), (person.id_number, "王某某"),
+                         (person.id_number, "")):
+        miss = client.post(f"/v/{n.id}/{n.edition}/check", data={"id_number": number, "name": name,
+                                                                 "csrf": _csrf(page.text)})
+        assert miss.status_code == 200 and "您在本公示名单中" not in miss.text and person.name not in miss.text.split("查询结果")[1]
+        answers.append(re.search(r'<div class="verdict warn">(.*?)</div>', miss.text).group(1))
+    assert answers[0] == answers[1] and "姓名与它对不上" in answers[0]  # not listed, or the wrong name: one answer
+    assert "身份证号码和您的姓名" in answers[2]
 
 
 def test_check_my_row_needs_a_valid_form_token_and_is_rate_limited(client, synced):
+    """Ten tries a minute per address; sixty a minute per notice, however many addresses a
+    guesser rotates through."""
     n = _published()
     person = RosterRow.select().where(RosterRow.notice == n.id).first()
-    assert client.post(f"/v/{n.id}/{n.edition}/check", data={"id_number": person.id_number,
+    assert client.post(f"/v/{n.id}/{n.edition}/check", data={"id_number": person.id_number, "name": person.name,
                                                              "csrf": "1.2.3"}).status_code == 403
     token = _csrf(client.get(f"/v/{n.id}/{n.edition}").text)
-    codes = [client.post(f"/v/{n.id}/{n.edition}/check", data={"id_number": person.id_number, "csrf": token}).status_code
-             for _ in range(12)]
+    form = {"id_number": person.id_number, "name": person.name, "csrf": token}
+    codes = [client.post(f"/v/{n.id}/{n.edition}/check", data=form).status_code for _ in range(12)]
     # ten attempts a minute per client, the refused one included
     assert codes[:9] == [200] * 9 and codes[9:] == [429, 429, 429]
+    other = RosterRow.select().where(RosterRow.notice != n.id).first().notice
+    assert client.post(f"/v/{other.id}/{other.edition}/check", data=form).status_code == 429  # the same address
+
+
+def test_rotating_forwarded_for_does_not_escape_the_limits(synced):
+    """The application takes the client's address from the connection: a rotated X-Forwarded-For
+    header changes nothing (``serve`` believes the header only from a configured proxy)."""
+    from fastapi.testclient import TestClient
+
+    from app.context import Clock
+    from server.app import create_app
+    from tests.conftest import FIXED_NOW
+
+    n = _published()
+    person = RosterRow.select().where(RosterRow.notice == n.id).first()
+    fresh = TestClient(create_app(clock=Clock.fixed(FIXED_NOW)))
+    token = _csrf(fresh.get(f"/v/{n.id}/{n.edition}").text)
+    form = {"id_number": person.id_number, "name": person.name, "csrf": token}
+    codes = [fresh.post(f"/v/{n.id}/{n.edition}/check", data=form,
+                        headers={"X-Forwarded-For": f"10.0.{i // 250}.{i % 250}"}).status_code for i in range(15)]
+    assert codes.count(429) == 5  # all one client: the header changed nothing
+
+
+def test_the_limiter_forgets_the_least_recent_addresses_and_holds_per_notice():
+    """Memory stays bounded however many addresses a guesser rotates through, and a crowd of
+    addresses meets the per-notice limit long before it could guess an ID number (thousands of
+    tries)."""
+    from server.public import Limits, RateLimiter
+
+    limiter = RateLimiter(limit=2, window=60, keys=1000)
+    for i in range(100_000):
+        limiter.allow(f"10.{i // 65536}.{i // 256 % 256}.{i % 256}")
+    assert len(limiter._events) == 1000
+    limits = Limits(per_client=(10, 60), per_notice=(60, 60), overall=(600, 60))
+    allowed = sum(limits.allow(f"addr-{i}", "notice-a") for i in range(4000))
+    assert allowed == 60 and limits.allow("addr-x", "notice-b")
 
 
 def test_a_resident_objection_reaches_the_township_through_pull(client, synced):
