@@ -74,7 +74,7 @@ def _notices_in_hand() -> list[dict]:
     for r in HandoverRequest.select().where(HandoverRequest.done_at.is_null()).order_by(HandoverRequest.created_at):
         asked[r.notice_id].append(r.device_id)
     out = []
-    for n in sorted(_rows("notice"), key=lambda d: (townships.get(d["township_id"], ""), d.get("title", ""))):
+    for n in sorted(_rows("notice"), key=lambda d: (townships.get(d.get("township_id"), ""), str(d.get("title", "")))):
         if n.get("status") not in _IN_HAND:
             continue
         owner = n.get("owner_device")
@@ -88,6 +88,15 @@ def _notices_in_hand() -> list[dict]:
     # those a workstation asked for first
     out.sort(key=lambda n: not n["asked"])
     return out
+
+
+def _day(value) -> date | None:
+    """An ISO date from a stored row; None for none, or for what a broken workstation sent before
+    pushes were checked field by field (one bad row must not take the dashboard down)."""
+    try:
+        return date.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
 
 
 def compliance(today: date) -> list[dict]:
@@ -113,8 +122,8 @@ def compliance(today: date) -> list[dict]:
             continue
         s = entry(n["township_id"], n.get("village_id"))
         s["published"] += 1
-        end = n.get("posting_end")
-        if n["status"] == "published" and end and date.fromisoformat(end) >= today:
+        end = _day(n.get("posting_end"))
+        if n["status"] == "published" and end and end >= today:
             s["running"] += 1
         else:
             s["ended"] += 1
@@ -126,7 +135,8 @@ def compliance(today: date) -> list[dict]:
         n = notices[o["notice_id"]]
         s = entry(n["township_id"], n.get("village_id"))
         s["open"] += 1
-        if o.get("due_date") and date.fromisoformat(o["due_date"]) < today:
+        due = _day(o.get("due_date"))
+        if due and due < today:
             s["overdue"] += 1
     return sorted(stats.values(), key=lambda s: (s["township"], s["village"]))
 

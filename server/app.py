@@ -95,6 +95,8 @@ async def _json_body(request: Request) -> Any:
         return json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise svc.SyncError(400, "request body is not valid JSON") from exc
+    except RecursionError as exc:  # nested deeper than any change is
+        raise svc.SyncError(400, "request body is nested too deeply") from exc
 
 
 def _json_response(text: str, accept_encoding: str | None) -> Response:

@@ -11,6 +11,7 @@ import base64
 import hashlib
 import hmac
 import json
+import logging
 import secrets
 import threading
 import time
@@ -31,6 +32,7 @@ from server import sync_service as svc
 from server.db import database, write_transaction
 from server.models import IdLookup, SyncRow
 
+log = logging.getLogger(__name__)
 MAX_OBJECTION_CHARS = 2000
 MAX_CONTACT_CHARS = 100
 
@@ -197,15 +199,26 @@ def create_public_router(clock: Clock) -> APIRouter:
     objection_limit = Limits(per_client=(5, 600), per_notice=(50, 86400), overall=(500, 3600))
 
     def view_context(notice_id: str, version: int, fingerprint: str | None) -> dict | None:
+        try:
+            return _view_context(notice_id, version, fingerprint)
+        except (ValueError, TypeError, KeyError, AttributeError):
+            # a row stored before pushes were checked field by field: not served, the page says so
+            log.warning("public page: notice %s has data that cannot be shown", notice_id[:64])
+            return None
+
+    def _view_context(notice_id: str, version: int, fingerprint: str | None) -> dict | None:
         data = _notice(notice_id)
         if data is None or int(data.get("edition", 1)) != version:
             return None
         view = json.loads(data["public_snapshot"])
+        if not isinstance(view, dict) or not isinstance(view.get("rows"), list):
+            raise ValueError("public view")
         today = clock.today()
         state = _state(data, today)
         match = None
         if fingerprint is not None:
-            match = bool(data.get("fingerprint")) and hmac.compare_digest(fingerprint[:12], data["fingerprint"][:12])
+            match = bool(data.get("fingerprint")) and hmac.compare_digest(
+                fingerprint[:12].encode(), str(data["fingerprint"])[:12].encode())
         # a withdrawn notice says why (the township's words, masked like any public text)
         reason = mask_free_text(str(data.get("withdraw_reason") or ""))[:300] if state == "withdrawn" else ""
         return {"data": data, "view": view, "state": state, "match": match, "fingerprint": fingerprint,

@@ -24,6 +24,7 @@ from app.context import CHINA
 from app.legal_time import aware_moment
 from server.db import database, is_postgres, write_transaction
 from server.derive import publish_refusal
+from server.fields import MAX_INT, data_problem
 from server.models import (
     SERVER_MODELS,
     Blob,
@@ -833,14 +834,17 @@ def _malformed(change: Any) -> str | None:
     if not 1 <= len(change["id"]) <= 64:
         return "id must be 1 to 64 characters"
     version, base = change.get("version"), change.get("base_version")
-    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+    if not isinstance(version, int) or isinstance(version, bool) or not 1 <= version <= MAX_INT:
         return "version must be a positive integer"
-    if base is not None and (not isinstance(base, int) or isinstance(base, bool) or base >= version):
+    if base is not None and (not isinstance(base, int) or isinstance(base, bool) or not 0 <= base < version):
         return "base_version must be null or an integer below version"
     if not isinstance(change.get("data"), dict):
         return "data must be an object"
     if change["data"].get("id") != change["id"]:
         return "data.id must equal id"
+    if change["entity"] in TOWNSHIP_ENTITIES:
+        # every field by type and range before anything touches the database
+        return data_problem(change["entity"], change["data"])
     return None
 
 

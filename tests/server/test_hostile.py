@@ -8,6 +8,7 @@ import uuid
 
 from server.models import SyncRow
 
+from .test_admin import admin  # noqa: F401 - fixture
 from .test_sync_api import enroll, publishable, push
 from .test_sync_outcomes import ROW_FIELDS
 
@@ -140,3 +141,28 @@ def test_the_newest_edition_link_follows_only_the_same_townships_published_corre
                                       "supersedes_id": notice["id"], "title": "柳镇冒充的更正"}, county["liu"])
     page = client.get(f"/v/{notice['id']}/1")
     assert page.status_code == 200 and "柳镇冒充的更正" not in page.text and fake not in page.text
+
+
+def test_a_broken_row_stored_before_pushes_were_checked_breaks_no_page(client, county, admin):  # noqa: F811
+    """Rows that got in before every field was checked — an edition that is not a number, a
+    posting end that is not a date, public content that is not JSON — are not served (404), and the
+    county's dashboard and hand-over page still open; a QR fingerprint in Chinese is a mismatch,
+    not an error."""
+    from server import sync_service as svc
+    from server.db import write_transaction
+
+    device = enroll(client, "539901101000")
+    rows = _roster(county, str(uuid.uuid4()))
+    good = _publish(county, device, rows)
+    assert len(push(client, device, [*rows, good]).json()["accepted"]) == 3
+    broken = {"edition": {"edition": "abc"}, "end": {"posting_end": "garbage"},
+              "snapshot": {"public_snapshot": "{not json"}, "rows": {"public_snapshot": '{"rows": 5}'}}
+    for what, change in broken.items():
+        bad = str(uuid.uuid4())
+        with write_transaction():
+            svc._put_row("notice", bad, {**good["data"], "id": bad, **change}, county["shimen"])
+        assert client.get(f"/v/{bad}/1").status_code == 404, what
+    r = client.get(f"/v/{good['id']}/1?f=%E4%B8%AD%E6%96%87")
+    assert r.status_code == 200 and "与正式记录不一致" in r.text
+    assert admin.get("/admin").status_code == 200
+    assert admin.get("/admin/handover").status_code == 200
