@@ -268,7 +268,7 @@ def create_public_router(clock: Clock) -> APIRouter:
             return _page("not_found.html", 404)
         if ctx["state"] != "posting":
             return _not_posting()
-        return _page("objection.html", csrf=_csrf_token(svc_secret(), clock.now()), error=None, **ctx)
+        return _page("objection.html", csrf=_csrf_token(svc_secret(), clock.now()), error=None, typed={}, **ctx)
 
     @router.post("/v/{notice_id}/{version}/objection", response_class=HTMLResponse)
     def objection_submit(request: Request, notice_id: str, version: int,
@@ -293,8 +293,9 @@ def create_public_router(clock: Clock) -> APIRouter:
                 error = f"内容请不超过 {MAX_OBJECTION_CHARS} 字，联系方式不超过 {MAX_CONTACT_CHARS} 字。"
             elif row and (not row.isdigit() or not 1 <= int(row) <= len(ctx["view"]["rows"])):
                 error = "序号不在本公示名单中。"
-            if error:
-                return _page("objection.html", 422, csrf=_csrf_token(svc_secret(), clock.now()), error=error, **ctx)
+            if error:  # what the resident typed stays in the form
+                return _page("objection.html", 422, csrf=_csrf_token(svc_secret(), clock.now()), error=error,
+                             typed={"content": content, "contact": contact, "row": row}, **ctx)
             number = create_portal_objection(ctx["data"], content, contact, int(row) if row else None,
                                              clock.now())
         return _page("message.html", title="已收到您的反映",
@@ -328,10 +329,8 @@ def create_portal_objection(notice: dict, content: str, contact: str, row_positi
         roster_row_id = rows[0].row_id if rows else None
     with write_transaction():
         seq = svc.take_sequence(1)
-        prefix = f"WS-{today:%Y%m%d}-"
-        count = SyncRow.select().where((SyncRow.entity == "objection") & (SyncRow.township_id == notice["township_id"])
-                                       & (SyncRow.data.contains(f'"number": "{prefix}'))).count()
-        number = f"{prefix}{count + 1:03d}"
+        # numbered by the county's sequence: unique county-wide, whatever runs at the same time
+        number = f"WS-{today:%Y%m%d}-{seq}"
         objection_id = str(uuid.uuid4())
         data = {"id": objection_id, "version": 1, "updated_at": svc.now_iso(), "deleted": False,
                 "township_id": notice["township_id"], "notice_id": notice["id"], "roster_row_id": roster_row_id,

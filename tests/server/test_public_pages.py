@@ -228,6 +228,7 @@ def test_a_resident_objection_reaches_the_township_through_pull(client, synced):
     ({"content": "x" * 2001}, 422),
     ({"content": "ok", "row": "99999"}, 422),
     ({"content": "<script>alert(1)</script>", "contact": "'; DROP TABLE sync_row; --"}, 200),
+    ({"content": "<script>alert(1)</script>第三行面积不对", "contact": "李某", "row": "abc"}, 422),
 ])
 def test_objection_form_refuses_bad_input_cleanly(client, synced, fields, status):
     n = _published()
@@ -238,6 +239,21 @@ def test_objection_form_refuses_bad_input_cleanly(client, synced, fields, status
     assert "<script>alert(1)</script>" not in r.text
     after = SyncRow.select().where(SyncRow.entity == "objection").count()
     assert after == before + (1 if status == 200 else 0)
+    if status == 422 and fields["content"]:  # what the resident typed is still in the form, escaped
+        typed = fields["content"].replace("<", "&lt;").replace(">", "&gt;")
+        assert typed[:500] in r.text and (fields.get("contact") or "") in r.text
+
+
+def test_objection_numbers_are_unique_across_the_county(client, synced, county):
+    """Residents of notices of two townships object on the same day: every number is different
+    (a number names one objection wherever it is quoted, at the county or in either township)."""
+    from server.public import create_portal_objection
+    from tests.conftest import FIXED_NOW
+
+    demo = Notice.get(Notice.status == "published")
+    notices = [{"id": demo.id, "township_id": demo.township_id}, {"id": str(uuid.uuid4()), "township_id": county["liu"]}]
+    numbers = [create_portal_objection(n, "意见", "", None, FIXED_NOW) for n in notices * 2]
+    assert len(set(numbers)) == 4 and all(x.startswith("WS-20261125-") for x in numbers)
 
 
 def test_pull_responses_of_one_township_hold_no_other_townships_data(client, synced, county):
