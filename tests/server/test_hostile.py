@@ -166,3 +166,34 @@ def test_a_broken_row_stored_before_pushes_were_checked_breaks_no_page(client, c
     assert r.status_code == 200 and "与正式记录不一致" in r.text
     assert admin.get("/admin").status_code == 200
     assert admin.get("/admin/handover").status_code == 200
+
+
+class _Body:
+    """A request body of ``total`` bytes sent in chunks, counting what the server asked for."""
+
+    def __init__(self, total: int, chunk: int = 1024 * 1024) -> None:
+        self.total, self.chunk, self.sent = total, chunk, 0
+
+    def __iter__(self):
+        while self.sent < self.total:
+            self.sent += self.chunk
+            yield b"x" * self.chunk
+
+
+def test_uploads_are_limited_before_they_are_read(client, county):
+    """300 MB to the bundle upload without signing in is turned away before a byte of it is read;
+    100 MB to a public form is refused once past the form's limit; a body that declares too many
+    bytes is refused on its declaration."""
+    anonymous = _Body(300 * 1024 * 1024)
+    r = client.post("/admin/bundles", content=anonymous, follow_redirects=False,
+                    headers={"Content-Type": "multipart/form-data; boundary=x"})
+    assert r.status_code == 303 and r.headers["location"] == "/admin/login"
+    assert anonymous.sent <= 2 * anonymous.chunk
+    public = _Body(100 * 1024 * 1024)
+    r = client.post(f"/v/{uuid.uuid4()}/1/check", content=public,
+                    headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 413  # (the test transport sends the whole body anyway; the server stopped at 32 KB)
+    declared = client.post(f"/v/{uuid.uuid4()}/1/objection", content=b"x" * 100,
+                           headers={"Content-Type": "application/x-www-form-urlencoded",
+                                    "Content-Length": str(100 * 1024 * 1024)})
+    assert declared.status_code == 413
