@@ -71,8 +71,9 @@ def cell_text(column: dict, row) -> str:
 
 
 def _write_xlsx(path: Path, sheet: str, title: str, headers: list[str], rows: list[list[Any]],
-                footer: list[str]) -> None:
-    """Write one sheet atomically (temporary file, then rename)."""
+                footer: list[str], private: bool = False) -> None:
+    """Write one sheet atomically (temporary file, then rename); ``private`` (personal data: the
+    internal roster, the payment file): readable by the clerk's own account only."""
     import xlsxwriter
     import xlsxwriter.exceptions
 
@@ -98,6 +99,8 @@ def _write_xlsx(path: Path, sheet: str, title: str, headers: list[str], rows: li
             ws.set_column(c, c, max(8, min(40, len(h) * 2 + 2)))
         ws.freeze_panes(3, 0)
         book.close()
+        if private:
+            os.chmod(tmp, 0o600)
         os.replace(tmp, path)
     except (OSError, xlsxwriter.exceptions.FileCreateError) as exc:
         tmp.unlink(missing_ok=True)
@@ -126,7 +129,7 @@ class ExportService:
             headers = ["序号", *(c["label"] for c in schema)]
             data = [[str(i), *(cell_text(c, r) for c in schema)] for i, r in enumerate(rows, start=1)]
             title = f"{n.title}（内部清册，含个人信息，请妥善保管）"
-            _write_xlsx(path, "清册", title, headers, data, [f"导出人：{user.display_name}"])
+            _write_xlsx(path, "清册", title, headers, data, [f"导出人：{user.display_name}"], private=True)
         else:
             layout = get_county("payment_layout") or DEFAULT_PAYMENT_LAYOUT
             program = n.program.name if n.program_id else n.title
@@ -137,7 +140,8 @@ class ExportService:
                 data.append([values[c["field"]] if c["field"] in values else cell_text({"key": c["field"]}, r)
                              for c in layout])
             total = format_yuan(sum(r.amount_fen or 0 for r in rows), thousands=False)
-            _write_xlsx(path, "一卡通发放", f"{program} 发放明细", headers, data, [f"合计金额：{total} 元，共 {len(rows)} 笔"])
+            _write_xlsx(path, "一卡通发放", f"{program} 发放明细", headers, data, [f"合计金额：{total} 元，共 {len(rows)} 笔"],
+                        private=True)
         with self._ctx.write():
             record(self._ctx, user, f"export.{view}", "notice", notice_id, {"rows": len(rows), "file": path.name})
         return ExportResult(path, len(rows), view)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import select
 from pathlib import Path
 
@@ -59,7 +60,12 @@ def open_server_database(url: str):
         )
     elif url.startswith("sqlite:///"):
         path = Path(url.removeprefix("sqlite:///"))
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.parent.exists():
+            path.parent.mkdir(parents=True, mode=0o700)
+        if not path.exists():
+            # every roster's full ID, bank and phone numbers: the county's account alone reads it
+            # (SQLite gives its -wal and -shm files the same permissions)
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
         db = SqliteDatabase(str(path), pragmas={"journal_mode": "wal", "foreign_keys": 1,
                                                 "busy_timeout": 10_000, "synchronous": "normal"},
                             check_same_thread=False)

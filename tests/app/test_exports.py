@@ -66,3 +66,18 @@ def test_an_unwritable_target_fails_cleanly(ctx, tmp_path):
     with pytest.raises(ExportError):
         ExportService(ctx).export(nid, "public", tmp_path / "missing-folder" / "x.xlsx", w.clerk)
     assert not list(tmp_path.glob("**/*.part"))
+
+
+def test_files_with_personal_data_are_readable_by_the_clerks_account_only(ctx, tmp_path):
+    import os
+    import stat
+
+    w = make_world(ctx)
+    nid = w.draft(3)
+    modes = {}
+    for view in ("public", "internal", "payment"):
+        out = tmp_path / f"{view}.xlsx"
+        ExportService(ctx).export(nid, view, out, w.reviewer)
+        modes[view] = stat.S_IMODE(os.stat(out).st_mode)
+    assert modes["internal"] == modes["payment"] == 0o600
+    assert modes["public"] & 0o044  # the masked list is meant to be shared

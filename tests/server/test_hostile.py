@@ -197,3 +197,29 @@ def test_uploads_are_limited_before_they_are_read(client, county):
                            headers={"Content-Type": "application/x-www-form-urlencoded",
                                     "Content-Length": str(100 * 1024 * 1024)})
     assert declared.status_code == 413
+
+
+def test_the_county_database_is_readable_by_the_countys_account_only(tmp_path):
+    """It holds every roster's full ID, bank and phone numbers: 0600, its WAL and shared-memory
+    files too, in a 0700 folder the server made."""
+    import os
+    import stat
+
+    from server import sync_service as svc
+    from server.db import database, open_server_database
+
+    path = tmp_path / "county" / "county.sqlite3"
+    db = open_server_database(f"sqlite:///{path}")
+    try:
+        with db.connection_context():
+            svc.create_schema()
+            with database.atomic():
+                svc.put_county_row("region", "r", {"name": "云岭县"})
+            files = [p for p in path.parent.iterdir()]
+            assert {p.name for p in files} >= {"county.sqlite3", "county.sqlite3-wal", "county.sqlite3-shm"}
+            assert all(stat.S_IMODE(os.stat(p).st_mode) == 0o600 for p in files), [
+                (p.name, oct(os.stat(p).st_mode)) for p in files]
+        assert stat.S_IMODE(os.stat(path.parent).st_mode) == 0o700
+    finally:
+        db.close()
+        database.initialize(None)
