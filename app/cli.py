@@ -226,10 +226,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
         import os
 
         os.environ["GONGKAI_SERVER_DB"] = url
+        if args.https_only:
+            os.environ["GONGKAI_HTTPS_ONLY"] = "1"
         uvicorn.run("server.app:create_app_from_env", factory=True, workers=args.workers, host=args.host,
                     port=args.port, log_level="warning", **proxies)
     else:
-        uvicorn.run(create_app(clock=Clock()), host=args.host, port=args.port, log_level="warning", **proxies)
+        uvicorn.run(create_app(clock=Clock(), https_only=args.https_only), host=args.host, port=args.port,
+                    log_level="warning", **proxies)
     return 0
 
 
@@ -492,6 +495,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--trusted-proxy", action="append", default=[], metavar="ADDRESS",
                    help="the reverse proxy's address (repeatable): only from it is X-Forwarded-For believed "
                         "as the client's address, which the public pages' limits count by; default: none")
+    p.add_argument("--https-only", action="store_true",
+                   help="behind a TLS reverse proxy: the administrator's cookie is sent over HTTPS only")
     p.set_defaults(handler=cmd_serve)
 
     p = sub.add_parser("county", parents=[common], help="county server administration")

@@ -4,10 +4,12 @@ policy and public URL, and a compliance dashboard per township and village."""
 
 from __future__ import annotations
 
+import hmac
 import json
+import secrets
 import uuid
 from collections import defaultdict
-from datetime import date
+from datetime import UTC, date, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Annotated
 
@@ -19,12 +21,12 @@ from app.context import Clock
 from app.masking import MaskPolicy
 from app.reference import catalogue_id
 from app.settings import county_setting_id
-from app.users import check_password
+from app.users import check_password, hash_password
 from server import county as county_admin
 from server import sync_service as svc
 from server.db import database
-from server.models import Admin, Device, HandoverRequest, SyncRow, Township
-from server.public import CHINA, RateLimiter, _client, _csrf_ok, _csrf_token, _env, svc_secret
+from server.models import Admin, AdminSession, Device, HandoverRequest, SyncRow, Township
+from server.public import CHINA, RateLimiter, _client, _env
 from sync.bundle import BundleError
 
 SECTIONS = [("/admin", "合规概览"), ("/admin/townships", "乡镇与注册码"), ("/admin/devices", "工作站"),
@@ -141,22 +143,74 @@ def compliance(today: date) -> list[dict]:
     return sorted(stats.values(), key=lambda s: (s["township"], s["village"]))
 
 
+SESSION_HOURS = timedelta(hours=8)
+#: one answer for every refused sign-in: wrong name, wrong password, or a locked account
+LOGIN_REFUSED = "用户名或密码不正确。连续输错多次的账户会暂时锁定，请稍后再试。"
+LOCK_AFTER = 5  # wrong passwords in a row; then locked for 1, 2, 4 … up to 60 minutes
+#: checked when no such administrator exists, so that an unknown name takes as long as a known one
+_NOBODY = hash_password(secrets.token_urlsafe(16))
+
+
+def _check_login(username: str, password: str, now) -> bool:
+    """Whether this administrator may sign in with this password now; counts failures and locks
+    the account after LOCK_AFTER of them in a row (always the same work, known name or not)."""
+    admin = Admin.get_or_none(Admin.username == username)
+    good = check_password(password, admin.password_hash if admin is not None else _NOBODY)
+    if admin is None:
+        return False
+    stamp = now.astimezone(UTC).isoformat()
+    if admin.locked_until and admin.locked_until > stamp:
+        return False
+    if good:
+        Admin.update(failed_logins=None, locked_until=None).where(Admin.username == username).execute()
+        return True
+    failures = (admin.failed_logins or 0) + 1
+    locked = None
+    if failures >= LOCK_AFTER:
+        locked = (now + timedelta(minutes=min(60, 2 ** (failures - LOCK_AFTER)))).astimezone(UTC).isoformat()
+    Admin.update(failed_logins=failures, locked_until=locked).where(Admin.username == username).execute()
+    return False
+
+
 def create_admin_router(clock: Clock) -> APIRouter:
     router = APIRouter(prefix="/admin", include_in_schema=False)
     login_limit = RateLimiter(limit=10, window=300)
 
+    def session(request: Request) -> AdminSession | None:
+        """The signed-in administrator's live session (one the server has not ended)."""
+        sid = request.session.get("sid")
+        if not isinstance(sid, str):
+            return None
+        with database.connection_context():
+            found = AdminSession.get_or_none((AdminSession.id == sid) & AdminSession.ended_at.is_null())
+        if found is None or found.created_at < (clock.now() - SESSION_HOURS).astimezone(UTC).isoformat():
+            return None
+        return found
+
     def user(request: Request) -> str | None:
-        return request.session.get("admin")
+        found = session(request)
+        return found.username if found is not None else None
+
+    def form_token(request: Request) -> str:
+        """The token this browser's forms carry: the session's, or, before signing in, one kept
+        in the (signed) cookie; never one a public page handed out."""
+        found = session(request)
+        if found is not None:
+            return found.csrf
+        token = request.session.get("csrf")
+        if not isinstance(token, str):
+            token = request.session["csrf"] = secrets.token_urlsafe(24)
+        return token
 
     def page(request: Request, name: str, status: int = 200, **context) -> HTMLResponse:
         html = _env.get_template(name).render(sections=SECTIONS, path=request.url.path, admin=user(request),
-                                              csrf=_csrf_token(svc_secret(), clock.now()), **context)
+                                              csrf=form_token(request), **context)
         return HTMLResponse(html, status_code=status)
 
     def guard(request: Request, csrf: str | None = None):
         if user(request) is None:
             return RedirectResponse("/admin/login", status_code=303)
-        if csrf is not None and not _csrf_ok(svc_secret(), csrf, clock.now()):
+        if csrf is not None and not hmac.compare_digest(csrf.encode(), form_token(request).encode()):
             return HTMLResponse("页面已过期，请返回重试。", status_code=403)
         return None
 
@@ -174,17 +228,27 @@ def create_admin_router(clock: Clock) -> APIRouter:
               csrf: str = Form("", max_length=100)):
         if not login_limit.allow(_client(request)):
             return page(request, "admin_login.html", 429, error="登录尝试过于频繁，请五分钟后再试。")
-        if not _csrf_ok(svc_secret(), csrf, clock.now()):
+        expected = request.session.get("csrf")
+        if not isinstance(expected, str) or not hmac.compare_digest(csrf.encode(), expected.encode()):
             return page(request, "admin_login.html", 403, error="页面已过期，请重试。")
         with database.connection_context():
-            admin = Admin.get_or_none(Admin.username == username)
-        if admin is None or not check_password(password, admin.password_hash):
-            return page(request, "admin_login.html", 401, error="用户名或密码不正确。")
-        request.session["admin"] = admin.username
+            ok = _check_login(username, password, clock.now())
+            if not ok:
+                return page(request, "admin_login.html", 401, error=LOGIN_REFUSED)
+            sid = secrets.token_urlsafe(24)
+            AdminSession.create(id=sid, username=username, csrf=secrets.token_urlsafe(24),
+                                created_at=clock.now().astimezone(UTC).isoformat())
+        request.session.clear()  # a new session id on every sign-in
+        request.session["sid"] = sid
         return RedirectResponse("/admin", status_code=303)
 
     @router.post("/logout")
-    def logout(request: Request):
+    def logout(request: Request, csrf: str = Form("", max_length=100)):
+        found = session(request)
+        if found is not None and hmac.compare_digest(csrf.encode(), found.csrf.encode()):
+            with database.connection_context():
+                AdminSession.update(ended_at=clock.now().astimezone(UTC).isoformat()).where(
+                    AdminSession.id == found.id).execute()
         request.session.clear()
         return RedirectResponse("/admin/login", status_code=303)
 

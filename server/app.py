@@ -289,12 +289,13 @@ def create_app(*, clock: Clock, https_only: bool = False, session_secret: str | 
     app.include_router(create_public_router(clock))
     app.include_router(create_admin_router(clock))
     # bodies limited before they are read (inside the session middleware: it needs the session)
-    from server.limits import BodyLimits
+    from server.limits import BodyLimits, SecurityHeaders
 
     app.add_middleware(BodyLimits)
     # signed session cookie for the county admin; HttpOnly, SameSite=strict, 8 hours
     app.add_middleware(SessionMiddleware, secret_key=session_secret or svc_secret(), session_cookie="gk_admin",
                        max_age=8 * 3600, same_site="strict", https_only=https_only)
+    app.add_middleware(SecurityHeaders)
 
     @app.get("/api/v1/health", tags=["ops"])
     def health() -> dict:

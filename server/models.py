@@ -118,6 +118,19 @@ class Admin(ServerModel):
     username = TextField(primary_key=True)
     password_hash = TextField()
     created_at = TextField()
+    failed_logins = IntegerField(null=True)  # wrong passwords in a row (None: none since the last success)
+    locked_until = TextField(null=True)  # ISO time (UTC) before which no password is accepted
+
+
+class AdminSession(ServerModel):
+    """A signed-in administrator's session, known on the server: signing out ends it here, so a
+    copied cookie stops working at once. ``csrf``: the token its forms carry."""
+
+    id = TextField(primary_key=True)
+    username = TextField(index=True)
+    csrf = TextField()
+    created_at = TextField()
+    ended_at = TextField(null=True)
 
 
 class HandoverRequest(ServerModel):
@@ -131,4 +144,4 @@ class HandoverRequest(ServerModel):
 
 
 SERVER_MODELS = (ServerMeta, Township, EnrollCode, Device, SyncRow, SeqCounter, PushBatch, IdLookup, Blob, Admin,
-                 HandoverRequest)
+                 HandoverRequest, AdminSession)

@@ -158,3 +158,72 @@ def test_a_county_officer_hands_notices_over_to_another_workstation(admin, count
     assert owners == {nid: second["device_id"] for nid in notices}
     directory = {c["id"]: c["data"] for c in pulled if c["entity"] == "workstation"}
     assert {d["name"]: d["revoked"] for d in directory.values()} == {"一号机": True, "二号机": False}
+
+
+def test_admin_forms_take_only_their_own_sessions_token(admin, client):
+    """A form token handed out by a public page, or by another browser's session, is refused."""
+    from fastapi.testclient import TestClient
+
+    from server.public import _csrf_token, svc_secret
+
+    public = _csrf_token(svc_secret(), client.app.state.clock.now())  # as a public page hands out
+    other = TestClient(client.app)
+    foreign = _csrf(other.get("/admin/login").text)
+    for token in (foreign, "1.2.3", public):
+        r = admin.post("/admin/settings", data={"public_url": "https://evil.example", "id_mask_pattern": "2+3",
+                                                "objection_answer_days": 7, "csrf": token})
+        assert r.status_code == 403
+    assert "evil.example" not in admin.get("/admin/settings").text
+
+
+def test_signing_out_ends_the_session_on_the_server(admin):
+    """A copy of the cookie taken before signing out no longer opens anything."""
+    from fastapi.testclient import TestClient
+
+    copied = TestClient(admin.app, cookies=dict(admin.cookies))
+    assert copied.get("/admin", follow_redirects=False).status_code == 200
+    admin.post("/admin/logout", data={"csrf": _form(admin, "/admin")})
+    r = copied.get("/admin", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/admin/login"
+
+
+def test_wrong_passwords_lock_the_account_with_one_answer_for_every_refusal(client, monkeypatch):
+    """Unknown name, wrong password, locked account: the same words, and the same password check
+    (an unknown name is checked against a stand-in hash). Five wrong passwords lock the account,
+    the right one included, for a minute, then two, four …"""
+    from datetime import timedelta
+
+    from fastapi.testclient import TestClient
+
+    import server.admin as admin_module
+    from app.context import Clock
+    from server.app import create_app
+    from tests.conftest import FIXED_NOW
+
+    create_admin("zhangsan", PASSWORD)
+    checks = []
+    real = admin_module.check_password
+    monkeypatch.setattr(admin_module, "check_password", lambda p, h: checks.append(h) or real(p, h))
+
+    def attempt(app_client, username: str, password: str) -> tuple[int, str]:
+        page = app_client.get("/admin/login")
+        r = app_client.post("/admin/login", data={"username": username, "password": password, "csrf": _csrf(page.text)},
+                            follow_redirects=False)
+        answer = re.search(r'class="alert[^"]*">([^<]+)<', r.text)
+        return r.status_code, answer.group(1) if answer else ""
+
+    unknown = attempt(client, "nobody", "whatever password")
+    wrong = [attempt(client, "zhangsan", f"wrong {i}") for i in range(5)]
+    assert len(checks) == 6  # the unknown name was checked too
+    assert {unknown, *wrong} == {(401, admin_module.LOGIN_REFUSED)}
+    assert attempt(client, "zhangsan", PASSWORD) == (401, admin_module.LOGIN_REFUSED)  # locked
+    later = TestClient(create_app(clock=Clock.fixed(FIXED_NOW + timedelta(minutes=2))))
+    assert attempt(later, "zhangsan", PASSWORD)[0] == 303
+
+
+def test_pages_carry_security_headers(client, admin):
+    for page in (client.get("/admin/login"), admin.get("/admin"), client.get("/v/nothing/1")):
+        h = page.headers
+        assert h["x-content-type-options"] == "nosniff" and h["x-frame-options"] == "DENY"
+        assert "frame-ancestors 'none'" in h["content-security-policy"] and "script-src" not in h["content-security-policy"]
+    assert client.get("/api/v1/health").headers["x-content-type-options"] == "nosniff"
