@@ -177,14 +177,18 @@ def create_admin_router(clock: Clock) -> APIRouter:
     login_limit = RateLimiter(limit=10, window=300)
 
     def session(request: Request) -> AdminSession | None:
-        """The signed-in administrator's live session (one the server has not ended)."""
+        """The signed-in administrator's live session (one the server has not ended), read once
+        per request: the guard, the page's user name and its form token all ask."""
+        if hasattr(request.state, "admin_session"):
+            return request.state.admin_session
+        found = None
         sid = request.session.get("sid")
-        if not isinstance(sid, str):
-            return None
-        with database.connection_context():
-            found = AdminSession.get_or_none((AdminSession.id == sid) & AdminSession.ended_at.is_null())
-        if found is None or found.created_at < (clock.now() - SESSION_HOURS).astimezone(UTC).isoformat():
-            return None
+        if isinstance(sid, str):
+            with database.connection_context():
+                found = AdminSession.get_or_none((AdminSession.id == sid) & AdminSession.ended_at.is_null())
+            if found is not None and found.created_at < (clock.now() - SESSION_HOURS).astimezone(UTC).isoformat():
+                found = None
+        request.state.admin_session = found
         return found
 
     def user(request: Request) -> str | None:
