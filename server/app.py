@@ -214,7 +214,7 @@ def create_app(*, clock: Clock, https_only: bool = False, session_secret: str | 
         result = await run_in_threadpool(_in_db, svc.push, device, body, token, clock.now())
         # the receipt of a big batch (an id, version and sequence number per row) is worth
         # compressing too on a slow link
-        return _timed(_json_response(json.dumps(result, ensure_ascii=False), headers.get("accept-encoding")))
+        return _timed(_json_response(svc.json_text(result), headers.get("accept-encoding")))
 
     @app.post("/api/v1/notices/{notice_id}/handover-request", tags=["sync"], status_code=202)
     def handover_request(notice_id: str = Path(..., min_length=1, max_length=64),

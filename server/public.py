@@ -123,7 +123,7 @@ def _newest_edition(notice_id: str) -> dict | None:
     for _ in range(20):
         found = None
         candidates = SyncRow.select(SyncRow.data).where(
-            (SyncRow.entity == "notice") & SyncRow.data.contains(f'"supersedes_id": "{current}"'))
+            (SyncRow.entity == "notice") & (SyncRow.township_id == township) & SyncRow.data.contains(current))
         for row in candidates:
             data = json.loads(row.data)
             # only a published correction of the same township (a township cannot speak for another)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import threading
 import uuid
@@ -121,6 +122,26 @@ def test_a_batch_id_sent_again_with_other_changes_is_refused_and_applies_nothing
     assert push(client, device, [board(county["shimen"], "原名", 1, row_id)], batch_id="batch-0001").json() \
         == first.json()
 
+
+
+def test_a_batch_stored_before_the_county_was_upgraded_is_still_answered_when_sent_again(client, county):
+    # its answer was lost, the county was upgraded meanwhile: the digest kept with it was made
+    # by the older county; the same batch again must get its stored answer, not a refusal that
+    # would stall the workstation's sync for good
+    from server.models import PushBatch
+
+    device = enroll(client, "539901101000")
+    row_id = str(uuid.uuid4())
+    change = board(county["shimen"], "原名 “引号” \\ 斜杠", 1, row_id)
+    first = push(client, device, [change], batch_id="batch-0001")
+    assert first.status_code == 200
+    older = hashlib.sha256(
+        f'board\x1f{row_id}\x1f1\x1fNone\x1fFalse\x1f{json.dumps(change["data"], ensure_ascii=False, sort_keys=True)}'
+        '\x1e'.encode()).hexdigest()
+    PushBatch.update(content=older).where(PushBatch.batch_id == "batch-0001").execute()
+    assert push(client, device, [change], batch_id="batch-0001").json() == first.json()
+    other = push(client, device, [board(county["shimen"], "新名", 1, row_id)], batch_id="batch-0001")
+    assert other.status_code == 409, other.text
 
 def test_a_county_database_made_before_batch_digests_gains_the_column(county):
     from server.db import database
