@@ -192,6 +192,21 @@ def owner_blocker(n: Notice) -> str:
              "请县里在管理页面把它移交给本机。").format(name=workstation_name(n.owner_device))
 
 
+def page_down_text(notice_id: str) -> str:
+    """What the clerk is told when the county has taken the notice's public page down, or ""."""
+    from app.legal_time import aware_moment
+    from db.models import PageTakedown
+
+    record = PageTakedown.get_or_none((PageTakedown.id == notice_id) & PageTakedown.active & ~PageTakedown.deleted)
+    if record is None:
+        return ""
+    moment = aware_moment(record.taken_down_at)
+    when = moment.astimezone(CHINA).strftime("%Y-%m-%d") if moment else str(record.taken_down_at)[:10]
+    return _("县里已于 {date} 暂停在网上公开这份公示，群众扫码只能看到暂停原因。原因：{reason}。"
+             "如有疑问请与县里联系；内容需要改正的，请发布更正公示。").format(
+        date=when, reason=record.reason.rstrip("。.") or _("（未说明）"))
+
+
 @dataclass(frozen=True)
 class NoticeDetail:
     """Everything the notice editor shows about one notice, roster rows excepted."""
@@ -222,6 +237,7 @@ class NoticeDetail:
     sign_offs: tuple[SignOffView, ...]
     owner: str = ""  # the workstation that takes it through its lifecycle ("" when not claimed)
     read_only: str = ""  # why this workstation may only look at it ("" when it may act)
+    page_down: str = ""  # the county took its public page down: what the clerk is told ("" when not)
 
     @property
     def title(self) -> str:
@@ -384,6 +400,7 @@ class NoticeService:
             withdraw_reason=n.withdraw_reason or "", supersedes_id=n.supersedes_id,
             sign_offs=tuple(SignOffView(s.kind, s.body, tuple(s.names), s.signed_on) for s in _sign_offs(n.id)),
             owner=workstation_name(n.owner_device) if n.owner_device else "", read_only=owner_blocker(n),
+            page_down=page_down_text(n.id),
         )
 
     def actions(self, notice_id: str, by: str, totals: RosterTotals | None = None) -> dict[str, str]:

@@ -356,6 +356,18 @@ class Workstation(SyncedModel):
     revoked = BooleanField(default=False)
 
 
+class PageTakedown(SyncedModel):
+    """The county took the public page of a notice down (its record, pulled like any other row;
+    never written here): the QR code then shows only the reason. ``active`` false: put back."""
+
+    entity = "page_takedown"
+    notice_id = TextField()
+    active = BooleanField(default=True)
+    reason = TextField(default="")
+    taken_down_at = TextField()
+    put_back_at = TextField(null=True)
+
+
 SYNCED_MODELS: tuple[type[SyncedModel], ...] = (
     Region,
     NoticeType,
@@ -372,6 +384,7 @@ SYNCED_MODELS: tuple[type[SyncedModel], ...] = (
     CountySetting,
     AuditEvent,
     Workstation,
+    PageTakedown,
 )
 
 ALL_MODELS: tuple[type[BaseModel], ...] = (

@@ -25,12 +25,20 @@ from app.users import check_password, hash_password
 from server import county as county_admin
 from server import sync_service as svc
 from server.db import database
-from server.models import Admin, AdminSession, Device, HandoverRequest, SyncRow, Township
+from server.models import (
+    Admin,
+    AdminAudit,
+    AdminSession,
+    Device,
+    HandoverRequest,
+    SyncRow,
+    Township,
+)
 from server.public import CHINA, RateLimiter, _client, _env
 from sync.bundle import BundleError
 
 SECTIONS = [("/admin", "合规概览"), ("/admin/townships", "乡镇与注册码"), ("/admin/devices", "工作站"),
-            ("/admin/handover", "公示移交"),
+            ("/admin/handover", "公示移交"), ("/admin/pages", "公示页面"),
             ("/admin/programs", "项目与标准"), ("/admin/notice-types", "公开事项与公示期"),
             ("/admin/holidays", "节假日安排"), ("/admin/settings", "脱敏与公开网址"),
             ("/admin/bundles", "U盘同步文件")]
@@ -63,6 +71,8 @@ def _setting(key: str, default=None):
 #: notices still taken through their lifecycle: those a county may hand over to another workstation
 _IN_HAND = ("draft", "in_review", "approved", "published")
 _STATUS_NAMES = {"draft": "草稿", "in_review": "待审核", "approved": "已审批", "published": "公示中"}
+_PAGE_ERRORS = {404: "找不到这份已发布的公示。", 409: "这份公示的页面没有被暂停公开。",
+                422: "请填写暂停公开的原因（不超过 300 字），乡镇和县里的记录都会保留它。"}
 _HANDOVER_ERRORS = {404: "找不到这份公示。", 422: "该工作站不属于这份公示的乡镇，或已被停用。"}
 
 
@@ -90,6 +100,48 @@ def _notices_in_hand() -> list[dict]:
     # those a workstation asked for first
     out.sort(key=lambda n: not n["asked"])
     return out
+
+
+_PAGE_STATUS_NAMES = {"published": "公示中", "closed": "已结束", "superseded": "已被更正", "withdrawn": "已撤回"}
+_AUDIT_ACTIONS = {"take_down": "暂停公开公示页面", "put_back": "恢复公开公示页面", "hand_over": "移交公示",
+                  "hand_over_all": "移交工作站的全部公示", "revoke": "停用工作站"}
+
+
+def _public_pages() -> list[dict]:
+    """Every notice with a public page, newest first, with its township and whether the county
+    has taken its page down (and why)."""
+    townships = {t.id: t.name for t in Township.select()}
+    down = {r["id"]: r for r in _rows("page_takedown") if r.get("active")}
+    out = []
+    for n in _rows("notice"):
+        if n.get("status") not in svc.PUBLIC_STATUSES or not n.get("public_snapshot"):
+            continue
+        out.append({"id": n["id"], "edition": n.get("edition", 1), "title": str(n.get("title", "")),
+                    "township": townships.get(n.get("township_id"), "?"),
+                    "status": _PAGE_STATUS_NAMES[n["status"]], "start": str(n.get("posting_start") or ""),
+                    "down": down.get(n["id"]),
+                    "down_at": _local(down[n["id"]].get("taken_down_at", "")) if n["id"] in down else ""})
+    out.sort(key=lambda n: n["start"], reverse=True)
+    out.sort(key=lambda n: n["down"] is None)  # those taken down first
+    return out
+
+
+def _local(at: str) -> str:
+    """A stored UTC moment as the county reads it (China time, to the minute)."""
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(at.replace("Z", "+00:00")).astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
+    except (ValueError, TypeError):
+        return str(at)[:16]
+
+
+def _audit_entries(limit: int = 100) -> list[dict]:
+    titles = {n["id"]: str(n.get("title", "")) for n in _rows("notice")}
+    devices = {d.id: d.name for d in Device.select()}
+    return [{"at": _local(e.at), "username": e.username, "action": _AUDIT_ACTIONS.get(e.action, e.action),
+             "target": titles.get(e.target) or devices.get(e.target) or e.target, "detail": e.detail}
+            for e in AdminAudit.select().order_by(AdminAudit.at.desc(), AdminAudit.id.desc()).limit(limit)]
 
 
 def _day(value) -> date | None:
@@ -321,6 +373,7 @@ def create_admin_router(clock: Clock) -> APIRouter:
             if target is None or source is None or target.township_id != source.township_id or target.revoked_at:
                 return back("/admin/devices", "未能移交：目标工作站不属于同一乡镇，或已被停用。")
             moved = svc.hand_over_all(device_id, to_device)
+            svc.audit(user(request), "hand_over_all", device_id, f"{moved} 份公示移交给“{target.name}”", clock.now())
         return back("/admin/devices", f"已把工作站“{source.name}”办理的 {moved} 份公示移交给“{target.name}”。"
                                       "两台电脑各同步一次后生效。")
 
@@ -330,6 +383,7 @@ def create_admin_router(clock: Clock) -> APIRouter:
             return r
         with database.connection_context():
             svc.revoke(device_id)
+            svc.audit(user(request), "revoke", device_id, "", clock.now())
         return back("/admin/devices", "已停用该工作站，其令牌不再有效。")
 
     @router.get("/handover", response_class=HTMLResponse)
@@ -350,9 +404,41 @@ def create_admin_router(clock: Clock) -> APIRouter:
             except svc.SyncError as err:
                 return back("/admin/handover", f"未能移交：{_HANDOVER_ERRORS.get(err.status, err.message)}")
             device = Device.get_by_id(device_id)
+            svc.audit(user(request), "hand_over", notice_id, f"移交给“{device.name}”", clock.now())
             title = json.loads(SyncRow.get((SyncRow.entity == "notice") & (SyncRow.id == notice_id)).data)["title"]
         return back("/admin/handover", f"已把“{title}”移交给工作站“{device.name}”。两台电脑各同步一次后生效；"
                                        "原工作站尚未上传的修改不会被接受，会在它的同步页上列出。")
+
+    @router.get("/pages", response_class=HTMLResponse)
+    def pages(request: Request, msg: str = ""):
+        if (r := guard(request)) is not None:
+            return r
+        with database.connection_context():
+            return page(request, "admin_pages.html", pages=_public_pages(), audit=_audit_entries(), msg=msg,
+                        max_reason=svc.MAX_TAKEDOWN_REASON)
+
+    @router.post("/pages/{notice_id}/take-down")
+    def take_down(request: Request, notice_id: str, reason: str = Form("", max_length=2000),
+                  csrf: str = Form("", max_length=100)):
+        if (r := guard(request, csrf)) is not None:
+            return r
+        with database.connection_context():
+            try:
+                svc.take_down(notice_id, reason, user(request), clock.now())
+            except svc.SyncError as err:
+                return back("/admin/pages", _PAGE_ERRORS.get(err.status, "未能暂停公开。"))
+        return back("/admin/pages", "已暂停公开这份公示的网上页面：扫码只显示暂停原因。乡镇下次同步后会在这份公示上看到。")
+
+    @router.post("/pages/{notice_id}/put-back")
+    def put_back(request: Request, notice_id: str, csrf: str = Form("", max_length=100)):
+        if (r := guard(request, csrf)) is not None:
+            return r
+        with database.connection_context():
+            try:
+                svc.put_back(notice_id, user(request), clock.now())
+            except svc.SyncError as err:
+                return back("/admin/pages", _PAGE_ERRORS.get(err.status, "未能恢复公开。"))
+        return back("/admin/pages", "已恢复公开这份公示的网上页面。")
 
     @router.get("/programs", response_class=HTMLResponse)
     def programs(request: Request, msg: str = ""):

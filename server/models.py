@@ -143,5 +143,16 @@ class HandoverRequest(ServerModel):
     done_at = TextField(null=True)
 
 
+class AdminAudit(ServerModel):
+    """What a county officer did that townships or residents notice: a public page taken down or
+    put back, notices handed over, a workstation's access revoked. Kept for good."""
+
+    at = TextField(index=True)  # the county's clock, UTC ISO
+    username = TextField()
+    action = TextField()  # take_down, put_back, hand_over, hand_over_all, revoke
+    target = TextField()  # the notice or device concerned
+    detail = TextField(default="")  # the reason given, or what was moved where
+
+
 SERVER_MODELS = (ServerMeta, Township, EnrollCode, Device, SyncRow, SeqCounter, PushBatch, IdLookup, Blob, Admin,
-                 HandoverRequest, AdminSession)
+                 HandoverRequest, AdminSession, AdminAudit)

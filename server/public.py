@@ -169,6 +169,15 @@ def _not_posting() -> HTMLResponse:
                  text="这份公示现在不在公示期内，不再在线受理异议。如有意见，请直接到村委会、乡镇反映或拨打监督电话。")
 
 
+def _taken_down(reason: str) -> HTMLResponse:
+    """A page the county took down: why, and nothing of the notice."""
+    text = "县级主管部门已暂停在网上公开这份公示。"
+    if reason:
+        text += f"原因：{reason}{'' if reason[-1:] in '。！？.!?' else '。'}"
+    return _page("message.html", 410, title="本公示页面已暂停公开",
+                 text=text + "纸质公示是否仍然有效，请向乡镇或监督电话核实。", bad=True)
+
+
 def _csrf_token(secret: str, now: datetime) -> str:
     """``stamp.nonce.signature``; base64url parts, so a token never looks like a long number."""
     stamp = str(int(now.timestamp()))
@@ -214,6 +223,11 @@ def create_public_router(clock: Clock) -> APIRouter:
         if not isinstance(view, dict) or not isinstance(view.get("rows"), list):
             raise ValueError("public view")
         today = clock.today()
+        takedown = svc.taken_down(notice_id)
+        if takedown is not None:  # the county's word: nothing of the notice is shown
+            return {"data": data, "view": view, "state": "taken_down", "match": None, "fingerprint": None,
+                    "reason": mask_free_text(str(takedown.get("reason") or ""))[:300], "newest": None,
+                    "days_left": None}
         state = _state(data, today)
         match = None
         if fingerprint is not None:
@@ -237,6 +251,8 @@ def create_public_router(clock: Clock) -> APIRouter:
             ctx = view_context(notice_id, version, f)
         if ctx is None:
             return _page("not_found.html", 404)
+        if ctx["state"] == "taken_down":
+            return _taken_down(ctx["reason"])
         return _page("notice.html", cell=cell, csrf=_csrf_token(svc_secret(), clock.now()), **ctx)
 
     @router.post("/v/{notice_id}/{version}/check", response_class=HTMLResponse)
@@ -250,6 +266,8 @@ def create_public_router(clock: Clock) -> APIRouter:
             ctx = view_context(notice_id, version, None)
             if ctx is None:
                 return _page("not_found.html", 404)
+            if ctx["state"] == "taken_down":
+                return _taken_down(ctx["reason"])
             if ctx["state"] not in ("posting", "ended"):
                 return _page("message.html", 410, title="本公示已不再有效",
                              text="本公示已撤回或已被更正，不再提供名单查询。请以乡镇的最新公示为准。")
@@ -266,6 +284,8 @@ def create_public_router(clock: Clock) -> APIRouter:
             ctx = view_context(notice_id, version, None)
         if ctx is None:
             return _page("not_found.html", 404)
+        if ctx["state"] == "taken_down":
+            return _taken_down(ctx["reason"])
         if ctx["state"] != "posting":
             return _not_posting()
         return _page("objection.html", csrf=_csrf_token(svc_secret(), clock.now()), error=None, typed={}, **ctx)
@@ -283,6 +303,8 @@ def create_public_router(clock: Clock) -> APIRouter:
             ctx = view_context(notice_id, version, None)
             if ctx is None:
                 return _page("not_found.html", 404)
+            if ctx["state"] == "taken_down":
+                return _taken_down(ctx["reason"])
             if ctx["state"] != "posting":
                 return _not_posting()
             content, contact = content.strip(), contact.strip()

@@ -28,6 +28,7 @@ from server.derive import publish_refusal
 from server.fields import MAX_INT, data_problem
 from server.models import (
     SERVER_MODELS,
+    AdminAudit,
     Blob,
     Device,
     EnrollCode,
@@ -1142,6 +1143,68 @@ def hand_over(notice_id: str, device_id: str) -> int:
         if data.get("owner_device") == device_id:
             return current.seq
         return _put_row("notice", notice_id, {**data, "owner_device": device_id}, current.township_id)
+
+
+#: a notice's public page can be taken down once it has one
+PUBLIC_STATUSES = ("published", "closed", "superseded", "withdrawn")
+MAX_TAKEDOWN_REASON = 300
+
+
+def take_down(notice_id: str, reason: str, username: str, now: datetime) -> int:
+    """Take the public page of a notice down (the county's word, e.g. it shows what it should
+    not): the page then says so and shows nothing of the notice; the township pulls the record
+    and sees it on the notice. Audited. Returns the record's sequence number."""
+    from app.masking import mask_free_text
+
+    # shown to residents, sent to the township and kept in the record: no personal number in it
+    reason = mask_free_text(" ".join(reason.split()))
+    if not reason:
+        raise SyncError(422, "a reason is required")
+    if len(reason) > MAX_TAKEDOWN_REASON:
+        raise SyncError(422, f"the reason may have at most {MAX_TAKEDOWN_REASON} characters")
+    with write_transaction():
+        notice = _public_notice(notice_id)
+        seq = _put_row("page_takedown", notice_id, {"notice_id": notice_id, "active": True, "reason": reason,
+                                                    "taken_down_at": _utc(now), "put_back_at": None},
+                       notice.township_id)
+        audit(username, "take_down", notice_id, reason, now)
+        return seq
+
+
+def put_back(notice_id: str, username: str, now: datetime) -> int:
+    """Serve a taken-down page again; audited. Returns the record's sequence number."""
+    with write_transaction():
+        _public_notice(notice_id)
+        current = _lock_rows({("page_takedown", notice_id)}).get(("page_takedown", notice_id))
+        if current is None or not json.loads(current.data).get("active"):
+            raise SyncError(409, "the page is not taken down")
+        seq = _put_row("page_takedown", notice_id, {**json.loads(current.data), "active": False,
+                                                    "put_back_at": _utc(now)}, current.township_id)
+        audit(username, "put_back", notice_id, "", now)
+        return seq
+
+
+def taken_down(notice_id: str) -> dict | None:
+    """The county's take-down record of a notice's page while it is in force, or None."""
+    row = SyncRow.get_or_none((SyncRow.entity == "page_takedown") & (SyncRow.id == notice_id))
+    data = json.loads(row.data) if row is not None else None
+    return data if data and data.get("active") else None
+
+
+def _public_notice(notice_id: str) -> SyncRow:
+    row = SyncRow.get_or_none((SyncRow.entity == "notice") & (SyncRow.id == notice_id))
+    if row is None or row.deleted or json.loads(row.data).get("status") not in PUBLIC_STATUSES:
+        raise SyncError(404, "no such public notice")
+    return row
+
+
+def _utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def audit(username: str, action: str, target: str, detail: str, now: datetime) -> None:
+    """Record what a county officer did (models.AdminAudit)."""
+    AdminAudit.create(at=_utc(now), username=username, action=action, target=target, detail=detail)
 
 
 def request_handover(device: Device, notice_id: str) -> None:

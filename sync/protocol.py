@@ -20,8 +20,9 @@ MAX_PULL_LIMIT = 2000
 COUNTY_ENTITIES = frozenset({"region", "notice_type", "program", "holiday_override", "county_setting"})
 
 #: rows the county keeps for one township and sends to it alone: its directory of workstations
-#: (id, name, revoked), which names each notice's owner
-COUNTY_TOWNSHIP_ENTITIES = frozenset({"workstation"})
+#: (id, name, revoked), which names each notice's owner, and the public pages of its notices the
+#: county has taken down (id = the notice's id; ``active`` false once put back)
+COUNTY_TOWNSHIP_ENTITIES = frozenset({"workstation", "page_takedown"})
 
 #: rows a township owns and pushes (``program`` only for the township's own local programs)
 TOWNSHIP_ENTITIES = frozenset({

@@ -210,6 +210,8 @@ class NoticeEditor(QWidget):
             text = _("本公示已被更正公示取代，请查看新的一版。")
         elif d.status == "published":
             text = _("本公示已发布，内容和名单已冻结；如需改动，请发布更正公示。")
+        if d.page_down:  # the county's word comes first
+            text = d.page_down + ("\n" + text if text else "")
         self.banner.setText(text)
         self.banner.setVisible(bool(text))
         self.request_button.setVisible(bool(d.read_only))

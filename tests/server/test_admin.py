@@ -227,3 +227,62 @@ def test_pages_carry_security_headers(client, admin):
         assert h["x-content-type-options"] == "nosniff" and h["x-frame-options"] == "DENY"
         assert "frame-ancestors 'none'" in h["content-security-policy"] and "script-src" not in h["content-security-policy"]
     assert client.get("/api/v1/health").headers["x-content-type-options"] == "nosniff"
+
+
+def test_the_county_takes_a_public_page_down_with_a_reason_and_puts_it_back(admin, synced):  # noqa: F811
+    """A page the county takes down shows only that and why: no title, roster, "check my row" or
+    objection form. The reason is required, the township pulls the record, and both the
+    take-down and the putting back are in the county's record of who did what."""
+    from db.models import Notice, RosterRow
+    from server.models import AdminAudit
+
+    from .test_public_pages import _published
+
+    n = _published()
+    person = RosterRow.select().where(RosterRow.notice == n.id).first()
+    url = f"/v/{n.id}/{n.edition}"
+    listing = admin.get("/admin/pages")
+    assert n.title in listing.text and "暂停公开" in listing.text
+    # no reason: refused, nothing changes
+    refused = admin.post(f"/admin/pages/{n.id}/take-down", data={"reason": "  ", "csrf": _csrf(listing.text)})
+    assert "请填写暂停公开的原因" in refused.text and admin.get(url).status_code == 200
+    # a forged form token: refused
+    assert admin.post(f"/admin/pages/{n.id}/take-down", data={"reason": "x", "csrf": "forged"}).status_code == 403
+    resident_token = _csrf(admin.get(url).text)
+    done = admin.post(f"/admin/pages/{n.id}/take-down",
+                      data={"reason": "名单中混入了其他村的人员，核实后重新公示。联系电话13812345678",
+                            "csrf": _csrf(admin.get("/admin/pages").text)})
+    assert "已暂停公开" in done.text
+    page = admin.get(f"{url}?f={n.fingerprint[:12]}")
+    assert page.status_code == 410 and "本公示页面已暂停公开" in page.text and 'class="verdict bad"' in page.text
+    assert "名单中混入了其他村的人员" in page.text and "13812345678" not in page.text  # masked like any public text
+    assert n.title not in page.text and person.name not in page.text and "与正式记录一致" not in page.text
+    check = admin.post(f"{url}/check", data={"id_number": person.id_number, "name": person.name, "csrf": resident_token})
+    assert check.status_code == 410 and person.name not in check.text
+    assert admin.get(f"{url}/objection").status_code == 410
+    # the township pulls the county's record
+    device = enroll(admin, "539901103000")
+    records = [c for c in pull_all(admin, device) if c["entity"] == "page_takedown"]
+    assert [(r["id"], r["data"]["active"]) for r in records] == [(n.id, True)]
+    assert records[0]["data"]["township_id"] == Notice.get_by_id(n.id).township_id
+    # another township does not
+    other = enroll(admin, "539901101000")
+    assert not [c for c in pull_all(admin, other) if c["entity"] == "page_takedown"]
+    # put back: served again
+    admin.post(f"/admin/pages/{n.id}/put-back", data={"csrf": _csrf(admin.get("/admin/pages").text)})
+    back = admin.get(url)
+    assert back.status_code == 200 and n.title in back.text and "公示名单（共" in back.text
+    assert [(e.username, e.action, e.target) for e in AdminAudit.select().order_by(AdminAudit.id)] == [
+        ("zhangsan", "take_down", n.id), ("zhangsan", "put_back", n.id)]
+    log = admin.get("/admin/pages").text
+    assert "暂停公开公示页面" in log and "恢复公开公示页面" in log and "zhangsan" in log
+
+
+def test_only_a_published_notice_page_can_be_taken_down(admin, synced):  # noqa: F811
+    from db.models import Notice
+
+    draft = Notice.get(Notice.status == "draft")
+    r = admin.post(f"/admin/pages/{draft.id}/take-down", data={"reason": "测试", "csrf": _form(admin, "/admin/pages")})
+    assert "找不到这份已发布的公示" in r.text
+    r = admin.post("/admin/pages/no-such-notice/put-back", data={"csrf": _form(admin, "/admin/pages")})
+    assert "找不到" in r.text

@@ -51,7 +51,7 @@ def browser():
         b.close()
 
 
-def test_a_resident_checks_the_notice_their_row_and_objects_on_a_phone(live_server, browser, tmp_path):
+def test_a_resident_checks_the_notice_their_row_and_objects_on_a_phone(county_db, live_server, browser, tmp_path):
     shots = Path(os.environ.get("GONGKAI_SHOTS", tmp_path))
     shots.mkdir(parents=True, exist_ok=True)
     n = (Notice.select().join(NoticeType).where((Notice.status == "published") & (Notice.edition == 1)
@@ -91,6 +91,21 @@ def test_a_resident_checks_the_notice_their_row_and_objects_on_a_phone(live_serv
         assert verdict.evaluate("e => getComputedStyle(e).color") == "rgb(179, 38, 30)"  # the red of .bad
         assert page.locator("main").bounding_box()["width"] <= PHONE["width"]
         page.screenshot(path=str(shots / f"public-{status}.png"), full_page=True)
+
+    # the county takes the running notice's page down: the reason in red, nothing of the notice
+    from server import sync_service as svc
+    from server.db import database, open_server_database
+
+    db = open_server_database(county_db)
+    with db.connection_context():
+        svc.take_down(n.id, "名单正在核实，核实后重新公开。", "county-admin", Clock().now())
+    db.close()
+    database.initialize(None)
+    page.goto(f"{live_server}/v/{n.id}/{n.edition}?f={n.fingerprint[:12]}")
+    body = page.inner_text("body")
+    assert "本公示页面已暂停公开" in body and "名单正在核实" in body and n.title not in body
+    assert page.locator(".verdict").first.evaluate("e => getComputedStyle(e).color") == "rgb(179, 38, 30)"
+    page.screenshot(path=str(shots / "public-taken-down.png"), full_page=True)
 
 
 def test_serve_believes_x_forwarded_for_only_from_a_configured_proxy(county_db):

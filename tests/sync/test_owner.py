@@ -158,3 +158,28 @@ def test_the_county_hands_a_notice_over_and_both_workstations_follow(town, tmp_p
         notices.submit(nid, clerk)
         assert sync_client(ctx).sync().rejected == 0
     assert town.server_row(nid)[1]["status"] == "in_review"
+
+
+def test_a_page_the_county_takes_down_is_shown_on_the_notice_at_every_workstation(town, tmp_path):
+    """The county takes a published notice's public page down with a reason: each workstation of
+    the township sees it on the notice after its next sync, and no longer once it is put back."""
+    from app.context import Clock
+    from app.notices import NoticeService
+    from db.models import Notice
+
+    ws0, ws1 = town.reset(tmp_path)
+    with opened(ws0) as (ctx, _clerk):
+        sync_client(ctx).sync()
+        nid = Notice.get(Notice.status == "published").id
+        assert NoticeService(ctx).detail(nid).page_down == ""
+    now = Clock().now()
+    town._county(lambda svc: svc.take_down(nid, "名单中有外村人员，待核实。", "county-admin", now))
+    for station in (ws0, ws1):
+        with opened(station) as (ctx, _clerk):
+            sync_client(ctx).sync()
+            text = NoticeService(ctx).detail(nid).page_down
+            assert "暂停在网上公开" in text and "名单中有外村人员，待核实" in text, text
+    town._county(lambda svc: svc.put_back(nid, "county-admin", now))
+    with opened(ws1) as (ctx, _clerk):
+        sync_client(ctx).sync()
+        assert NoticeService(ctx).detail(nid).page_down == ""

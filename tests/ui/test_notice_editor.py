@@ -457,3 +457,22 @@ def test_a_notice_another_workstation_handles_opens_read_only_with_its_name(qtbo
     qtbot.keyClick(table, Qt.Key.Key_Return)
     assert NoticeService(clerk_env.ctx).rows(nid, 0, 1)[0] == before
     save_screenshot(editor, "notice_editor_read_only_zh")
+
+
+def test_a_page_the_county_took_down_is_said_first_on_the_notice(qtbot, clerk_env):
+    """The county's take-down record, as a sync brings it: the banner says so, with the date and
+    the county's reason, above what it says about a published notice."""
+    from db.changes import utc_now
+    from db.models import Notice, PageTakedown
+
+    nid = _notice(clerk_env, "published")
+    with clerk_env.ctx.write():
+        PageTakedown.insert(id=nid, notice_id=nid, township_id=Notice.get_by_id(nid).township_id, active=True,
+                            reason="名单中有外村人员，待核实。", taken_down_at="2026-11-30T02:00:00Z",
+                            updated_at=utc_now()).execute()
+    editor = _open(qtbot, clerk_env, nid)
+    first, _sep, rest = editor.banner.text().partition("\n")
+    assert editor.banner.isVisible()
+    assert "2026-11-30 暂停在网上公开" in first and "名单中有外村人员，待核实。" in first, first
+    assert "冻结" in rest
+    save_screenshot(editor, "notice_editor_page_taken_down_zh")
