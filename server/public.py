@@ -20,7 +20,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from app.context import CHINA, Clock
@@ -31,6 +31,7 @@ from app.validation import check_id_number, normalize_id_number, normalize_name
 from server import sync_service as svc
 from server.db import database, write_transaction
 from server.models import IdLookup, SyncRow
+from server.page_cache import CACHE_CONTROL, PageCache, Rendered
 
 log = logging.getLogger(__name__)
 MAX_OBJECTION_CHARS = 2000
@@ -199,9 +200,39 @@ def _csrf_ok(secret: str, token: str, now: datetime, max_age: int = 3600) -> boo
     return 0 <= age <= max_age and hmac.compare_digest(sig, _sign(secret, stamp, nonce))
 
 
-def create_public_router(clock: Clock) -> APIRouter:
-    """The resident's pages; posting state, days left and objection due dates follow ``clock``."""
+def _stamp(notice_id: str) -> tuple[int, int] | None:
+    """The sequence numbers of the stored notice and of its take-down record (0: none), which fix
+    its public page for a day; None when there is no such notice."""
+    if len(notice_id) > 64:
+        return None
+    found = dict(SyncRow.select(SyncRow.entity, SyncRow.seq).where(
+        SyncRow.entity.in_(("notice", "page_takedown")) & (SyncRow.id == notice_id)).tuples())
+    return (found["notice"], found.get("page_takedown", 0)) if "notice" in found else None
+
+
+def _matches(fingerprint: str | None, stored: str) -> bool | None:
+    """Whether a printout's fingerprint (the QR's ``f``) is the notice's; None: none given."""
+    if fingerprint is None:
+        return None
+    return bool(stored) and hmac.compare_digest(fingerprint[:12].encode(), stored[:12].encode())
+
+
+def _cached(request: Request, page: Rendered) -> Response:
+    """A cached page: 304 when the browser holds it already, else gzip when it takes it."""
+    headers = {"ETag": page.etag, "Cache-Control": CACHE_CONTROL, "Vary": "Accept-Encoding"}
+    if page.etag in request.headers.get("if-none-match", ""):
+        return Response(status_code=304, headers=headers)
+    if "gzip" in request.headers.get("accept-encoding", ""):
+        return Response(page.gzipped, media_type="text/html; charset=utf-8",
+                        headers=headers | {"Content-Encoding": "gzip"})
+    return Response(page.body, media_type="text/html; charset=utf-8", headers=headers)
+
+
+def create_public_router(clock: Clock, page_cache: int = 256) -> APIRouter:
+    """The resident's pages; posting state, days left and objection due dates follow ``clock``.
+    ``page_cache``: how many notices' pages are kept rendered (0: none)."""
     router = APIRouter(include_in_schema=False)
+    pages = PageCache(page_cache)
     # "check my row": a resident tries a few times; guessing ID numbers needs thousands of tries
     check_limit = Limits(per_client=(10, 60), per_notice=(60, 60), overall=(600, 60))
     # objections: a few per resident, a bounded number per notice a day
@@ -230,9 +261,7 @@ def create_public_router(clock: Clock) -> APIRouter:
                     "days_left": None}
         state = _state(data, today)
         match = None
-        if fingerprint is not None:
-            match = bool(data.get("fingerprint")) and hmac.compare_digest(
-                fingerprint[:12].encode(), str(data["fingerprint"])[:12].encode())
+        match = _matches(fingerprint, str(data.get("fingerprint") or ""))
         # a withdrawn notice says why (the township's words, masked like any public text)
         reason = mask_free_text(str(data.get("withdraw_reason") or ""))[:300] if state == "withdrawn" else ""
         return {"data": data, "view": view, "state": state, "match": match, "fingerprint": fingerprint,
@@ -246,14 +275,24 @@ def create_public_router(clock: Clock) -> APIRouter:
         return format_yuan(value) if column["kind"] == "money" else str(value)
 
     @router.get("/v/{notice_id}/{version}", response_class=HTMLResponse)
-    def verify_page(notice_id: str, version: int, f: str | None = None) -> HTMLResponse:
+    def verify_page(request: Request, notice_id: str, version: int, f: str | None = None) -> Response:
         with database.connection_context():
+            stamp = _stamp(notice_id)
+            key = (notice_id, version, stamp, clock.today())
+            entry = pages.get(key) if stamp is not None else None
+            if entry is not None:
+                page = entry.pages.get(_matches(f, entry.fingerprint))
+                if page is not None:
+                    return _cached(request, page)
             ctx = view_context(notice_id, version, f)
         if ctx is None:
             return _page("not_found.html", 404)
         if ctx["state"] == "taken_down":
             return _taken_down(ctx["reason"])
-        return _page("notice.html", cell=cell, csrf=_csrf_token(svc_secret(), clock.now()), **ctx)
+        html = _env.get_template("notice.html").render(cell=cell, csrf=_csrf_token(svc_secret(), clock.now()), **ctx)
+        if ctx["state"] == "superseded" or stamp is None:  # its link follows other notices: made each time
+            return HTMLResponse(html)
+        return _cached(request, pages.put(key, str(ctx["data"].get("fingerprint") or ""), ctx["match"], html))
 
     @router.post("/v/{notice_id}/{version}/check", response_class=HTMLResponse)
     def check_row(request: Request, notice_id: str, version: int, id_number: str = Form("", max_length=40),

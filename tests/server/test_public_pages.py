@@ -307,3 +307,82 @@ def test_objections_are_taken_online_only_while_the_notice_is_posted(client, syn
 def _published_page(client) -> str:
     n = _published()
     return client.get(f"/v/{n.id}/{n.edition}").text
+
+
+def test_a_notice_page_is_served_from_the_cache_until_anything_it_shows_changes(synced, monkeypatch):
+    """One app (one cache), a clock that moves: the same page twice is one render, with an ETag
+    (a 304 for a browser that holds it) and gzip; a matching and a non-matching printout each get
+    their own verdict; the next day, a withdrawal pushed by the township and a take-down by the
+    county each show at the next request."""
+    from datetime import UTC, datetime, time, timedelta
+
+    from fastapi.testclient import TestClient
+
+    from app.context import Clock
+    from db.changes import payload_of
+    from server import sync_service as svc
+    from server.app import create_app
+
+    n = _published()
+    moment = [datetime.combine(n.posting_end - timedelta(days=1), time(2), tzinfo=UTC)]
+    client = TestClient(create_app(clock=Clock(now_fn=lambda: moment[0])))
+    url = f"/v/{n.id}/{n.edition}"
+    renders = []
+    import server.public
+
+    original = server.public._env.get_template
+
+    def counting(name, *args, **kwargs):
+        renders.append(name)
+        return original(name, *args, **kwargs)
+
+    monkeypatch.setattr(server.public._env, "get_template", counting)
+    first = client.get(url, headers={"Accept-Encoding": "gzip"})
+    again = client.get(url, headers={"Accept-Encoding": "gzip"})
+    assert first.status_code == again.status_code == 200 and renders.count("notice.html") == 1
+    assert first.headers["content-encoding"] == "gzip" and first.headers["cache-control"] == "public, no-cache"
+    assert first.text == again.text and first.headers["etag"] == again.headers["etag"]
+    assert "公示中，剩余 1 天" in first.text
+    plain = client.get(url, headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers and plain.text == first.text
+    held = client.get(url, headers={"If-None-Match": first.headers["etag"]})
+    assert held.status_code == 304 and held.content == b""
+
+    good, bad = f"{url}?f={n.fingerprint[:12]}", f"{url}?f=000000000000"
+    for _ in range(2):
+        assert "与正式记录一致" in client.get(good).text
+        assert "与正式记录不一致" in client.get(bad).text
+    assert renders.count("notice.html") == 3  # no fingerprint, a matching one, another one
+
+    moment[0] += timedelta(days=2)  # the county's next days: the posting has ended
+    ended = client.get(url, headers={"If-None-Match": first.headers["etag"]})
+    assert ended.status_code == 200 and "公示期已结束" in ended.text and ended.headers["etag"] != first.headers["etag"]
+
+    data = payload_of(n) | {"status": "withdrawn", "withdraw_reason": "面积统计有误", "version": n.version + 1}
+    r = push(client, synced["device"], [{"entity": "notice", "id": n.id, "version": n.version + 1,
+                                          "base_version": n.version, "data": data}])
+    assert r.json()["accepted"], r.text
+    withdrawn = client.get(url)
+    assert "撤回原因：面积统计有误" in withdrawn.text and "公示名单（共" not in withdrawn.text
+
+    svc.take_down(n.id, "待核实", "county-admin", moment[0])
+    down = client.get(url, headers={"If-None-Match": withdrawn.headers["etag"]})
+    assert down.status_code == 410 and "本公示页面已暂停公开" in down.text
+
+
+def test_the_page_cache_keeps_a_bounded_number_of_notices_least_recent_out_first():
+    from server.page_cache import PageCache
+
+    cache = PageCache(entries=3)
+    for i in range(5):
+        cache.put((f"n{i}", 1, (i, 0), "day"), "fp", None, f"<p>{i}</p>")
+    assert [cache.get((f"n{i}", 1, (i, 0), "day")) is not None for i in range(5)] == [False, False, True, True, True]
+    cache.get(("n2", 1, (2, 0), "day"))  # used: kept when the next one comes
+    cache.put(("n5", 1, (5, 0), "day"), "fp", None, "<p>5</p>")
+    assert cache.get(("n2", 1, (2, 0), "day")) is not None and cache.get(("n3", 1, (3, 0), "day")) is None
+    # a newer version of a notice replaces the older one
+    cache.put(("n5", 1, (6, 0), "day"), "fp", None, "<p>5 again</p>")
+    assert cache.get(("n5", 1, (5, 0), "day")) is None
+    off = PageCache(entries=0)
+    off.put(("n", 1, (1, 0), "day"), "fp", None, "<p></p>")
+    assert off.get(("n", 1, (1, 0), "day")) is None
