@@ -125,13 +125,13 @@ def _in_db(fn, *args):
 
 
 def create_app(*, clock: Clock, https_only: bool = False, session_secret: str | None = None,
-               request_threads: int = 4) -> FastAPI:
+               request_threads: int = 4, page_cache: int = 256) -> FastAPI:
     """The application over the already-opened server database (see server.db).
 
     ``clock`` is the county's clock, the same kind the township side uses: posting states, due
     dates, objection numbers, form-token age and enrolment-code expiry follow it (``serve`` passes
     the real one, tests a fixed one); only record stamps read the wall clock. ``https_only`` marks the admin cookie Secure; set it behind a TLS reverse
-    proxy.
+    proxy. ``page_cache``: how many notices' public pages each worker keeps rendered (0: none).
     """
     from contextlib import asynccontextmanager
 
@@ -286,7 +286,7 @@ def create_app(*, clock: Clock, https_only: bool = False, session_secret: str | 
     from server.admin import create_admin_router
     from server.public import create_public_router, svc_secret
 
-    app.include_router(create_public_router(clock))
+    app.include_router(create_public_router(clock, page_cache))
     app.include_router(create_admin_router(clock))
     # bodies limited before they are read (inside the session middleware: it needs the session)
     from server.limits import BodyLimits, SecurityHeaders
@@ -317,4 +317,5 @@ def create_app_from_env() -> FastAPI:
 
     open_server_database(os.environ["GONGKAI_SERVER_DB"])
     return create_app(clock=Clock(), https_only=os.environ.get("GONGKAI_HTTPS_ONLY") == "1",
-                      request_threads=int(os.environ.get("GONGKAI_SERVER_THREADS", "4")))
+                      request_threads=int(os.environ.get("GONGKAI_SERVER_THREADS", "4")),
+                      page_cache=int(os.environ.get("GONGKAI_PAGE_CACHE", "256")))

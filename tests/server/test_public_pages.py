@@ -13,8 +13,9 @@ from server.models import SyncRow
 from .test_sync_api import auth, enroll, pull_all, push
 
 
-def push_demo(client) -> dict:
-    """Register the demo township (open in this process) on the server and push its outbox."""
+def push_demo(client, code: str = "539901103000") -> dict:
+    """Register the demo township (open in this process) on the server under ``code`` and push its
+    outbox."""
     from app.notices import claim_unowned
     from app.settings import local_township_id
     from db.changes import payload_of
@@ -24,13 +25,13 @@ def push_demo(client) -> dict:
 
     township_id = local_township_id()
     # under the demo's own name: the public view printed there names it, and the county derives it
-    add_township("539901103000", Region.get_by_id(township_id).name, township_id=township_id)
+    add_township(code, Region.get_by_id(township_id).name, township_id=township_id)
     # the county holds the demo's villages as reference data, as it would have from the start
     for region in Region.select().where(Region.level == "village"):
         svc.put_county_row("region", region.id, payload_of(region))
     for program in Program.select().where(Program.township_id.is_null()):  # the county's own programs
         svc.put_county_row("program", program.id, payload_of(program))
-    device = enroll(client, "539901103000")
+    device = enroll(client, code)
     with database.atomic():
         claim_unowned(device["device_id"])  # as the workstation's enrolment does
     entries = list(Outbox.select().order_by(Outbox.seq))
