@@ -1,6 +1,11 @@
 """Exporting a notice's roster to .xlsx: the public view (masked, as printed), the internal roster
 (清册, full data — an explicit, audited action) and the 一卡通 payment-upload layout.
 
+The payment file is what the bank pays from, so it is made only once the money may be released
+(DESIGN §4): the notice was closed after its posting period, no objection on it is waiting for an
+answer, and no row of it is in error. :meth:`ExportService.payment_blocker` says why not, in the
+words the editor's menu and the command line show.
+
 ID numbers and accounts are written as text cells so Excel never turns them into numbers, and
 amounts as exact text with two decimals unless a layout asks for numbers.
 """
@@ -15,12 +20,13 @@ from typing import Any
 
 from app.audit import record
 from app.context import Context
-from app.errors import AppError, ValidationError
+from app.errors import AppError, TransitionError, ValidationError
 from app.i18n import _
 from app.money import format_quantity, format_yuan
-from app.notices import NoticeService
+from app.notices import STATUS_LABELS, NoticeService, RosterTotals
 from app.settings import get_county
 from app.users import UserService
+from db.models import Notice, Objection
 
 VIEWS = ("public", "internal", "payment")
 
@@ -38,6 +44,10 @@ DEFAULT_PAYMENT_LAYOUT: list[dict[str, str]] = [
 
 class ExportError(AppError):
     """The file could not be written; nothing was left half-written."""
+
+
+class PaymentRefused(TransitionError):
+    """The notice's money may not be released (yet): no payment file was written."""
 
 
 @dataclass(frozen=True)
@@ -122,29 +132,82 @@ class ExportService:
         if view == "public":
             return self._public(notice_id, path)
         user = self._users.require(by, "preparer", "reviewer")
+        if view == "payment":
+            return self._payment(notice_id, path, user)
         n = self._notices.get(notice_id)
         rows = self._notices.rows(notice_id)
-        if view == "internal":
-            schema = n.notice_type.roster_schema
-            headers = ["序号", *(c["label"] for c in schema)]
-            data = [[str(i), *(cell_text(c, r) for c in schema)] for i, r in enumerate(rows, start=1)]
-            title = f"{n.title}（内部清册，含个人信息，请妥善保管）"
-            _write_xlsx(path, "清册", title, headers, data, [f"导出人：{user.display_name}"], private=True)
-        else:
-            layout = get_county("payment_layout") or DEFAULT_PAYMENT_LAYOUT
-            program = n.program.name if n.program_id else n.title
-            headers = [c["header"] for c in layout]
-            data = []
-            for i, r in enumerate(rows, start=1):
-                values = {"seq": str(i), "program": program, "amount": format_yuan(r.amount_fen or 0, thousands=False)}
-                data.append([values[c["field"]] if c["field"] in values else cell_text({"key": c["field"]}, r)
-                             for c in layout])
-            total = format_yuan(sum(r.amount_fen or 0 for r in rows), thousands=False)
-            _write_xlsx(path, "一卡通发放", f"{program} 发放明细", headers, data, [f"合计金额：{total} 元，共 {len(rows)} 笔"],
-                        private=True)
+        schema = n.notice_type.roster_schema
+        headers = ["序号", *(c["label"] for c in schema)]
+        data = [[str(i), *(cell_text(c, r) for c in schema)] for i, r in enumerate(rows, start=1)]
+        title = f"{n.title}（内部清册，含个人信息，请妥善保管）"
+        _write_xlsx(path, "清册", title, headers, data, [f"导出人：{user.display_name}"], private=True)
         with self._ctx.write():
             record(self._ctx, user, f"export.{view}", "notice", notice_id, {"rows": len(rows), "file": path.name})
         return ExportResult(path, len(rows), view)
+
+    def payment_blocker(self, notice_id: str, totals: RosterTotals | None = None) -> str:
+        """Why the notice's 一卡通 payment file may not be made now, in words for the clerk with
+        what to do about it; "" when it may (closed after its period, the close-out recorded that
+        money may be released, no objection waiting for an answer, no row in error). ``totals``,
+        when the caller has just read them, spares a second pass over the roster."""
+        n = self._notices.get(notice_id)
+        if n.status in ("draft", "in_review", "approved"):
+            return _("这份公示还没有发布（当前状态：{status}），不能据此发放资金。一卡通发放文件要在公示期满、"
+                     "异议全部答复并结束公示后导出。").format(status=_(STATUS_LABELS[n.status]))
+        if n.status == "published":
+            if self._ctx.clock.today() <= n.posting_end:
+                return _("公示尚未结束（公示期至 {end}）。期满、异议全部答复并由审核人结束公示后，"
+                         "才能导出一卡通发放文件。").format(end=n.posting_end.isoformat())
+            return _("公示期已满，但还没有结束公示。请审核人在异议全部答复后“结束公示”，再导出一卡通发放文件。")
+        if n.status == "withdrawn":
+            return _("这份公示已撤回，不能据此发放资金。需要发放的，请重新办理公示。")
+        if n.status == "superseded":
+            newer = (Notice.select(Notice.title)
+                     .where((Notice.supersedes == n.id) & ~Notice.deleted & (Notice.status != "withdrawn"))
+                     .order_by(Notice.edition.desc()).first())
+            return _("这份公示已被更正公示“{title}”取代，不能据此发放资金。请在更正公示结束后从它导出一卡通发放文件。"
+                     ).format(title=newer.title if newer else _("（更正公示）"))
+        if not n.funds_released:
+            return _("这份公示结束时没有记录资金可以发放（不涉及补贴、衔接资金或征地补偿），不能导出一卡通发放文件。")
+        unanswered = Objection.select().where(
+            (Objection.notice == n.id) & ~Objection.deleted & (Objection.status != "answered")).count()
+        if unanswered:
+            return _("还有 {count} 条异议未办结。请在“异议”页核实并答复后，再导出一卡通发放文件。").format(count=unanswered)
+        errors = (totals or self._notices.totals(n.id)).error_rows
+        if errors:
+            return _("名单中有 {count} 行有错误，不能据此发放资金。请在“明细（清册）”页勾选“只看有问题的行”核实；"
+                     "这些行须改正并重新公示后才能发放。").format(count=errors)
+        return ""
+
+    def _payment(self, notice_id: str, path: Path, user) -> ExportResult:
+        """The 一卡通 upload file, only when the money may be released; audited with the number
+        of payments and their total. Refused: nothing is written."""
+        with self._ctx.db.atomic():  # one snapshot: the rows paid are the rows the checks passed
+            reason = self.payment_blocker(notice_id)
+            if reason:
+                raise PaymentRefused(reason, details=f"notice {notice_id}")
+            n = self._notices.get(notice_id)
+            rows = self._notices.rows(notice_id)
+        layout = get_county("payment_layout") or DEFAULT_PAYMENT_LAYOUT
+        program = n.program.name if n.program_id else n.title
+        headers = [c["header"] for c in layout]
+        data = []
+        for i, r in enumerate(rows, start=1):
+            values = {"seq": str(i), "program": program, "amount": format_yuan(r.amount_fen or 0, thousands=False)}
+            data.append([values[c["field"]] if c["field"] in values else cell_text({"key": c["field"]}, r)
+                         for c in layout])
+        total_fen = sum(r.amount_fen or 0 for r in rows)
+        total = format_yuan(total_fen, thousands=False)
+        _write_xlsx(path, "一卡通发放", f"{program} 发放明细", headers, data, [f"合计金额：{total} 元，共 {len(rows)} 笔"],
+                    private=True)
+        try:
+            with self._ctx.write():
+                record(self._ctx, user, "export.payment", "notice", notice_id,
+                       {"payments": len(rows), "total_fen": total_fen, "file": path.name})
+        except BaseException:
+            path.unlink(missing_ok=True)  # no payment file that the audit log does not know of
+            raise
+        return ExportResult(path, len(rows), "payment")
 
     def _public(self, notice_id: str, path: Path) -> ExportResult:
         view = self._notices.public_view(notice_id)

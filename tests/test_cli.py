@@ -246,6 +246,51 @@ def test_print_commands_write_real_pdfs(demo_dir, tmp_path):
     assert failed.returncode == 1 and failed.stderr.count("\n") == 1 and "/proc/no-such-process" in failed.stderr
 
 
+def _add_objection(data: Path, notice_id: str) -> None:
+    """An objection that arrived after the notice closed (recorded by phone), through the service."""
+    from app.context import Clock, Context
+    from app.objections import ObjectionService
+    from db.connection import DB_FILENAME, close_database, open_database
+    from db.models import User
+
+    from .conftest import FIXED_NOW
+
+    ctx = Context(db=open_database(data / DB_FILENAME), data_dir=data, clock=Clock.fixed(FIXED_NOW))
+    try:
+        clerk = User.get(User.username == "zhangli")
+        ObjectionService(ctx).record(notice_id, clerk.id, channel="phone", content="我家的补贴面积少算了")
+    finally:
+        close_database()
+
+
+def test_the_payment_file_only_for_a_closed_notice_without_open_objections(demo_dir, tmp_path):
+    items = notices(demo_dir)
+    draft = next(n for n in items if n["status"] == "draft")
+    refused = run("export", draft["id"], "--view", "payment", "--data-dir", str(demo_dir), "-o", str(tmp_path / "d.xlsx"))
+    assert refused.returncode == 1 and refused.stderr.count("\n") == 1, refused.stderr
+    assert refused.stderr.startswith("error: ") and "还没有发布（当前状态：草稿）" in refused.stderr
+    assert not list(tmp_path.glob("d.xlsx*"))
+
+    first, second = [n for n in items if n["status"] == "closed" and n["type"] == "subsidy_payout"][:2]
+    out = tmp_path / "pay.xlsx"
+    done = run("export", first["id"], "--view", "payment", "--user", "wangqiang", "--data-dir", str(demo_dir),
+               "-o", str(out), check=True)
+    assert out.exists() and f"exported {first['rows']} rows (payment)" in done.stdout
+    conn = sqlite3.connect(demo_dir / "gongkai.sqlite3")
+    try:
+        [(who, summary)] = conn.execute("SELECT username, summary FROM audit_event WHERE action = 'export.payment' "
+                                        "AND object_id = ?", (first["id"],)).fetchall()
+    finally:
+        conn.close()
+    assert who == "wangqiang"
+    assert json.loads(summary) == {"payments": first["rows"], "total_fen": first["total_fen"], "file": "pay.xlsx"}
+
+    _add_objection(demo_dir, second["id"])
+    late = run("export", second["id"], "--view", "payment", "--data-dir", str(demo_dir), "-o", str(tmp_path / "s.xlsx"))
+    assert late.returncode == 1 and late.stderr.count("\n") == 1 and "还有 1 条异议未办结" in late.stderr
+    assert not list(tmp_path.glob("s.xlsx*"))
+
+
 def test_an_unexpected_failure_is_one_line_and_its_details_hold_no_personal_data(demo_dir, capsys, monkeypatch):
     """A bug is a fault that is hard to cause for real: a command's handler is made to fail."""
     import app.cli

@@ -354,13 +354,14 @@ def test_a_row_added_offline_to_a_notice_published_since_is_refused_in_the_clerk
         assert RosterRow.select().where(RosterRow.notice == nid).count() == 5
 
 
-def _payment_file(ctx, nid, clerk, path):
-    """The 一卡通 payment file of a notice as the bank gets it: (rows, total line)."""
+def _roster_file(ctx, nid, clerk, path):
+    """The internal roster (清册) of a notice as exported: the names, accounts and amounts the
+    一卡通 payment file is made from once the notice closes."""
     from python_calamine import CalamineWorkbook
 
     from app.exports import ExportService
 
-    ExportService(ctx).export(nid, "payment", path, clerk)
+    ExportService(ctx).export(nid, "internal", path, clerk)
     rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0).to_python()
     return [r for r in rows if any(str(c).strip() for c in r)]
 
@@ -368,8 +369,8 @@ def _payment_file(ctx, nid, clerk, path):
 def test_an_offline_edit_of_a_row_published_since_gives_way_to_the_county_and_both_pay_the_same(town, tmp_path):
     """The second workstation, offline, changes a household's amount in a notice the first has
     published since. The county refuses it; the second workstation takes the posted amount at
-    once (its own kept in the record, acknowledged by the clerk), and both workstations' 一卡通
-    payment files are the posted notice's."""
+    once (its own kept in the record, acknowledged by the clerk), and both workstations' rosters,
+    which the 一卡通 payment file is made from, are the posted notice's."""
     from decimal import Decimal
 
     from app.integrity import verify_database
@@ -389,7 +390,7 @@ def test_an_offline_edit_of_a_row_published_since_gives_way_to_the_county_and_bo
         notices.approve(nid, User.get(User.username == "wangqiang").id)
         notices.publish(nid, clerk)
         sync_client(ctx).sync()
-        posted = _payment_file(ctx, nid, clerk, tmp_path / "pay0.xlsx")
+        posted = _roster_file(ctx, nid, clerk, tmp_path / "roster0.xlsx")
     with opened(ws1) as (ctx, clerk):  # offline until now: its copy is still a draft
         notices = NoticeService(ctx)
         first = notices.rows(nid)[0]
@@ -401,7 +402,7 @@ def test_an_offline_edit_of_a_row_published_since_gives_way_to_the_county_and_bo
         assert problem.kind == "replaced" and problem.local_data["amount_fen"] == 11111100
         assert problem.server_data["amount_fen"] == first.amount_fen
         assert verify_database(ctx).ok, verify_database(ctx).first_problem
-        assert _payment_file(ctx, nid, clerk, tmp_path / "pay1.xlsx") == posted
+        assert _roster_file(ctx, nid, clerk, tmp_path / "roster1.xlsx") == posted
         ConflictService(ctx).acknowledge(problem.id, clerk)
         assert not SyncProblem.select().where(SyncProblem.resolved_at.is_null()).exists()
         assert sync_client(ctx).sync(check=True).integrity == ()
