@@ -126,6 +126,7 @@ class NoticeEditor(QWidget):
         self.export_button.setText(_("导出"))
         self.export_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         menu = QMenu(self.export_button)
+        menu.setToolTipsVisible(True)  # the payment entry says why it is disabled
         self.export_actions: dict[str, QAction] = {}
         for view, text in (("public", _("公示名单（已隐去个人信息）…")), ("internal", _("内部清册（含个人信息）…")),
                            ("payment", _("一卡通发放表（含个人信息）…"))):
@@ -187,6 +188,7 @@ class NoticeEditor(QWidget):
         self.info_label.setText(" · ".join(p for p in parts if p))
         self._show_banner(d)
         self._update_buttons()
+        self._update_payment_entry()
         self.roster.set_editable(self.actions["edit"])
         self.header_form.show_detail(d, self.actions["edit"])
         preview = None
@@ -223,6 +225,16 @@ class NoticeEditor(QWidget):
             button.setEnabled(not reason and not self._busy)
             button.setToolTip(reason or texts[action][1])
         self.request_button.setEnabled(not self._busy)
+
+    def _update_payment_entry(self) -> None:
+        """The 一卡通 entry only once the money may be released; until then it says why, in the
+        words the service refuses with."""
+        reason = ExportService(self._env.ctx).payment_blocker(self.notice_id, self.roster.totals)
+        entry = self.export_actions["payment"]
+        entry.setEnabled(not reason)
+        tip = reason or _("公示已结束，没有未办结的异议，名单没有错误：可以导出交银行发放。导出会记入操作记录。")
+        entry.setToolTip(tip)
+        entry.setStatusTip(tip)
 
     def _show_totals_in_pages(self) -> None:
         t = self.roster.totals

@@ -5,6 +5,8 @@ state; content edits, rows added and deleted, corrections, exports, and the new-
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLineEdit, QMessageBox
@@ -361,6 +363,66 @@ def test_export_of_the_public_list_and_of_the_internal_roster(qtbot, clerk_env, 
     assert "身份证号码" in asked[0] and "记入操作记录" in asked[0]
     sheet = load_workbook(tmp_path / "internal.xlsx").active
     assert "内部清册" in sheet["A1"].value
+
+
+def _payment_entry(editor: NoticeEditor):
+    """The 一卡通 entry of the editor's 导出 menu, as the clerk finds it there."""
+    menu = editor.export_button.menu()
+    [entry] = [a for a in menu.actions() if a.text().startswith(("一卡通发放表", "Payment list"))]
+    return menu, entry
+
+
+def test_the_payment_entry_says_why_until_the_money_may_be_released(qtbot, clerk_env, monkeypatch, tmp_path):
+    from app.exports import ExportService
+    from app.objections import ObjectionService
+
+    exports = ExportService(clerk_env.ctx)
+    for status, says in (("draft", "还没有发布（当前状态：草稿）"), ("published", "公示尚未结束（公示期至 ")):
+        editor = _open(qtbot, clerk_env, _notice(clerk_env, status, type_code="subsidy_payout"))
+        menu, entry = _payment_entry(editor)
+        reason = exports.payment_blocker(editor.notice_id)
+        assert says in reason
+        assert not entry.isEnabled() and entry.toolTip() == reason and entry.statusTip() == reason
+        assert menu.toolTipsVisible()  # a menu shows its entries' tooltips only when told to
+        assert editor.export_actions["public"].isEnabled() and editor.export_actions["internal"].isEnabled()
+
+    nid = _notice(clerk_env, "closed", type_code="subsidy_payout")
+    editor = _open(qtbot, clerk_env, nid)
+    menu, entry = _payment_entry(editor)
+    assert entry.isEnabled() and "可以导出交银行发放" in entry.toolTip()
+    asked = _answer(monkeypatch, QMessageBox.StandardButton.Yes)
+    chosen: list[str] = []
+    target = [tmp_path / "pay.xlsx"]
+
+    def save_as(*_args, **_kwargs):
+        chosen.append("asked")
+        return str(target[0]), ""
+
+    monkeypatch.setattr("ui.notice_editor.QFileDialog.getSaveFileName", save_as)
+    entry.trigger()
+    with qtbot.waitSignal(editor.last_op.finished, timeout=20_000):
+        pass
+    assert (tmp_path / "pay.xlsx").exists() and "已导出" in editor.notice_message.text()
+    assert "记入操作记录" in asked[0]
+
+    # an objection arrives after the close: the entry is disabled at once, with the reason
+    ObjectionService(clerk_env.ctx).record(nid, _user(clerk_env, "zhangli"), channel="phone",
+                                           content="我家的补贴面积少算了")
+    clerk_env.bus.changed.emit(Changes(objections=True))
+    assert not entry.isEnabled()
+    assert "还有 1 条异议未办结" in entry.toolTip() and entry.toolTip() == exports.payment_blocker(nid)
+    asked.clear()
+    chosen.clear()
+    target[0] = tmp_path / "pay2.xlsx"
+    entry.trigger()  # a disabled entry does nothing: nothing asked, nothing written
+    assert asked == [] and chosen == [] and not (tmp_path / "pay2.xlsx").exists()
+
+
+def test_the_payment_entry_gives_its_reason_in_english(qtbot, clerk_env, english):
+    editor = _open(qtbot, clerk_env, _notice(clerk_env, "draft", type_code="subsidy_payout"))
+    _menu, entry = _payment_entry(editor)
+    assert not entry.isEnabled() and "not been posted" in entry.toolTip()
+    assert not re.search(r"[\u4e00-\u9fff]", entry.toolTip())
 
 
 def test_print_preview_opens_for_the_notice(qtbot, clerk_env):
