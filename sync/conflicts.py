@@ -33,7 +33,7 @@ FIELD_LABELS = {
     "contact_phone": N_("联系电话"), "supervision_phone": N_("监督电话"), "status": N_("状态"),
     "edition": N_("版次"), "posting_start": N_("公示开始"), "posting_end": N_("公示结束"),
     "posting_days": N_("公示天数"), "posting_unit": N_("天数计算"), "return_comment": N_("退回意见"),
-    "withdraw_reason": N_("撤回理由"), "closed_at": N_("结束时间"), "funds_released": N_("资金已发放"),
+    "withdraw_reason": N_("撤回理由"), "closed_at": N_("结束时间"), "funds_released": N_("资金可以发放"),
     "notice_type_id": N_("公开事项"), "program_id": N_("项目"), "village_id": N_("村"),
     "seq": N_("序号"), "name": N_("名称/姓名"), "id_number": N_("身份证号码"), "group_name": N_("村民小组"),
     "quantity": N_("数量"), "rate": N_("标准"), "amount_fen": N_("金额（元）"), "bank_account": N_("一卡通账号"),
