@@ -30,6 +30,17 @@ def _copy_dir(src: Path, dst: Path) -> None:
     shutil.copytree(src, dst, dirs_exist_ok=True)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _data_dir_of_the_session(tmp_path_factory):
+    """Nothing a test runs falls back on the user's own data folder (a county server on
+    PostgreSQL keeps its signing key there by default, see server.keys): the default data folder
+    is one of the session's, for this process and the servers and commands it starts."""
+    with pytest.MonkeyPatch.context() as patch:
+        if not os.environ.get("GONGKAI_DATA_DIR"):
+            patch.setenv("GONGKAI_DATA_DIR", str(tmp_path_factory.mktemp("default-data-dir")))
+        yield
+
+
 @pytest.fixture(scope="session")
 def _empty_template(tmp_path_factory) -> Path:
     d = tmp_path_factory.mktemp("empty-template")
