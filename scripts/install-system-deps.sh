@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Debian packages the application and its tests need: Qt's runtime libraries (xcb, EGL, fonts),
-# a TrueType CJK font, poppler-utils (pdftoppm/pdftotext), Xvfb for screenshots, PostgreSQL,
-# Chromium, and libfaketime for running the tests at other dates (scripts/at-date).
+# TrueType CJK fonts (AR PL UMing, the 宋体-style body font; HanaMin for CJK Extensions A–F;
+# WenQuanYi; Droid Sans Fallback, which lacks digits, for the tests that refuse it),
+# poppler-utils (pdftoppm/pdftotext), Xvfb for screenshots, PostgreSQL, Chromium, and libfaketime
+# for running the tests at other dates (scripts/at-date).
 # Idempotent and quick when everything is present; needs root (or sudo) only to install.
 set -euo pipefail
 
@@ -9,7 +11,8 @@ PACKAGES=(
   libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3
   libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libxcb-xinerama0 libxcb-randr0
   libxcb-render-util0 libxcb-image0 libnss3 libxcomposite1 libxdamage1 libxrandr2 libxtst6
-  fonts-wqy-microhei fonts-dejavu-core poppler-utils xvfb xauth
+  fonts-arphic-uming fonts-hanazono fonts-wqy-microhei fonts-droid-fallback fonts-dejavu-core
+  poppler-utils xvfb xauth
   postgresql postgresql-contrib chromium wrk faketime
 )
 
