@@ -1,4 +1,11 @@
-"""Find a TrueType CJK font, register it with reportlab once, and measure text with it.
+"""Find a TrueType CJK body font and its fallbacks, register them with reportlab once, and
+measure and split text by the font that draws each character.
+
+The body font is a 宋体-style face where one is installed (SimSun, Songti, AR PL UMing), and must
+draw Chinese, digits and Latin letters: amounts, dates and page numbers are in it. Characters it
+lacks (CJK Extension A–G, characters added late to Unicode) come from fallback fonts, the first
+that has each one: SimSun-ExtB and MingLiU-ExtB on Windows, HanaMin (花园明朝) on Linux, then any
+other Chinese font installed. Fallbacks are loaded the first time a character needs them.
 
 reportlab embeds only TrueType (glyf) outlines, subset; OpenType/CFF fonts (most Noto CJK and
 Source Han files, Hiragino) are detected from their table directory and skipped, or refused when
@@ -10,34 +17,55 @@ from __future__ import annotations
 
 import functools
 import os
+import re
+import string
 import struct
 import sys
 import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase import pdfmetrics, ttfonts
 from reportlab.pdfbase.ttfonts import TTFError, TTFont
+from reportlab.pdfgen.canvas import Canvas
 
 from app.i18n import N_, _
-from printing.errors import PrintError
+from printing.errors import PrintError, unprintable
 
 #: environment variable naming a font file (overrides discovery, below an explicit argument)
 FONT_ENV = "GONGKAI_FONT"
 
-#: characters every notice uses; a font without them is not a CJK font
-_PROBE = "公示村镇补贴金额元亩第页共"
-
-# Preferred files by platform family, most suitable first. SimSun (宋体) is the customary face of
-# official notices; YaHei/HeiTi read well small; WenQuanYi and Droid are the usual Linux fonts.
-_PREFERRED = (
-    "simsun.ttc", "simsun.ttf", "msyh.ttc", "msyh.ttf", "simhei.ttf", "simfang.ttf", "simkai.ttf",
-    "msyhl.ttc", "STHeiti Light.ttc", "STHeiti Medium.ttc", "Songti.ttc", "PingFang.ttc",
-    "Arial Unicode.ttf", "wqy-microhei.ttc", "wqy-zenhei.ttc", "uming.ttc", "ukai.ttc",
-    "DroidSansFallbackFull.ttf", "DroidSansFallback.ttf", "NotoSansSC-Regular.ttf",
-    "NotoSerifSC-Regular.ttf", "NotoSansCJK-Regular.ttc", "NotoSerifCJK-Regular.ttc",
+#: what the body font must draw, and what a font lacking it is told it lacks: Chinese, and the
+#: digits and Latin letters of amounts, dates, page numbers, document numbers and web addresses
+_NEEDS = (
+    ("公示村镇补贴金额元亩第页共", N_("中文")),
+    (string.digits, N_("数字 0–9")),
+    (string.ascii_letters, N_("拉丁字母 A–Z")),
 )
-_HINTS = ("cjk", "sc-", "sc.", "hei", "song", "ming", "kai", "fang", "wqy", "droid", "gb", "yahei", "simsun")
+_CHINESE = _NEEDS[0][1]
+
+# Preferred body fonts, most suitable first: 宋体 (Song/Ming) faces, the customary face of official
+# notices (SimSun on Windows, Songti on macOS, AR PL UMing or a TrueType Noto Serif on Linux), then
+# the sans-serif faces: YaHei/HeiTi read well small; WenQuanYi is the usual Linux font.
+_PREFERRED = (
+    "simsun.ttc", "simsun.ttf", "Songti.ttc", "uming.ttc", "NotoSerifSC-Regular.ttf",
+    "NotoSerifCJK-Regular.ttc", "msyh.ttc", "msyh.ttf", "simhei.ttf", "simfang.ttf", "simkai.ttf",
+    "msyhl.ttc", "STHeiti Light.ttc", "STHeiti Medium.ttc", "PingFang.ttc", "Arial Unicode.ttf",
+    "wqy-microhei.ttc", "wqy-zenhei.ttc", "ukai.ttc", "NotoSansSC-Regular.ttf", "NotoSansCJK-Regular.ttc",
+    "DroidSansFallbackFull.ttf", "DroidSansFallback.ttf",
+)
+# Fallbacks for what the body font lacks, most suitable first: the Song-style companions of SimSun
+# and MingLiU for Extensions B–G (Windows), HanaMin A/B (花园明朝, Extensions A–F; Debian
+# fonts-hanazono), BabelStone Han; then the large everyday fonts. Every other Chinese font found
+# follows these.
+_FALLBACKS = (
+    "simsunb.ttf", "SimsunExtG.ttf", "mingliub.ttc", "HanaMinA.ttf", "HanaMinB.ttf", "BabelStoneHan.ttf",
+    "simsun.ttc", "msyh.ttc", "Songti.ttc", "uming.ttc", "ukai.ttc", "wqy-zenhei.ttc", "wqy-microhei.ttc",
+    "DroidSansFallbackFull.ttf", "DroidSansFallback.ttf",
+)
+_HINTS = ("cjk", "sc-", "sc.", "hei", "song", "ming", "kai", "fang", "wqy", "droid", "gb", "yahei", "simsun",
+          "hana", "extb", "babelstone")
 _FONT_SUFFIXES = (".ttf", ".ttc", ".otf", ".otc")
 
 INSTALL_HELP = N_(
@@ -106,30 +134,35 @@ def sfnt_faces(path: Path) -> list[str]:
         return kinds
 
 
-def _load(font: FontFile) -> TTFont:
-    """Parse the face with reportlab; raises TTFError/OSError if it cannot be embedded."""
-    face = TTFont("GongkaiProbe", str(font.path), subfontIndex=font.subfont_index)
+_PARSE_ERRORS = (TTFError, OSError, ValueError, struct.error, KeyError, IndexError)
+
+
+def _lacks(face: TTFont) -> list[str]:
+    """What of Chinese, digits and Latin letters ``face`` cannot draw (untranslated labels)."""
     glyphs = face.face.charToGlyph
-    if not all(ord(ch) in glyphs for ch in _PROBE):
-        raise TTFError(f"{font.path.name}: no Chinese glyphs")
-    return face
+    return [label for chars, label in _NEEDS if not all(glyphs.get(ord(ch)) for ch in chars)]
 
 
-def _first_usable_face(path: Path) -> FontFile | None:
+def _truetype_faces(path: Path) -> list[FontFile]:
     try:
         kinds = sfnt_faces(path)
     except OSError:
-        return None
-    for index, kind in enumerate(kinds):
-        if kind != "truetype":
-            continue
-        candidate = FontFile(path, index)
+        return []
+    return [FontFile(path, index) for index, kind in enumerate(kinds) if kind == "truetype"]
+
+
+def _inspect(path: Path) -> Iterator[tuple[FontFile, list[str]]]:
+    """Each TrueType face of ``path`` that reportlab can parse, with what it lacks."""
+    for candidate in _truetype_faces(path):
         try:
-            _load(candidate)
-        except (TTFError, OSError, ValueError, struct.error, KeyError, IndexError):
+            face = TTFont("GongkaiProbe", str(candidate.path), subfontIndex=candidate.subfont_index)
+        except _PARSE_ERRORS:
             continue
-        return candidate
-    return None
+        yield candidate, _lacks(face)
+
+
+def _first_usable_face(path: Path) -> FontFile | None:
+    return next((font for font, lacks in _inspect(path) if not lacks), None)
 
 
 def check_font_file(path: str | Path) -> FontFile:
@@ -147,15 +180,26 @@ def check_font_file(path: str | Path) -> FontFile:
         raise PrintError(
             _("打印字体“{name}”是 OpenType/CFF 字体，无法嵌入 PDF，请改用 TrueType 字体（.ttf/.ttc）。")
             .format(name=p.name) + _(INSTALL_HELP), details=f"{p}: CFF outlines")
-    font = _first_usable_face(p)
-    if font is None:
+    faces = []
+    for font, lacks in _inspect(p):
+        if not lacks:
+            return font
+        faces.append(lacks)
+    chinese = [lacks for lacks in faces if _CHINESE not in lacks]
+    if chinese:  # Chinese without digits or Latin letters (Droid Sans Fallback): numbers would vanish
+        what = "、".join(_(label) for label in chinese[0])
         raise PrintError(
-            _("打印字体“{name}”不是可嵌入的 TrueType 中文字体。").format(name=p.name) + _(INSTALL_HELP),
-            details=f"{p}: faces {kinds or 'unreadable'}")
-    return font
+            _("打印字体“{name}”缺少{what}：用它打印，金额、日期和页码会印不出来。请改用其他字体"
+              "（如宋体 simsun.ttc），或在“设置 → 打印字体”中改回自动选择。").format(name=p.name, what=what),
+            details=f"{p}: lacks {', '.join(chinese[0])}")
+    raise PrintError(
+        _("打印字体“{name}”不是可嵌入的 TrueType 中文字体。").format(name=p.name) + _(INSTALL_HELP),
+        details=f"{p}: faces {kinds or 'unreadable'}")
 
 
-def _candidates(dirs: list[Path]) -> list[Path]:
+def _candidates(dirs: list[Path], first: tuple[str, ...] = _PREFERRED) -> list[Path]:
+    """Font files under ``dirs``: those named in ``first`` in that order, then the others whose
+    name suggests a Chinese font; each file once, however many links lead to it."""
     by_name: dict[str, list[Path]] = {}
     others: list[Path] = []
     for d in dirs:
@@ -165,8 +209,14 @@ def _candidates(dirs: list[Path]) -> list[Path]:
             by_name.setdefault(p.name.lower(), []).append(p)
             if any(h in p.name.lower() for h in _HINTS):
                 others.append(p)
-    preferred = [p for name in _PREFERRED for p in by_name.get(name.lower(), [])]
-    return preferred + [p for p in others if p not in preferred]
+    seen: set[Path] = set()
+    found = []
+    for p in [p for name in first for p in by_name.get(name.lower(), [])] + others:
+        real = p.resolve()
+        if real not in seen:
+            seen.add(real)
+            found.append(p)
+    return found
 
 
 def find_cjk_font(configured: str | Path | None = None, search_dirs: list[Path] | None = None) -> FontFile:
@@ -187,23 +237,96 @@ def find_cjk_font(configured: str | Path | None = None, search_dirs: list[Path] 
 
 
 class Measure:
-    """Advance widths of one registered TrueType face, cached per character (thread-safe reads)."""
+    """Advance widths and font runs of a body font and its fallbacks (thread-safe).
 
-    def __init__(self, font: TTFont) -> None:
+    Each character is measured and drawn in the first font of the chain that has its glyph: the
+    body font, then the fallbacks in order, each loaded the first time a character needs it. A
+    character no font has is reported (:class:`UnprintableCharacter`), never drawn as a blank.
+    """
+
+    def __init__(self, font: TTFont, fallbacks: Callable[[], Iterator[TTFont]] | None = None) -> None:
         self.font = font
         self.name = font.fontName
-        widths = font.face.charWidths
-        default = font.face.defaultWidth
+        self._fonts = [font]
+        self._fallbacks = fallbacks
+        self._more: Iterator[TTFont] | None = None
+        self._lock = threading.Lock()
+        #: the characters the body font has: most text needs nothing else (checked in C)
+        self._body = frozenset(chr(code) for code, glyph in font.face.charToGlyph.items() if glyph)
+        #: the widest advance of any character measured or any of the body font, in em: a length
+        #: bound for quick fit tests
+        self.max_em = max(list(font.face.charWidths.values()) + [font.face.defaultWidth, 1000]) / 1000.0
+        fonts, resolve, chain = self._fonts, self._resolve, self
+
+        class _Which(dict):  # character → index of its font in the chain, -1 for none
+            def __missing__(self, ch: str) -> int:
+                i = self[ch] = resolve(ch)
+                return i
 
         class _Widths(dict):
             def __missing__(self, ch: str) -> float:
-                w = widths.get(ord(ch), default) / 1000.0
-                self[ch] = w
+                i = which[ch]
+                face = fonts[i if i >= 0 else 0].face
+                w = self[ch] = face.charWidths.get(ord(ch), face.defaultWidth) / 1000.0
+                if w > chain.max_em:
+                    chain.max_em = w
                 return w
 
+        which = self._which = _Which()
         self._w = _Widths()
-        #: the widest advance of any mapped character, in em: a length bound for quick fit tests
-        self.max_em = max(list(widths.values()) + [default, 1000]) / 1000.0
+
+    def _resolve(self, ch: str) -> int:
+        code = ord(ch)
+        with self._lock:
+            for i, font in enumerate(self._fonts):
+                if font.face.charToGlyph.get(code):
+                    return i
+            if ch.isspace():  # line breaks and tabs are blank in any font: the body font's
+                return 0
+            while (font := self._next_fallback()) is not None:
+                self._fonts.append(font)
+                if font.face.charToGlyph.get(code):
+                    return len(self._fonts) - 1
+        return -1
+
+    def _next_fallback(self) -> TTFont | None:
+        if self._fallbacks is None:
+            return None
+        if self._more is None:
+            self._more = self._fallbacks()
+        return next(self._more, None)
+
+    def plain(self, text: str) -> bool:
+        """Whether the body font alone draws ``text``."""
+        return self._body.issuperset(text)
+
+    def missing(self, text: str) -> str:
+        """The characters of ``text`` that no font has, each once, in order."""
+        if self._body.issuperset(text):
+            return ""
+        which, rest = self._which, set(text).difference(self._body)
+        return "".join(ch for ch in dict.fromkeys(text) if ch in rest and which[ch] < 0)
+
+    def runs(self, text: str) -> list[tuple[TTFont, str]]:
+        """``text`` split into runs of characters drawn by the same font, in order.
+
+        Raises UnprintableCharacter for a character no font has.
+        """
+        if self._body.issuperset(text):
+            return [(self.font, text)]
+        which, fonts = self._which, self._fonts
+        runs: list[tuple[TTFont, str]] = []
+        start, current = 0, -2
+        for i, ch in enumerate(text):
+            k = which[ch]
+            if k < 0:
+                raise unprintable(_("文字"), text, ch)
+            if k != current:
+                if i > start:
+                    runs.append((fonts[current], text[start:i]))
+                start, current = i, k
+        runs.append((fonts[current], text[start:]))
+        return runs
 
     def em(self, text: str) -> float:
         """Width of ``text`` in em (multiply by the font size for points)."""
@@ -214,23 +337,88 @@ class Measure:
         w = self._w
         return sum([w[c] for c in text]) * size
 
+    def draw(self, c: Canvas, x: float, y: float, text: str, size: float, align: str = "left") -> None:
+        """Draw ``text`` with its baseline at ``y``, starting at ``x`` (``align`` left), centred on
+        it (center) or ending there (right), each run in its own font. The canvas is left set to
+        the body font at ``size``."""
+        if align != "left":
+            w = self.width(text, size)
+            x -= w / 2 if align == "center" else w
+        runs = self.runs(text)
+        for font, run in runs:
+            c.setFont(font.fontName, size)
+            c.drawString(x, y, run)
+            x += self.width(run, size)
+        if runs[-1][0] is not self.font:
+            c.setFont(self.name, size)
 
-_lock = threading.Lock()
+
+def _to_unicode_cmap(fontname: str, subset: list[int]) -> str:
+    """reportlab's ToUnicode CMap of a font subset, with every character written in UTF-16 as the
+    PDF format requires. reportlab writes a code point above U+FFFF (𠮷, CJK Extension B and
+    later) as five or six hex digits, which readers reject: the character drops out of the text
+    layer (search, copy, screen readers) although it is drawn."""
+    entries = [f"<{i:02X}> <{chr(v).encode('utf-16-be').hex().upper()}>" for i, v in enumerate(subset)]
+    return "\n".join([
+        "/CIDInit /ProcSet findresource begin", "12 dict begin", "begincmap", "/CIDSystemInfo",
+        f"<< /Registry ({fontname})", f"/Ordering ({fontname})", "/Supplement 0", ">> def",
+        f"/CMapName /{fontname} def", "/CMapType 2 def", "1 begincodespacerange",
+        f"<00> <{len(subset) - 1:02X}>", "endcodespacerange", f"{len(subset)} beginbfchar",
+        *entries, "endbfchar", "endcmap", "CMapName currentdict /CMap defineresource pop", "end", "end",
+    ])
+
+
+ttfonts.makeToUnicodeCMap = _to_unicode_cmap
+
+_lock = threading.RLock()
+_faces: dict[FontFile, TTFont] = {}
 _registered: dict[FontFile, Measure] = {}
 
 
+def _face(font: FontFile) -> TTFont:
+    """``font`` parsed and registered with reportlab, once per process, under a name of its own."""
+    with _lock:
+        face = _faces.get(font)
+        if face is None:
+            stem = re.sub(r"[^A-Za-z0-9]+", "", font.path.stem) or "Font"
+            name = f"Gongkai{stem}" + (f"-{font.subfont_index}" if font.subfont_index else "")
+            taken = {f.fontName for f in _faces.values()}
+            base, n = name, 2
+            while name in taken:
+                name, n = f"{base}-{n}", n + 1
+            face = TTFont(name, str(font.path), subfontIndex=font.subfont_index)
+            pdfmetrics.registerFont(face)
+            _faces[font] = face
+        return face
+
+
+@functools.lru_cache(maxsize=4)
+def _fallback_files(dirs: tuple[Path, ...]) -> tuple[FontFile, ...]:
+    return tuple(f for path in _candidates(list(dirs), _FALLBACKS) for f in _truetype_faces(path))
+
+
+def _fallback_faces(body: FontFile) -> Iterator[TTFont]:
+    """The fallback faces of the system for ``body``, in order, parsed one by one as asked for."""
+    for font in _fallback_files(tuple(font_dirs())):
+        if font == body:
+            continue
+        try:
+            yield _face(font)
+        except _PARSE_ERRORS:
+            continue
+
+
 def register_font(font: FontFile) -> Measure:
-    """Register ``font`` with reportlab (once per process) and return its measurer."""
+    """Register ``font`` with reportlab (once per process) and return its measurer, which falls
+    back on the system's other fonts for the characters ``font`` lacks."""
     with _lock:
         measure = _registered.get(font)
         if measure is None:
-            name = f"GongkaiCJK{len(_registered) or ''}"
             try:
-                tt = TTFont(name, str(font.path), subfontIndex=font.subfont_index)
-            except (TTFError, OSError) as err:
+                face = _face(font)
+            except _PARSE_ERRORS as err:
                 raise PrintError(_("打印字体无法使用。") + _(INSTALL_HELP), details=f"{font.path}: {err}") from err
-            pdfmetrics.registerFont(tt)
-            measure = _registered[font] = Measure(tt)
+            measure = _registered[font] = Measure(face, functools.partial(_fallback_faces, font))
         return measure
 
 

@@ -83,7 +83,7 @@ class Flow:
         """Place lines of text; they may break across pages unless ``keep``."""
         if keep:
             self.ensure(leading * len(lines))
-        font, width_of, x0, width = self.measure.name, self.measure.width, self.x0, self.width
+        width_of, runs_of, x0, width = self.measure.width, self.measure.runs, self.x0, self.width
         for line in lines:
             self.ensure(leading)
             baseline = self.y - leading + (leading - size) / 2 + 0.14 * size
@@ -94,16 +94,19 @@ class Flow:
             else:
                 x = x0
 
-            def draw(c: Canvas, line=line, x=x, baseline=baseline) -> None:
-                c.saveState()  # text render mode and colours are graphics state: keep them local
+            runs = runs_of(line)  # a character no font has stops here, before the file is made
+
+            def draw(c: Canvas, runs=runs, x=x, baseline=baseline) -> None:
+                c.saveState()  # text render mode, colours and font are graphics state: keep them local
                 t = c.beginText(x, baseline)
-                t.setFont(font, size)
                 t.setFillGray(grey)
                 if bold:
                     c.setLineWidth(size * 0.035)
                     c.setStrokeGray(grey)
                     t.setTextRenderMode(2)
-                t.textOut(line)
+                for font, run in runs:  # each run in the font that has its characters
+                    t.setFont(font.fontName, size)
+                    t.textOut(run)
                 c.drawText(t)
                 c.restoreState()
 

@@ -26,6 +26,7 @@ from printing.errors import PrintError
 from printing.fonts import Measure, default_measure
 from printing.layout import Flow, PageSpec, render
 from printing.page import UNPUBLISHED_BOX, Furniture
+from printing.printable import check_fields, check_table
 from printing.styles import STYLE, Style
 from printing.table import Column, SpanCell, SpanRow, TableLayout, natural_widths
 from printing.text import balanced
@@ -84,6 +85,12 @@ def _shown(view: PublicNotice) -> list[int]:
 
 def notice_table(view: PublicNotice) -> tuple[list[Column], list]:
     """Columns and display rows of the roster, with 小计, 合计 and 大写 rows."""
+    columns, rows, _keys = _notice_table(view)
+    return columns, rows
+
+
+def _notice_table(view: PublicNotice) -> tuple[list[Column], list, list[str]]:
+    """:func:`notice_table`, and the key of each column printed (seq, name, remark …)."""
     shown = _shown(view)
     public = [view.columns[i] for i in shown]
     columns = [_column(c) for c in public]
@@ -135,7 +142,24 @@ def notice_table(view: PublicNotice) -> tuple[list[Column], list]:
     if money is not None:
         words = f"金额合计（大写）：{view.amount_in_words}（小写：¥{format_yuan(view.total_amount_fen)}元）"
         rows.append(SpanRow((SpanCell(0, n, words, "left"),), STYLE.total_fill, True))
-    return columns, rows
+    return columns, rows, [c.key for c in public]
+
+
+def _check_characters(view: PublicNotice, columns: list[Column], rows: list, keys: list[str],
+                      explanation: Sequence[str], measure: Measure) -> None:
+    """Every text of the notice has a font for each of its characters, or UnprintableCharacter
+    names the first one that has none, and where it is."""
+    check_fields(measure, [
+        (_("标题"), view.title), (_("文号"), view.doc_number), (_("称呼"), view.salutation),
+        (_("正文"), view.body), (_("异议反映方式"), view.objection_clause),
+        (_("联系人"), view.contact_person), (_("联系电话"), view.contact_phone),
+        (_("监督举报电话"), view.supervision_phone), (_("落款单位"), view.issuer), (_("乡镇"), view.township),
+        *((_("审核机构"), s.body) for s in view.sign_offs),
+        *((_("审核人"), name) for s in view.sign_offs for name in s.names),
+        *((_("期限计算说明"), line) for line in explanation),
+    ])
+    check_table(measure, columns, rows, seq_column=keys.index("seq") if "seq" in keys else None,
+                name_column=keys.index("name") if "name" in keys else None)
 
 
 def content_width(spec: PageSpec, style: Style = STYLE) -> float:
@@ -350,12 +374,10 @@ def _issuer_block(issuers: list[str], when: str, measure: Measure, style: Style,
             c.circle(cx, y - slot.circle, r, stroke=1, fill=0)
             c.setDash()
             c.setFillGray(style.seal_grey)
-            c.setFont(measure.name, style.tiny)
-            c.drawCentredString(cx, y - slot.circle + r - slot.label, "（盖章处）")
+            measure.draw(c, cx, y - slot.circle + r - slot.label, "（盖章处）", style.tiny, "center")
             c.setFillGray(style.ink)
             for text, size, base in slot.lines:
-                c.setFont(measure.name, size)
-                c.drawCentredString(cx, y - base, text)
+                measure.draw(c, cx, y - base, text, size, "center")
         c.restoreState()
 
     return height, draw
@@ -429,10 +451,12 @@ def render_notice(
     ``public_url`` there is no QR code and every page says so; neither is there for an
     ``unpublished`` notice, whose version the county does not have yet (the box stays, so the
     proof is laid out like the final print). The same input gives the same bytes.
-    Raises PrintError (no usable font, unwritable file, unknown paper).
+    Raises PrintError (no usable font, unwritable file, unknown paper) and its
+    UnprintableCharacter (a character no installed font has), before any file is written.
     """
     measure = measure or default_measure()
-    columns, rows = notice_table(view)
+    columns, rows, keys = _notice_table(view)
+    _check_characters(view, columns, rows, keys, posting_explanation, measure)
     widths = natural_widths(columns, rows, measure, style)
     spec = choose_page(widths.natural, widths.minimum, paper, landscape, style)
     fingerprint = view.fingerprint()

@@ -74,8 +74,7 @@ class Furniture:
         c.setFillGray(self.style.watermark_grey)
         c.translate(w / 2, h / 2)
         c.rotate(35)
-        c.setFont(self.measure.name, size)
-        c.drawCentredString(0, -size * 0.35, self.watermark)
+        self.measure.draw(c, 0, -size * 0.35, self.watermark, size, "center")
         c.restoreState()
 
     def _note_lines(self) -> list[tuple[str, float]]:
@@ -101,13 +100,11 @@ class Furniture:
         yb = st.margin_bottom
         c.saveState()
         c.setFillGray(st.ink)
-        c.setFont(m.name, 10)
-        c.drawCentredString(w / 2, yb + 2, f"第 {number} 页 共 {total} 页")
+        m.draw(c, w / 2, yb + 2, f"第 {number} 页 共 {total} 页", 10, "center")
         y = yb + 16
         for line, size in reversed(self._note_lines()):
-            c.setFont(m.name, size)
             c.setFillGray(st.muted if size < st.small else st.ink)
-            c.drawString(x0, y, line)
+            m.draw(c, x0, y, line, size)
             y += size + 3
         if self.with_qr:
             q = st.qr_size
@@ -118,27 +115,23 @@ class Furniture:
                 c.translate(qx, qy)
                 c.doForm(QR_FORM)
                 c.restoreState()
-                c.setFont(m.name, st.qr_caption)
-                c.drawCentredString(qx + q / 2, yb + 2, self.qr_caption or "扫码核验")
+                m.draw(c, qx + q / 2, yb + 2, self.qr_caption or "扫码核验", st.qr_caption, "center")
             else:
                 c.setStrokeGray(st.muted)
                 c.setDash(2, 2)
                 c.setLineWidth(0.6)
                 c.rect(qx, qy, q, q, stroke=1, fill=0)
                 c.setDash()
-                c.setFont(m.name, st.small)
                 c.setFillGray(st.muted)
                 for i, text in enumerate(self.no_qr_box):
-                    c.drawCentredString(qx + q / 2, qy + q * 0.66 - i * (st.small + 3), text)
+                    m.draw(c, qx + q / 2, qy + q * 0.66 - i * (st.small + 3), text, st.small, "center")
         if self.banner:
-            c.setFont(m.name, st.small)
             c.setFillGray(st.muted)
-            c.drawCentredString(w / 2, h - st.margin_top + 12, self.banner)
+            m.draw(c, w / 2, h - st.margin_top + 12, self.banner, st.small, "center")
         if number > 1 and self.running_title:
-            c.setFont(m.name, st.small)
             c.setFillGray(st.muted)
             top = self.top_first
-            c.drawString(x0, top - st.small, fit(self.running_title + "（续）", m, st.small, x1 - x0))
+            m.draw(c, x0, top - st.small, fit(self.running_title + "（续）", m, st.small, x1 - x0), st.small)
             c.setStrokeGray(st.muted)
             c.setLineWidth(0.4)
             c.line(x0, top - st.small - 5, x1, top - st.small - 5)

@@ -11,6 +11,7 @@ from typing import BinaryIO
 
 from reportlab.pdfgen.canvas import Canvas
 
+from app.i18n import _
 from app.money import format_yuan
 from app.periods import format_date
 from app.public_view import PublicNotice
@@ -18,6 +19,7 @@ from printing.fonts import Measure, default_measure
 from printing.layout import Flow, PageSpec, render
 from printing.notice import RenderInfo, choose_page
 from printing.page import UNPUBLISHED_BOX, Furniture
+from printing.printable import check_fields, check_table
 from printing.styles import MM, STYLE, Style
 from printing.table import Column, SpanCell, SpanRow, TableLayout, natural_widths
 from printing.text import balanced, wrap
@@ -69,6 +71,9 @@ def days_left_text(days: int | None) -> str:
 def _listing(out: Path | BinaryIO, title: str, subtitle: Sequence[str], columns: list[Column],
              rows: list, notes: Sequence[str], measure: Measure, style: Style = STYLE) -> RenderInfo:
     """A titled table on as few pages as it takes, with page numbers and no QR code."""
+    check_fields(measure, [(_("标题"), title), *((_("标题"), line) for line in subtitle),
+                           *((_("说明"), note) for note in notes)])
+    check_table(measure, columns, rows, seq_column=0)
     widths = natural_widths(columns, rows, measure, style)
     spec = choose_page(widths.natural, widths.minimum, style=style)
     furniture = Furniture(measure, spec, running_title=title, with_qr=False, style=style)
@@ -142,14 +147,13 @@ def _grid(c: Canvas, measure: Measure, x0: float, top: float, width: float,
             c.setFillGray(style.ink)
             c.rect(x, y - height, w, height, stroke=1, fill=0)
             lines = wrap(text, measure, size, w - 2 * pad) if text else []
-            c.setFont(measure.name, size)
             # labels and short values are centred vertically; large boxes are written from the top
             ly = y - pad - size if height > 20 * MM else y - (height - len(lines) * size * 1.35) / 2 - size
             for line in lines:
                 if label:
-                    c.drawCentredString(x + w / 2, ly, line)
+                    measure.draw(c, x + w / 2, ly, line, size, "center")
                 else:
-                    c.drawString(x + pad, ly, line)
+                    measure.draw(c, x + pad, ly, line, size)
                 ly -= size * 1.35
             x += w
         y -= height
@@ -167,6 +171,9 @@ def render_objection_slip(view: PublicNotice, out: Path | BinaryIO, *, public_ur
     URL, or for an ``unpublished`` notice the county does not have yet, there is no QR code and
     the slip does not mention one."""
     measure = measure or default_measure()
+    check_fields(measure, [(_("公示名称"), view.title), (_("落款单位"), view.issuer),
+                           (_("联系人"), view.contact_person), (_("联系电话"), view.contact_phone),
+                           (_("监督举报电话"), view.supervision_phone)])
     spec = PageSpec("A4", False)
     url = None if unpublished else objection_url(public_url, view.notice_id, view.edition)
     furniture = Furniture(

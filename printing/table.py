@@ -380,14 +380,17 @@ class TableLayout:
 
 
 class _Text:
-    """One PDF text object written directly: absolute positions, hex-encoded subset strings."""
+    """One PDF text object written directly: absolute positions, hex-encoded subset strings, each
+    run of characters in the font of the measure's chain that has them."""
 
     def __init__(self, c: Canvas, measure: Measure, size: float) -> None:
         self._doc = c._doc
         self._font = measure.font
-        self._split = measure.font.splitString
-        self._names: dict[int, str] = {}
+        self._plain = measure.plain
+        self._runs = measure.runs
+        self._names: dict[tuple[str, int], str] = {}
         self._size = f"{size:g}"
+        self._current = measure.font  # the font and subset last set
         self._subset = -1
         self._out = ["BT"]
 
@@ -395,16 +398,18 @@ class _Text:
         self._out.append(f"{render_mode} Tr")
 
     def show(self, x: float, y: float, text: str) -> None:
-        out = self._out
+        out, doc = self._out, self._doc
         out.append(f"1 0 0 1 {x:.2f} {y:.2f} Tm")
-        for subset, data in self._split(text, self._doc):
-            if subset != self._subset:
-                name = self._names.get(subset)
-                if name is None:
-                    name = self._names[subset] = self._font.getSubsetInternalName(subset, self._doc)
-                out.append(f"{name} {self._size} Tf")
-                self._subset = subset
-            out.append(f"<{data.hex()}> Tj")
+        for font, run in ((self._font, text),) if self._plain(text) else self._runs(text):
+            for subset, data in font.splitString(run, doc):
+                if subset != self._subset or font is not self._current:
+                    key = (font.fontName, subset)
+                    name = self._names.get(key)
+                    if name is None:
+                        name = self._names[key] = font.getSubsetInternalName(subset, doc)
+                    out.append(f"{name} {self._size} Tf")
+                    self._current, self._subset = font, subset
+                out.append(f"<{data.hex()}> Tj")
 
     def literal(self) -> str:
         return "\n".join(self._out) + "\nET"

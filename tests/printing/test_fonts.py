@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import shutil
 import struct
 from pathlib import Path
 
 import pytest
 
 from printing.errors import PrintError
-from printing.fonts import FONT_ENV, check_font_file, find_cjk_font, sfnt_faces
+from printing.fonts import FONT_ENV, check_font_file, default_measure, find_cjk_font, sfnt_faces
 
 WQY = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
 DEJAVU = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+DROID = Path("/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf")
 
 
 def _otf(path: Path) -> Path:
@@ -29,10 +31,39 @@ def _no_font_env(monkeypatch):
     monkeypatch.delenv(FONT_ENV, raising=False)
 
 
-def test_discovery_picks_wenquanyi_on_this_machine():
+def test_discovery_picks_a_song_face_on_this_machine():
+    """宋体-style AR PL UMing (its mainland face) over the sans-serif WenQuanYi, both installed."""
     font = find_cjk_font()
-    assert font.path.name == "wqy-microhei.ttc" and font.subfont_index == 0
-    assert sfnt_faces(font.path) == ["truetype", "truetype"]
+    assert font.path.name == "uming.ttc" and font.subfont_index == 0
+    assert sfnt_faces(font.path) == ["truetype"] * 4
+    assert WQY.exists()
+
+
+def test_discovery_skips_a_font_without_digits(tmp_path):
+    """Droid Sans Fallback has Chinese but no digits or Latin letters: amounts, dates and page
+    numbers would vanish."""
+    shutil.copy(DROID, tmp_path / DROID.name)
+    with pytest.raises(PrintError) as err:
+        find_cjk_font(search_dirs=[tmp_path])
+    assert "找不到可用于打印的中文字体" in str(err.value)
+    shutil.copy(WQY, tmp_path / WQY.name)
+    assert find_cjk_font(search_dirs=[tmp_path]).path.name == WQY.name
+
+
+def test_a_configured_font_without_digits_is_refused_naming_what_it_lacks():
+    with pytest.raises(PrintError) as err:
+        check_font_file(DROID)
+    message = str(err.value)
+    assert "“DroidSansFallbackFull.ttf”" in message and "数字" in message and "拉丁字母" in message
+    assert "\n" not in message
+
+
+def test_rare_characters_come_from_fallback_fonts_of_the_system():
+    measure = default_measure()
+    assert measure.font.face.name == b"UMingCN"
+    fonts = {text: font.face.name for font, text in measure.runs("王㑇𠮷")}
+    assert fonts["王㑇"] == b"UMingCN"  # Extension A is in the body font
+    assert fonts["𠮷"].startswith(b"HanaMin")  # Extension B is not
 
 
 def test_a_cff_font_is_refused_with_advice(tmp_path):
@@ -79,7 +110,6 @@ def test_discovery_on_windows_and_macos_prefers_the_customary_faces_and_skips_cf
         tmp_path, monkeypatch, platform, env, folder):
     """The folders and preferences of other systems, with this machine's WenQuanYi standing in
     for their fonts under their names (SimSun/YaHei on Windows, Songti on macOS)."""
-    import shutil
     import sys
 
     from printing.fonts import font_dirs

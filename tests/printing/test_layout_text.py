@@ -257,22 +257,22 @@ ISSUERS = [
 @pytest.mark.parametrize("issuer", ISSUERS)
 def test_issuer_names_never_touch_the_seal_outline(monkeypatch, tmp_path, measure, issuer):
     circles, texts, size = [], [], [0.0]
-    circle, centred, font = Canvas.circle, Canvas.drawCentredString, Canvas.setFont
+    circle, string, font = Canvas.circle, Canvas.drawString, Canvas.setFont
 
     def record_circle(self, x, y, r, *a, **k):
         circles.append((self.getPageNumber(), x, y, r))
         return circle(self, x, y, r, *a, **k)
 
-    def record_centred(self, x, y, text, *a, **k):
-        texts.append((self.getPageNumber(), x, y, text, size[0]))
-        return centred(self, x, y, text, *a, **k)
+    def record_string(self, x, y, text, *a, **k):  # x is where the text starts
+        texts.append((self.getPageNumber(), x + measure.width(text, size[0]) / 2, y, text, size[0]))
+        return string(self, x, y, text, *a, **k)
 
     def record_font(self, name, s, *a, **k):
         size[0] = s
         return font(self, name, s, *a, **k)
 
     monkeypatch.setattr(Canvas, "circle", record_circle)
-    monkeypatch.setattr(Canvas, "drawCentredString", record_centred)
+    monkeypatch.setattr(Canvas, "drawString", record_string)
     monkeypatch.setattr(Canvas, "setFont", record_font)
     render_notice(subsidy_notice(issuer), tmp_path / "n.pdf", public_url=URL, draft=False)
     names = issuer.split("\n")
