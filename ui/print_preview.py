@@ -366,7 +366,9 @@ class PrintPreviewDialog(QDialog):
         return " ".join(parts)
 
     def _on_render_failed(self, exc: BaseException) -> None:
-        self.note.setText(_("预览生成失败。"))
+        # the reason stays in view once the message box is closed (which row, which character …)
+        self.note.setText(_("预览生成失败：{reason}").format(reason=exc) if isinstance(exc, AppError)
+                          else _("预览生成失败。"))
         show_error(self, exc)
 
     def _set_ready(self, ready: bool) -> None:

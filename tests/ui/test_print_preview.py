@@ -228,3 +228,21 @@ def test_a_print_error_is_shown_not_raised(qtbot, clerk_env, monkeypatch):
     qtbot.addWidget(dialog)
     qtbot.waitUntil(lambda: bool(shown), timeout=20_000)
     assert "字体" in str(shown[0]) and not dialog.print_button.isEnabled()
+
+
+def test_a_character_no_font_has_is_named_in_the_preview(qtbot, clerk_env, monkeypatch):
+    from db.models import RosterRow
+    from printing.errors import UnprintableCharacter
+    from ui import print_preview
+
+    shown = []
+    monkeypatch.setattr(print_preview, "show_error", lambda parent, exc: shown.append(exc) or QMessageBox())
+    draft = next(s for s in NoticeService(clerk_env.ctx).summaries() if s.status == "draft" and s.rows >= 7)
+    with clerk_env.ctx.write():  # a code point of Extension G's range that no font has
+        RosterRow.update(name="王\U0003134f").where((RosterRow.notice == draft.id) & (RosterRow.seq == 7)).execute()
+    dialog = print_preview.PrintPreviewDialog(clerk_env, draft.id)
+    qtbot.addWidget(dialog)
+    qtbot.waitUntil(lambda: bool(shown), timeout=20_000)
+    assert isinstance(shown[0], UnprintableCharacter)
+    assert "第 7 行" in dialog.note.text() and "U+3134F" in dialog.note.text()
+    assert not dialog.print_button.isEnabled() and not dialog.save_button.isEnabled()
