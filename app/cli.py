@@ -202,12 +202,22 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bundle_key_file(args: argparse.Namespace, url: str) -> Path:
+    """The county's signing key file for USB replies: ``--bundle-key``, else beside a SQLite
+    database, else in the data folder (see server.keys)."""
+    from server.keys import default_key_file
+
+    if getattr(args, "bundle_key", None):
+        return Path(args.bundle_key).expanduser().resolve()
+    return default_key_file(url, AppPaths.resolve(args.data_dir).data_dir)
+
+
 def _server_db(args: argparse.Namespace) -> str:
     from server.db import open_server_database
     from server.sync_service import create_schema
 
     url = args.db or f"sqlite:///{AppPaths.resolve(args.data_dir).data_dir / 'county.sqlite3'}"
-    db = open_server_database(url)
+    db = open_server_database(url, _bundle_key_file(args, url))
     with db.connection_context():
         create_schema()
     return url
@@ -226,6 +236,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         import os
 
         os.environ["GONGKAI_SERVER_DB"] = url
+        os.environ["GONGKAI_BUNDLE_KEY"] = str(_bundle_key_file(args, url))
         if args.https_only:
             os.environ["GONGKAI_HTTPS_ONLY"] = "1"
         uvicorn.run("server.app:create_app_from_env", factory=True, workers=args.workers, host=args.host,
@@ -361,7 +372,7 @@ def cmd_bundle(args: argparse.Namespace) -> int:
         from server.db import open_server_database
         from server.sync_service import SyncError as ServerRefusal
 
-        open_server_database(args.db)
+        open_server_database(args.db, _bundle_key_file(args, args.db))
         reply = Path(args.output) if args.output else Path(args.file).with_suffix(".reply.gkb")
         try:
             summary = import_bundle(Path(args.file), reply, Clock().now())  # the county's clock
@@ -386,6 +397,10 @@ def cmd_ui(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------------- parser
+_BUNDLE_KEY_HELP = ("the county's key file that signs USB replies, kept outside the database (made on first use, "
+                    "0600); default: NAME-keys/ beside a SQLite database NAME.sqlite3, else county-keys/ in the data folder")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gongkai", description="Gongkai 公开栏 — township disclosure boards")
     parser.add_argument("--data-dir", help="data folder (default: the user data folder)")
@@ -485,6 +500,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("file")
     b.add_argument("--db", help="the county server's database: import on the county side")
     b.add_argument("-o", "--output", help="reply file (county side; default: FILE.reply.gkb)")
+    b.add_argument("--bundle-key", help=_BUNDLE_KEY_HELP)
     p.set_defaults(handler=cmd_bundle)
 
     p = sub.add_parser("serve", parents=[common], help="run the county server")
@@ -497,6 +513,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "as the client's address, which the public pages' limits count by; default: none")
     p.add_argument("--https-only", action="store_true",
                    help="behind a TLS reverse proxy: the administrator's cookie is sent over HTTPS only")
+    p.add_argument("--bundle-key", help=_BUNDLE_KEY_HELP)
     p.set_defaults(handler=cmd_serve)
 
     p = sub.add_parser("county", parents=[common], help="county server administration")
@@ -521,6 +538,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="SQLite backup file; omit after restoring PostgreSQL with pg_restore")
     for c in county_sub.choices.values():
         c.add_argument("--db", help="postgresql://… or sqlite:///…")
+        c.add_argument("--bundle-key", help=_BUNDLE_KEY_HELP)
     p.set_defaults(handler=cmd_county)
 
     parser.set_defaults(handler=cmd_ui)

@@ -34,10 +34,14 @@ from sync.protocol import (
     PROTOCOL_VERSION,
 )
 
+_PUBLIC_KEY = "^[0-9a-f]{64}$"
+
 
 class EnrollRequest(BaseModel):
     code: str = Field(min_length=4, max_length=40)
     device_name: str = Field(min_length=1, max_length=100)
+    # the public half of the Ed25519 key the workstation made to sign its USB bundles (hex)
+    bundle_public_key: str | None = Field(default=None, pattern=_PUBLIC_KEY)
 
 
 class EnrollResponse(BaseModel):
@@ -46,6 +50,16 @@ class EnrollResponse(BaseModel):
     township_id: str
     epoch: str
     protocol: int
+    # the county's public key (hex): the workstation accepts USB replies signed with it only
+    county_bundle_key: str
+
+
+class BundleKeyRequest(BaseModel):
+    bundle_public_key: str = Field(pattern=_PUBLIC_KEY)
+
+
+class BundleKeyResponse(BaseModel):
+    county_bundle_key: str
 
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -118,6 +132,15 @@ _SYNC_HEADERS = [{"name": name, "in": "header", "required": False,
                                      ("x-gongkai-protocol", "X-Gongkai-Protocol"))]
 
 
+def _county_bundle_key() -> str:
+    """The public half of the county's key that signs USB replies (made on first use)."""
+    from server.db import bundle_key_file
+    from server.keys import county_signing_key
+    from sync.bundle import public_key_text
+
+    return public_key_text(county_signing_key(bundle_key_file()))
+
+
 def _in_db(fn, *args):
     """Run ``fn`` with a database connection of this thread, returned to the pool afterwards."""
     with database.connection_context():
@@ -183,9 +206,20 @@ def create_app(*, clock: Clock, https_only: bool = False, session_secret: str | 
         _check_protocol(x_gongkai_protocol)
         _timed(response)
         with database.connection_context():
-            device, token = svc.enroll(req.code, req.device_name, clock.now())
+            county_key = _county_bundle_key()  # before the code is used up: the answer needs it
+            device, token = svc.enroll(req.code, req.device_name, clock.now(), req.bundle_public_key)
             return EnrollResponse(device_id=device.id, token=token, township_id=device.township_id,
-                                  epoch=svc.meta("epoch"), protocol=PROTOCOL_VERSION)
+                                  epoch=svc.meta("epoch"), protocol=PROTOCOL_VERSION, county_bundle_key=county_key)
+
+    @app.post("/api/v1/sync/bundle-key", response_model=BundleKeyResponse, tags=["sync"])
+    def bundle_key(req: BundleKeyRequest, authorization: str | None = Header(default=None),
+                   x_gongkai_protocol: str | None = Header(default=None)) -> BundleKeyResponse:
+        """A workstation enrolled before USB bundles were signed registers the public half of its
+        new key (its HMAC bundles are refused from then on) and learns the county's."""
+        _check_protocol(x_gongkai_protocol)
+        with database.connection_context():
+            svc.register_bundle_key(svc.authenticate(_bearer(authorization)), req.bundle_public_key)
+        return BundleKeyResponse(county_bundle_key=_county_bundle_key())
 
     @app.post("/api/v1/sync/push", tags=["sync"], openapi_extra={"requestBody": {"required": True, "content": {
         "application/json": {"schema": {
@@ -310,12 +344,13 @@ def create_app(*, clock: Clock, https_only: bool = False, session_secret: str | 
 
 def create_app_from_env() -> FastAPI:
     """Factory for ``uvicorn --factory`` with several worker processes: each worker opens the
-    database named by ``GONGKAI_SERVER_DB`` itself."""
+    database named by ``GONGKAI_SERVER_DB`` itself (and the reply signing key file named by
+    ``GONGKAI_BUNDLE_KEY``, see server.keys)."""
     import os
 
     from server.db import open_server_database
 
-    open_server_database(os.environ["GONGKAI_SERVER_DB"])
+    open_server_database(os.environ["GONGKAI_SERVER_DB"], os.environ.get("GONGKAI_BUNDLE_KEY") or None)
     return create_app(clock=Clock(), https_only=os.environ.get("GONGKAI_HTTPS_ONLY") == "1",
                       request_threads=int(os.environ.get("GONGKAI_SERVER_THREADS", "4")),
                       page_cache=int(os.environ.get("GONGKAI_PAGE_CACHE", "256")))

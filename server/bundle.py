@@ -1,6 +1,10 @@
 """County side of USB bundles: apply a workstation's bundle exactly like a push (the same batch
 ids, so the same bundle twice applies once) and write the reply with the receipt and everything
-the workstation has not pulled yet."""
+the workstation has not pulled yet.
+
+A bundle must be signed with the workstation's registered key; a workstation that has registered
+none yet (enrolled before these keys) may still sign with the HMAC of its token's hash, and gets
+its reply signed the same way, until its next online sync registers a key (sync.bundle)."""
 
 from __future__ import annotations
 
@@ -10,9 +14,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from server import sync_service as svc
-from server.db import database
+from server.db import bundle_key_file, database
+from server.keys import county_signing_key
 from server.models import Device
-from sync.bundle import BundleError, bundle_key, read_bundle, write_bundle
+from sync.bundle import (
+    BundleError,
+    LegacyKey,
+    VerifyingKey,
+    public_key_from_text,
+    read_bundle,
+    write_bundle,
+)
 from sync.protocol import MAX_PULL_LIMIT
 
 
@@ -20,11 +32,13 @@ def import_bundle(path: Path, reply_path: Path, now: datetime) -> dict:
     """Apply ``path``; write the reply bundle to ``reply_path``; return a summary. ``now``: the
     county's clock (publish and close dates are checked against it, and the reply carries it)."""
 
-    def key_for(device_id: str) -> bytes | None:
+    def key_for(device_id: str) -> VerifyingKey | None:
         device = Device.get_or_none(Device.id == device_id)
         if device is None or device.revoked_at is not None:
             return None
-        return bundle_key(device.token_hash)
+        if device.bundle_public_key is None:
+            return LegacyKey.of_token_hash(device.token_hash)  # no key registered yet
+        return public_key_from_text(device.bundle_public_key)
 
     with database.connection_context():
         device_id, body = read_bundle(Path(path), "request", key_for)
@@ -61,6 +75,8 @@ def import_bundle(path: Path, reply_path: Path, now: datetime) -> dict:
         reply = {"manifest": {"device_id": device_id, "epoch": svc.epoch(), "created_at": svc.now_iso(),
                               "county_now": now.astimezone(UTC).isoformat()},
                  "results": results, "pages": pages}
-        write_bundle(Path(reply_path), "reply", device_id, bundle_key(device.token_hash), reply)
+        signing = LegacyKey.of_token_hash(device.token_hash) if device.bundle_public_key is None \
+            else county_signing_key(bundle_key_file())
+        write_bundle(Path(reply_path), "reply", device_id, signing, reply)
     return {"device_id": device_id, "accepted": applied, "already_applied": replayed,
             "pulled": sum(len(p["changes"]) for p in pages)}

@@ -42,8 +42,10 @@ def _pooled_postgresql():
     return CheckedPool
 
 
-def open_server_database(url: str):
-    """``postgresql://user@host:port/name`` or ``sqlite:///path/to/file.sqlite3``."""
+def open_server_database(url: str, bundle_key: Path | None = None):
+    """``postgresql://user@host:port/name`` or ``sqlite:///path/to/file.sqlite3``. ``bundle_key``:
+    the county's signing key file for USB replies, kept outside the database (default: see
+    :func:`server.keys.default_key_file`)."""
     if url.startswith(("postgresql://", "postgres://")):
         from urllib.parse import unquote, urlparse
 
@@ -72,7 +74,19 @@ def open_server_database(url: str):
     else:
         raise ValueError("database URL must start with postgresql:// or sqlite:///")
     database.initialize(db)
+    from server.keys import default_key_file
+
+    _county_files["bundle_key"] = Path(bundle_key) if bundle_key else default_key_file(url)
     return db
+
+
+# files of the open county that live beside, not in, its database
+_county_files: dict[str, Path] = {}
+
+
+def bundle_key_file() -> Path:
+    """The open county's signing key file for USB replies (see server.keys)."""
+    return _county_files["bundle_key"]
 
 
 def is_postgres() -> bool:

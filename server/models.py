@@ -61,6 +61,10 @@ class Device(ServerModel):
     # published by then it had pushed just before, so a posting date from before it is implausible
     # (server.sync_service._check_dates). Noted at most once a minute.
     last_pull_at = TextField(null=True)
+    # the public half (hex) of the workstation's own Ed25519 key, which signs its USB bundles; the
+    # private half never leaves the workstation. None: enrolled before these keys (its bundles
+    # carry an HMAC keyed by token_hash, accepted until it registers one), or revoked (dropped).
+    bundle_public_key = TextField(null=True)
 
 
 class SyncRow(ServerModel):

@@ -173,9 +173,12 @@ def create_enroll_code(township_code: str, now: datetime, hours: int = ENROLL_CO
     return code
 
 
-def enroll(code: str, device_name: str, now: datetime) -> tuple[Device, str]:
+def enroll(code: str, device_name: str, now: datetime, bundle_public_key: str | None = None) -> tuple[Device, str]:
     """Exchange a one-time code, unexpired at ``now``, for a device id and a bearer token (stored
-    hashed only)."""
+    hashed only). ``bundle_public_key``: the public half of the key the workstation made to sign
+    its USB bundles (None: a workstation from before these keys, see :func:`register_bundle_key`)."""
+    if bundle_public_key is not None:
+        _check_public_key(bundle_public_key)
     raw = "".join(c for c in code.upper() if c.isalnum())
     with write_transaction():
         entry = EnrollCode.get_or_none(EnrollCode.code_hash == _digest(raw))
@@ -183,7 +186,7 @@ def enroll(code: str, device_name: str, now: datetime) -> tuple[Device, str]:
             raise SyncError(403, "enrolment code unknown, used or expired")
         token = secrets.token_urlsafe(32)
         device = Device.create(id=str(uuid.uuid4()), township_id=entry.township_id, name=device_name[:100],
-                               token_hash=_digest(token), created_at=now_iso())
+                               token_hash=_digest(token), created_at=now_iso(), bundle_public_key=bundle_public_key)
         entry.used_at = now_iso()
         entry.save()
         _list_device(device)
@@ -198,7 +201,7 @@ def _list_device(device: Device) -> int:
 
 
 _DEVICE_COLUMNS = ("id", "township_id", "name", "token_hash", "created_at", "revoked_at", "last_seen_at",
-                   "last_change_seq", "last_pull_at")
+                   "last_change_seq", "last_pull_at", "bundle_public_key")
 _AUTH_SQL = "SELECT " + ", ".join(f'"{c}"' for c in _DEVICE_COLUMNS) + ' FROM "device" WHERE "token_hash" = %s'
 
 
@@ -237,14 +240,38 @@ def recently_authenticated(token: str | None) -> Device | None:
 
 
 def revoke(device_id: str) -> None:
+    """End a workstation's access: its token and its bundle signing key are refused from now on
+    (the key is dropped; enrolling again makes a new device with a new key)."""
     with write_transaction():
-        Device.update(revoked_at=now_iso()).where(Device.id == device_id).execute()
+        Device.update(revoked_at=now_iso(), bundle_public_key=None).where(Device.id == device_id).execute()
         device = Device.get_or_none(Device.id == device_id)
         if device is not None:
             _list_device(device)
     for digest, (_, device) in list(_recent_tokens.items()):
         if device.id == device_id:
             _recent_tokens.pop(digest, None)
+
+
+def _check_public_key(text: str) -> None:
+    from sync.bundle import public_key_from_text
+
+    try:
+        public_key_from_text(text)
+    except ValueError as exc:
+        raise SyncError(422, "bundle_public_key must be an Ed25519 public key, 64 lowercase hex digits") from exc
+
+
+def register_bundle_key(device: Device, bundle_public_key: str) -> None:
+    """Store the public half of the key ``device`` signs its USB bundles with, as sent over its
+    authenticated connection: how a workstation enrolled before these keys gets one (its HMAC
+    bundles are refused from then on), or one restored from a backup that lacked its key gets a
+    new one. Sending the same key again changes nothing."""
+    _check_public_key(bundle_public_key)
+    with write_transaction():
+        updated = (Device.update(bundle_public_key=bundle_public_key)
+                   .where((Device.id == device.id) & Device.revoked_at.is_null()).execute())
+    if not updated:
+        raise SyncError(401, "this workstation's access was revoked by the county")
 
 
 # ------------------------------------------------------------------------- push

@@ -74,6 +74,12 @@ DELETE_LIMIT = 50
 DELETE_SHARE = 0.2
 DELETE_SHARE_MIN = 10
 FIRST_PULL_KEY = "sync_first_full_pull_at"
+#: USB bundle keys (sync.bundle), in the local database only: this workstation's Ed25519 private
+#: key (hex; its public half is at the county), and the county's public key, which its replies
+#: must verify with. No county key: a workstation enrolled before these keys (or with a county
+#: from before them), which signs with its token's HMAC until its next online sync registers a key.
+SIGNING_KEY = "bundle_signing_key"
+COUNTY_KEY = "county_bundle_key"
 
 
 def _fresh() -> bool:
@@ -233,6 +239,52 @@ class SyncClient(IntegrityMixin):
         if self._county_clock is not None:
             set_local(COUNTY_CLOCK_KEY, self._county_clock)
 
+    def _bundle_keys(self, state: SyncState):
+        """(the key this workstation signs its bundles with, the key the county's replies must
+        verify with): its own and the county's once registered, else the token's HMAC both ways."""
+        from sync.bundle import LegacyKey
+
+        keys = _registered_keys()
+        if keys is None:
+            legacy = LegacyKey.of_token(state.token)
+            return legacy, legacy
+        return keys
+
+    def _register_bundle_key(self, state: SyncState, *, again: bool = False) -> None:
+        """A workstation without a registered key (enrolled before USB bundles were signed) makes
+        one and sends its public half over its authenticated connection; the county refuses its
+        HMAC bundles from then on. ``again``: send it even so (the county was restored from a
+        backup that may predate it). A county from before these keys (404) leaves things as
+        they are."""
+        from sync.bundle import (
+            new_signing_key,
+            private_key_from_text,
+            private_key_text,
+            public_key_text,
+        )
+
+        if not again and _registered_keys() is not None:
+            return
+        try:
+            key = private_key_from_text(get_local(SIGNING_KEY))
+        except ValueError:
+            key = new_signing_key()
+            with self._ctx.write():  # before it is sent: an answer lost on the way sends the same again
+                set_local(SIGNING_KEY, private_key_text(key))
+        try:
+            response = self._request("POST", f"{state.server_url}/api/v1/sync/bundle-key", token=state.token,
+                                     raw=json.dumps({"bundle_public_key": public_key_text(key)}).encode(),
+                                     content_type="application/json")
+        except SyncError as err:
+            if err.details == "HTTP 404":
+                return
+            raise
+        county = _county_key_of(response.json())
+        if county is None:
+            raise SyncError(_("县级服务器的回答无法识别，本机数据未改动，请稍后再试。"), details="county_bundle_key")
+        with self._ctx.write():
+            set_local(COUNTY_KEY, county)
+
     def _state(self) -> SyncState:
         state = SyncState.get_or_none(SyncState.id == 1)
         if state is None or not state.token:
@@ -251,7 +303,7 @@ class SyncClient(IntegrityMixin):
         from pathlib import Path
 
         from app.boards import evidence_path
-        from sync.bundle import bundle_key, token_hash, write_bundle
+        from sync.bundle import write_bundle
 
         state = self._state()
         self._drop_county_entries()
@@ -272,7 +324,7 @@ class SyncClient(IntegrityMixin):
         body = {"manifest": {"device_id": state.device_id, "last_pulled_seq": state.last_pulled_seq,
                              "epoch": state.server_epoch, "changes": len(entries), "created_at": utc_now()},
                 "batches": batches, "blobs": blobs}
-        write_bundle(Path(path), "request", state.device_id, bundle_key(token_hash(state.token)), body)
+        write_bundle(Path(path), "request", state.device_id, self._bundle_keys(state)[0], body)
         return len(entries)
 
     def import_reply(self, path) -> SyncReport:
@@ -280,10 +332,10 @@ class SyncClient(IntegrityMixin):
         Importing the same reply again changes nothing."""
         from pathlib import Path
 
-        from sync.bundle import BundleError, bundle_key, read_bundle, token_hash
+        from sync.bundle import BundleError, read_bundle
 
         state = self._state()
-        key = bundle_key(token_hash(state.token))
+        key = self._bundle_keys(state)[1]
         _device, body = read_bundle(Path(path), "reply", lambda d: key if d == state.device_id else None)
         if body["manifest"].get("epoch") not in (None, state.server_epoch) and state.last_pulled_seq:
             raise BundleError(_("县级服务器已从备份恢复，请联网同步一次后再使用U盘同步。"))
@@ -329,17 +381,27 @@ class SyncClient(IntegrityMixin):
 
     # ------------------------------------------------------------------ enrolment
     def enroll(self, server_url: str, code: str, device_name: str) -> str:
-        """Exchange a one-time code for this workstation's identity; returns the township id."""
+        """Exchange a one-time code for this workstation's identity; returns the township id.
+        Each enrolment makes a new key pair for USB bundles: the county gets the public half, this
+        workstation keeps the private half and the county's public key."""
+        from sync.bundle import new_signing_key, private_key_text, public_key_text
+
         server_url = server_url.rstrip("/")
-        answer = self._enroll_call(server_url, code, device_name)
+        signing = new_signing_key()
+        answer = self._enroll_call(server_url, code, device_name, public_key_text(signing))
         township_id = answer["township_id"]
         current = get_local("township_id")
         if current is not None and current != township_id:
             raise SyncError(_("注册码属于另一个乡镇，本机数据属于其他乡镇，未做任何更改。"))
+        county = _county_key_of(answer)
+        if county is None and "county_bundle_key" in answer:
+            raise SyncError(_("县级服务器的回答无法识别，本机数据未改动，请稍后再试。"), details="county_bundle_key")
         with self._ctx.write():
             first = SyncState.get_or_none(SyncState.id == 1) is None
             SyncState.insert(id=1, device_id=answer["device_id"], token=answer["token"], server_url=server_url,
                              last_pulled_seq=0, server_epoch=answer["epoch"]).on_conflict_replace().execute()
+            set_local(SIGNING_KEY, private_key_text(signing))
+            set_local(COUNTY_KEY, county)  # None: a county from before signed bundles
             if first:  # every notice here was made here: this workstation takes them through their lifecycle
                 from app.notices import claim_unowned
 
@@ -363,10 +425,11 @@ class SyncClient(IntegrityMixin):
                 raise SyncError(_("县里还没有这份公示，请等办理它的工作站同步后再申请。")) from err
             raise
 
-    def _enroll_call(self, server_url: str, code: str, device_name: str) -> dict:
+    def _enroll_call(self, server_url: str, code: str, device_name: str, bundle_public_key: str) -> dict:
         try:
             response = self._request("POST", f"{server_url}/api/v1/enroll", raw=json.dumps(
-                {"code": code, "device_name": device_name}).encode(), content_type="application/json", retries=0,
+                {"code": code, "device_name": device_name, "bundle_public_key": bundle_public_key}).encode(),
+                content_type="application/json", retries=0,
                 unreachable=_("无法连接县级服务器，请检查网址和网络。"))
         except SyncError as err:
             if err.details == "HTTP 403":
@@ -400,6 +463,7 @@ class SyncClient(IntegrityMixin):
         try:
             try:
                 try:
+                    self._register_bundle_key(state)  # enrolled before USB bundles were signed
                     self._drop_county_entries()
                     if not confirm_deletes:
                         self._check_push_deletions()
@@ -415,6 +479,9 @@ class SyncClient(IntegrityMixin):
                 except EpochChanged as change:
                     # Re-sent deletions were confirmed once already (the county lost them), so
                     # they are not held back or asked about again.
+                    # the backup may predate this workstation's key (before the new epoch is
+                    # recorded: if this fails, the next sync comes here again)
+                    self._register_bundle_key(state, again=True)
                     self._recover_from_restore(change.epoch, report, cancel)
                     restored = True
                     state = self._state()
@@ -730,6 +797,28 @@ class SyncClient(IntegrityMixin):
             current = SyncState.get_by_id(1).last_pulled_seq
             SyncState.update(last_pulled_seq=max(current, page["next"]), server_epoch=page.get("epoch")).where(
                 SyncState.id == 1).execute()
+
+
+def _registered_keys():
+    """(this workstation's signing key, the county's public key) once both are known, else None."""
+    from sync.bundle import private_key_from_text, public_key_from_text
+
+    try:
+        return private_key_from_text(get_local(SIGNING_KEY)), public_key_from_text(get_local(COUNTY_KEY))
+    except ValueError:
+        return None
+
+
+def _county_key_of(answer: Any) -> str | None:
+    """The county's public key in an answer, if it is one."""
+    from sync.bundle import public_key_from_text
+
+    county = answer.get("county_bundle_key") if isinstance(answer, dict) else None
+    try:
+        public_key_from_text(county)
+    except ValueError:
+        return None
+    return county
 
 
 def _take_county_copy(entity: str, row_id: str, server_data: dict | None, code: str | None = None) -> None:

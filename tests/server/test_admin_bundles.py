@@ -8,20 +8,12 @@ import uuid
 from pathlib import Path
 
 from server.models import SyncRow
-from sync.bundle import bundle_key, read_bundle, token_hash, write_bundle
+from sync.bundle import public_key_from_text, read_bundle, write_bundle
 
 from .test_admin import _csrf, admin  # noqa: F401 - fixture
+from .test_bundle_keys import enroll_with_key
+from .test_bundle_keys import request_bundle as _request_bundle
 from .test_sync_api import board, enroll
-
-
-def _request_bundle(path: Path, device: dict, changes: list[dict], batch_id: str | None = None) -> Path:
-    """A request bundle as a workstation writes it (sync.client.SyncClient.export_bundle)."""
-    batch = {"protocol": 1, "device_id": device["device_id"], "batch_id": batch_id or uuid.uuid4().hex,
-             "first_seq": 1, "last_seq": len(changes), "changes": changes}
-    body = {"manifest": {"device_id": device["device_id"], "last_pulled_seq": 0, "epoch": None,
-                         "changes": len(changes), "created_at": "2026-11-25T02:00:00Z"},
-            "batches": [batch], "blobs": {}}
-    return write_bundle(path, "request", device["device_id"], bundle_key(token_hash(device["token"])), body)
 
 
 def _upload(client, path: Path, csrf: str | None = None):
@@ -37,7 +29,7 @@ def _boards() -> int:
 def test_an_uploaded_bundle_is_applied_once_and_the_reply_is_downloaded(admin, county, tmp_path):  # noqa: F811
     page = admin.get("/admin/bundles")
     assert page.status_code == 200 and 'enctype="multipart/form-data"' in page.text
-    device = enroll(admin, "539901101000", "山里的工作站")
+    device = enroll_with_key(admin, "539901101000", "山里的工作站")
     changes = [board(county["shimen"], "U盘带来的公开栏"), board(county["shimen"], "第二块公开栏")]
     stick = _request_bundle(tmp_path / "石门镇-2026.gkb", device, changes)
     before = _boards()
@@ -47,10 +39,10 @@ def test_an_uploaded_bundle_is_applied_once_and_the_reply_is_downloaded(admin, c
     assert "attachment" in r.headers["content-disposition"] and ".gkb" in r.headers["content-disposition"]
     assert r.headers["x-gongkai-accepted"] == "2"
     assert _boards() == before + 2
-    # the download is the reply bundle, keyed to the workstation: receipt plus the pull
+    # the download is the reply bundle, signed by the county for the workstation: receipt plus the pull
     reply = tmp_path / "reply.gkb"
     reply.write_bytes(r.content)
-    key = bundle_key(token_hash(device["token"]))
+    key = public_key_from_text(device["county_bundle_key"])
     device_id, body = read_bundle(reply, "reply", lambda d: key if d == device["device_id"] else None)
     assert device_id == device["device_id"]
     [result] = body["results"]
@@ -66,7 +58,7 @@ def test_an_uploaded_bundle_is_applied_once_and_the_reply_is_downloaded(admin, c
 
 
 def test_refused_bundles_show_a_clear_message_and_change_nothing(admin, county, tmp_path):  # noqa: F811
-    device = enroll(admin, "539901101000")
+    device = enroll_with_key(admin, "539901101000")
     stick = _request_bundle(tmp_path / "stick.gkb", device, [board(county["shimen"], "公开栏")])
     data = gzip.decompress(stick.read_bytes())
     tampered = tmp_path / "tampered.gkb"
@@ -87,8 +79,7 @@ def test_refused_bundles_show_a_clear_message_and_change_nothing(admin, county, 
     assert _boards() == before
     # a reply bundle is not a request
     reply = tmp_path / "reply.gkb"
-    write_bundle(reply, "reply", device["device_id"], bundle_key(token_hash(device["token"])),
-                 {"manifest": {}, "results": [], "pages": []})
+    write_bundle(reply, "reply", device["device_id"], device["key"], {"manifest": {}, "results": [], "pages": []})
     r = _upload(admin, reply)
     assert r.status_code == 422 and "不是这一步需要的同步文件" in r.text
 

@@ -218,9 +218,9 @@ def _outside(kind, ws, ctx, town, sent, world: World) -> None:
     from pathlib import Path
 
     from app.maintenance import backup_to
-    from db.models import SyncState
-    from sync.bundle import bundle_key, read_bundle, token_hash
-    from sync.client import SyncClient
+    from app.settings import get_local
+    from sync.bundle import private_key_from_text, read_bundle
+    from sync.client import SIGNING_KEY, SyncClient
 
     here = world.root / f"ws{ws}-outside"
     here.mkdir(parents=True, exist_ok=True)
@@ -237,7 +237,7 @@ def _outside(kind, ws, ctx, town, sent, world: World) -> None:
         return
     request, reply = here / f"request-{n}.gkb", here / f"reply-{n}.gkb"
     SyncClient(ctx).export_bundle(request)
-    key = bundle_key(token_hash(SyncState.get_by_id(1).token))
+    key = private_key_from_text(get_local(SIGNING_KEY)).public_key()  # signed with this workstation's key
     _device, body = read_bundle(request, "request", lambda d: key)
     for batch in body["batches"]:
         sent[batch["batch_id"]] = {**batch, "device_id": batch["device_id"]}
