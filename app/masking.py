@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from stdnum.cn import ric
+
 from app.i18n import _
 from app.validation import normalize_phone
 
@@ -171,14 +173,20 @@ def _fold(text: str) -> str:
 
 
 _S = "[ -]?"  # one optional separator between groups of digits, as people write numbers
+#: a date, as in a period written 2026-11-25—2026-12-01 or 20261125-20261201 (not a card number)
+_DATE = rf"(?:19|20)[0-9]{{2}}{_S}(?:0[1-9]|1[0-2]){_S}(?:0[1-9]|[12][0-9]|3[01])"
 _PERSONAL_NUMBER = re.compile(
     "(?<![0-9])(?:"
     # ID numbers, 18 (or 17 and X) and 15 digits, whole or grouped 6-8-4 / 6-6-3
     rf"(?P<id>[0-9]{{17}}[0-9Xx]|[0-9]{{6}}{_S}[0-9]{{8}}{_S}[0-9]{{3}}[0-9Xx]|[0-9]{{15}}"
     rf"|[0-9]{{6}}{_S}[0-9]{{6}}{_S}[0-9]{{3}})(?![0-9Xx])"
-    # bank and 一卡通 card numbers, 16 to 19 digits, whole or in groups of four (or 6 + the rest)
-    rf"|(?P<card>[0-9]{{16,19}}|[0-9]{{4}}(?:{_S}[0-9]{{4}}){{3}}(?:{_S}[0-9]{{1,3}})?"
-    rf"|[0-9]{{6}}{_S}[0-9]{{10,13}})(?![0-9])"
+    # bank and 一卡通 card numbers, 16 to 19 digits split any way: from where a run of digits
+    # starts, 16 to 19 of them with at most one space or dash between any two (an 18th that is X:
+    # an ID number); inside a run, whole or in groups of four (or 6 + the rest). Not a period
+    # of two dates.
+    rf"|(?!{_DATE}{_S}{_DATE}(?![0-9]))"
+    rf"(?P<card>(?<![0-9][ -])[0-9](?:{_S}[0-9]){{14,17}}{_S}[0-9Xx]|[0-9]{{16,19}}"
+    rf"|[0-9]{{4}}(?:{_S}[0-9]{{4}}){{3}}(?:{_S}[0-9]{{1,3}})?|[0-9]{{6}}{_S}[0-9]{{10,13}})(?![0-9])"
     # mobiles, with or without +86 / 86 / 0086, whole or grouped 3-4-4
     rf"|(?P<mobile>(?:(?:\+|00)?86{_S})?1[3-9][0-9]{_S}[0-9]{{4}}{_S}[0-9]{{4}})(?![0-9])"
     ")"
@@ -197,7 +205,7 @@ def mask_free_text(text: str, policy: MaskPolicy = DEFAULT_POLICY) -> str:
     out, last = [], 0
     for m in _PERSONAL_NUMBER.finditer(folded):
         digits = re.sub(r"[^0-9Xx]", "", m.group(0))
-        if m.group("id"):
+        if m.group("id") or _is_id_number(digits):  # an ID number split oddly reads as a card
             masked = mask_id(digits.upper(), policy)
         elif m.group("card"):
             masked = ACCOUNT_WITHHELD
@@ -209,6 +217,12 @@ def mask_free_text(text: str, policy: MaskPolicy = DEFAULT_POLICY) -> str:
         return text
     out.append(text[last:])
     return "".join(out)
+
+
+def _is_id_number(digits: str) -> bool:
+    """Whether ``digits`` (no separators) are an 18-character ID number with a valid check digit."""
+    return (len(digits) == ID_LENGTH and digits[:-1].isdigit()
+            and ric.calc_check_digit(digits) == digits[-1].upper())
 
 
 def has_personal_number(text: str) -> bool:

@@ -3,14 +3,13 @@ configuration can turn the 'mask' into a disclosure."""
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from app.masking import PERSONAL_FIELDS, MaskPolicy, mask_id, mask_phone
 from tests.app.test_validation import gb11643
+from tests.spellings import WORDS, personal_number, recoverable
 
 
 def _valid_id_ending_in_123() -> str:
@@ -167,61 +166,14 @@ def test_personal_fields_name_what_is_withheld() -> None:
 
 
 # ------------------------------------------------------------------------------ free text
-_FULL_WIDTH = str.maketrans("0123456789X+", "０１２３４５６７８９Ｘ＋")
-_SEPARATORS = st.sampled_from([" ", "-", "－", "\u3000", "—"])
-_WORDS = st.text(alphabet="代领人电话卡号张三李四：，。（）备注联系身份证户主银行", max_size=8)
-
-
-@st.composite
-def _spelled(draw, digits: str, groups: tuple[int, ...]) -> str:
-    """``digits`` as a clerk might type them: whole or in ``groups``, with one kind of separator,
-    in ASCII or full-width digits."""
-    if draw(st.booleans()):
-        sep = draw(_SEPARATORS)
-        parts, at = [], 0
-        for size in groups:
-            parts.append(digits[at:at + size])
-            at += size
-        if at < len(digits):
-            parts.append(digits[at:])
-        digits = sep.join(p for p in parts if p)
-    return digits.translate(_FULL_WIDTH) if draw(st.booleans()) else digits
-
-
-@st.composite
-def _personal_number(draw) -> tuple[str, str]:
-    """(the number's digits, how it was typed): an ID number, a mobile (with +86 / 86 / 0086 or
-    not) or a bank card of 16 to 19 digits."""
-    from tests.app.test_validation import gb11643
-
-    kind = draw(st.sampled_from(["id", "mobile", "card"]))
-    if kind == "id":
-        number = gb11643(draw(st.from_regex(r"[1-6][0-9]{5}(19[5-9][0-9]|200[0-9])(0[1-9]|1[0-2])(0[1-9]|1[0-9]|2[0-8])[0-9]{3}",
-                                            fullmatch=True)))
-        return number, draw(_spelled(number, (6, 8, 4)))
-    if kind == "mobile":
-        number = draw(st.from_regex(r"1[3-9][0-9]{9}", fullmatch=True))
-        prefix = draw(st.sampled_from(["", "+86", "86", "0086", "+86 ", "＋86", "86-"]))
-        return number, prefix + draw(_spelled(number, (3, 4, 4)))
-    number = draw(st.from_regex(r"[1-9][0-9]{15,18}", fullmatch=True))
-    return number, draw(_spelled(number, (4, 4, 4, 4, 3)))
-
-
-def _recoverable(number: str, text: str) -> bool:
-    """Whether the number's digits can be read back from ``text`` (any width, any separators)."""
-    from app.masking import _fold
-
-    return number.upper() in re.sub(r"[\s+\-]", "", _fold(text)).upper()
-
-
-@given(st.lists(st.tuples(_WORDS, _personal_number()), min_size=1, max_size=3), _WORDS)
+@given(st.lists(st.tuples(WORDS, personal_number()), min_size=1, max_size=3), WORDS)
 def test_no_personal_number_survives_in_free_text_however_typed(parts, tail) -> None:
     from app.masking import has_personal_number, mask_free_text
 
     text = "".join(words + "：" + typed for words, (_number, typed) in parts) + "。" + tail
     masked = mask_free_text(text)
     for _words, (number, typed) in parts:
-        assert not _recoverable(number, masked), (typed, masked)
+        assert not recoverable(number, masked), (typed, masked)
     assert has_personal_number(text) and not has_personal_number(masked)
     assert mask_free_text(masked) == masked  # masking again changes nothing
 
@@ -230,6 +182,7 @@ def test_no_personal_number_survives_in_free_text_however_typed(parts, tail) -> 
     "补贴标准103.55元/亩，合计1,216.48元，文号石政〔2026〕12号",
     "监督电话0872-6123456，公示期2026-11-25至2026-12-01",
     "第１２组，面积８.５亩", "邮编６５５０００",
+    "公示期2026-11-25—2026-12-01", "发放时段20261125-20261201", "电话0872-6123456 0872-6123457",
 ])
 def test_ordinary_figures_in_free_text_stay(text: str) -> None:
     from app.masking import has_personal_number, mask_free_text
