@@ -239,10 +239,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
         os.environ["GONGKAI_BUNDLE_KEY"] = str(_bundle_key_file(args, url))
         if args.https_only:
             os.environ["GONGKAI_HTTPS_ONLY"] = "1"
+        os.environ["GONGKAI_PAGE_CACHE"] = str(args.page_cache)
         uvicorn.run("server.app:create_app_from_env", factory=True, workers=args.workers, host=args.host,
                     port=args.port, log_level="warning", **proxies)
     else:
-        uvicorn.run(create_app(clock=Clock(), https_only=args.https_only), host=args.host, port=args.port,
+        uvicorn.run(create_app(clock=Clock(), https_only=args.https_only, page_cache=args.page_cache),
+                    host=args.host, port=args.port,
                     log_level="warning", **proxies)
     return 0
 
@@ -513,6 +515,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "as the client's address, which the public pages' limits count by; default: none")
     p.add_argument("--https-only", action="store_true",
                    help="behind a TLS reverse proxy: the administrator's cookie is sent over HTTPS only")
+    p.add_argument("--page-cache", type=int, default=256, metavar="NOTICES",
+                   help="how many notices' public pages each worker keeps rendered (0: render every request)")
     p.add_argument("--bundle-key", help=_BUNDLE_KEY_HELP)
     p.set_defaults(handler=cmd_serve)
 

@@ -7,12 +7,18 @@ generator takes as little of the two cores as possible; otherwise from an asynci
 
 Goal (DESIGN §10): ≥ 500 sync requests/s on 2 cores with p99 ≤ 200 ms at 50 concurrent townships.
 
+Then the page a resident's phone opens from a notice's QR code: the demo township's published
+notice nearest 255 rows, fetched by 32 connections at once (gzip accepted, as phones do), from the
+server as it runs (pages rendered once and kept) and from the same server with ``--page-cache 0``
+(rendered for every request), one after the other in the same run. Goal: ≥ 1,000 pages/s with
+p99 ≤ 50 ms.
+
 The throwaway PostgreSQL cluster runs with production durability (fsync, synchronous_commit and
 full_page_writes on, PostgreSQL's defaults otherwise): every accepted push waits for its commit to
 reach the disk, as on the county's server. ``--unsafe-pg`` runs it like the test suite's clusters
 instead (fsync, synchronous_commit and full_page_writes off), which measures the CPU cost alone.
 
-    python bench/server_bench.py [--townships 50] [--seconds 20] [--workers 2] [--unsafe-pg]
+    python bench/server_bench.py [--townships 50] [--seconds 20] [--workers 2] [--unsafe-pg] [--pages-only]
 """
 
 from __future__ import annotations
@@ -208,6 +214,76 @@ def run_wrk(base: str, devices: list[tuple[str, str]], seconds: float, batch: in
             "p999_ms": int(ours["p999"]) / 1000, "max_ms": int(ours["max"]) / 1000}
 
 
+PAGE_CODE = "539901999000"  # the demo township's code here, beside the townships above
+
+
+def prepare_page(url: str, tmp: Path) -> tuple[str, int]:
+    """The demo township, made and pushed to the county as its workstation would; returns the path
+    of the public page of its published subsidy notice nearest 255 rows, and its row count."""
+    from fastapi.testclient import TestClient
+
+    from app.context import Clock, Context
+    from app.demo import create_demo
+    from db.connection import close_database, open_database
+    from db.models import Notice, NoticeType, RosterRow
+    from server.app import create_app
+    from server.db import database, open_server_database
+    from tests.server.test_public_pages import push_demo
+
+    ctx = Context(db=open_database(tmp / "workstation" / "gongkai.sqlite3"), data_dir=tmp / "workstation")
+    create_demo(ctx)
+    db = open_server_database(url)
+    with TestClient(create_app(clock=Clock())) as client, db.connection_context():
+        push_demo(client, PAGE_CODE)
+    db.close_all() if hasattr(db, "close_all") else db.close()
+    database.initialize(None)
+    candidates = (Notice.select().join(NoticeType).where((Notice.status == "published")
+                  & (NoticeType.code == "subsidy_payout")))
+    counted = [(RosterRow.select().where(RosterRow.notice == n.id).count(), n) for n in candidates]
+    rows, notice = min(counted, key=lambda c: abs(c[0] - 255))
+    path = f"/v/{notice.id}/{notice.edition}?f={notice.fingerprint[:12]}"
+    close_database()
+    return path, rows
+
+
+def run_pages(base: str, path: str, seconds: float, connections: int = 32) -> dict:
+    """wrk fetching one public page over ``connections`` connections; p99 from its latency table."""
+    import re
+
+    out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{int(seconds)}s", "--timeout", "10s", "--latency",
+                          "-H", "Accept-Encoding: gzip", base + path], capture_output=True, text=True,
+                         check=True).stdout
+
+    def ms(value: str, unit: str) -> float:
+        return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+    latency = dict((p, ms(v, u)) for p, v, u in re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", out, re.M))
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+            "requests": int(re.search(r"(\d+) requests in", out).group(1)),
+            "p50_ms": latency["50"], "p99_ms": latency["99"],
+            "errors": (int(bad.group(1)) if bad else 0) + (sum(map(int, errors.groups())) if errors else 0)}
+
+
+def serve(url: str, workers: int, *extra: str):
+    """``main.py serve`` in a subprocess; returns (process, base URL) once it answers."""
+    import httpx
+
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    proc = subprocess.Popen([sys.executable, "main.py", "serve", "--db", url, "--port", str(port),
+                             "--workers", str(workers), *extra], cwd=ROOT, env={**os.environ})
+    for _ in range(300):
+        try:
+            if httpx.get(f"{base}/api/v1/health", timeout=1).status_code == 200:
+                return proc, base
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    proc.terminate()
+    raise RuntimeError("the county server did not start")
+
+
 def pg_settings(url: str) -> str:
     import psycopg
 
@@ -224,6 +300,8 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=10, help="changes per push")
     parser.add_argument("--unsafe-pg", action="store_true",
                         help="PostgreSQL without fsync/synchronous_commit/full_page_writes, as in the tests")
+    parser.add_argument("--pages-only", action="store_true", help="measure the public page alone")
+    parser.add_argument("--page-seconds", type=float, default=10)
     args = parser.parse_args()
 
     root = Path(tempfile.mkdtemp(prefix="gongkai-bench-pg-"))
@@ -232,44 +310,57 @@ def main() -> None:
     # durable like production unless --unsafe-pg (the test suite's setup)
     cluster = PostgresCluster(root, durable=not args.unsafe_pg).start()
     server = None
+    baseline = loaded = None
     try:
         url = cluster.create_database("county")
         settings = pg_settings(url)
         devices = prepare(url, args.townships)
-        port = _free_port()
-        base = f"http://127.0.0.1:{port}"
-        server = subprocess.Popen([sys.executable, "main.py", "serve", "--db", url, "--port", str(port),
-                                   "--workers", str(args.workers)], cwd=ROOT, env={**os.environ})
-        import httpx
-
-        for _ in range(200):
-            try:
-                if httpx.get(f"{base}/api/v1/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        baseline = asyncio.run(run_load(base, devices[:1], min(5.0, args.seconds), args.batch))
-        if shutil.which("wrk"):
-            loaded = run_wrk(base, devices, args.seconds, args.batch, root)
-            client = "wrk"
-        else:
-            loaded = asyncio.run(run_load(base, devices, args.seconds, args.batch))
-            client = "asyncio client"
+        page_path, page_rows = prepare_page(url, root)
+        if not args.pages_only:
+            server, base = serve(url, args.workers)
+            baseline = asyncio.run(run_load(base, devices[:1], min(5.0, args.seconds), args.batch))
+            if shutil.which("wrk"):
+                loaded = run_wrk(base, devices, args.seconds, args.batch, root)
+                client = "wrk"
+            else:
+                loaded = asyncio.run(run_load(base, devices, args.seconds, args.batch))
+                client = "asyncio client"
+            server.terminate()
+            server.wait(timeout=20)
+        # the public page: rendered for every request, then as the server runs (rendered once, kept)
+        pages = {}
+        for name, extra in (("uncached", ("--page-cache", "0")), ("cached", ())):
+            server, base = serve(url, args.workers, *extra)
+            run_pages(base, page_path, 2)  # warm up: connections, the first render
+            pages[name] = run_pages(base, page_path, args.page_seconds)
+            server.terminate()
+            server.wait(timeout=20)
+        server = None
     finally:
         if server is not None:
             server.terminate()
             server.wait(timeout=20)
         cluster.stop()
         shutil.rmtree(root, ignore_errors=True)
-    print(f"server: uvicorn x{args.workers} workers + PostgreSQL, {args.batch} changes per push, loopback; "
-          f"concurrent load from {client}")
     print(f"PostgreSQL: {settings}")
-    for name, r in (("1 township, sequential", baseline), (f"{args.townships} townships, concurrent", loaded)):
-        print(f"{name:<28}: {r['rps']:7.1f} req/s  p50 {r['p50_ms']:6.1f} ms  p99 {r['p99_ms']:6.1f} ms  "
-              f"max {r['max_ms']:6.1f} ms  ({r['requests']} requests: {r['pushes']} pushes, {r['pulls']} pulls; "
-              f"{r['errors']} errors{' — ' + r['error_detail'] if r['error_detail'] else ''})")
-    print(f"ratio concurrent / sequential: {loaded['rps'] / baseline['rps']:.2f}x   "
-          f"goal ≥ 500 req/s with p99 ≤ 200 ms at 50 townships")
+    if loaded is not None:
+        print(f"server: uvicorn x{args.workers} workers + PostgreSQL, {args.batch} changes per push, loopback; "
+              f"concurrent load from {client}")
+        for name, r in (("1 township, sequential", baseline), (f"{args.townships} townships, concurrent", loaded)):
+            print(f"{name:<28}: {r['rps']:7.1f} req/s  p50 {r['p50_ms']:6.1f} ms  p99 {r['p99_ms']:6.1f} ms  "
+                  f"max {r['max_ms']:6.1f} ms  ({r['requests']} requests: {r['pushes']} pushes, {r['pulls']} pulls; "
+                  f"{r['errors']} errors{' — ' + r['error_detail'] if r['error_detail'] else ''})")
+        print(f"ratio concurrent / sequential: {loaded['rps'] / baseline['rps']:.2f}x   "
+              f"goal ≥ 500 req/s with p99 ≤ 200 ms at 50 townships: "
+              f"{'met' if loaded['rps'] >= 500 and loaded['p99_ms'] <= 200 and not loaded['errors'] else 'NOT met'}")
+    print(f"public page ({page_rows} rows, uvicorn x{args.workers} workers, 32 connections from wrk, gzip accepted):")
+    for name in ("uncached", "cached"):
+        r = pages[name]
+        print(f"  {name:<9}: {r['rps']:8.1f} pages/s  p50 {r['p50_ms']:6.1f} ms  p99 {r['p99_ms']:6.1f} ms  "
+              f"({r['requests']} requests, {r['errors']} errors)")
+    cached = pages["cached"]
+    print(f"ratio cached / uncached: {cached['rps'] / pages['uncached']['rps']:.1f}x   goal ≥ 1,000 pages/s with "
+          f"p99 ≤ 50 ms: {'met' if cached['rps'] >= 1000 and cached['p99_ms'] <= 50 and not cached['errors'] else 'NOT met'}")
 
 
 if __name__ == "__main__":
