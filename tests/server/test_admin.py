@@ -66,6 +66,16 @@ def test_township_enrolment_code_and_revocation(admin):
     assert "已停用" in admin.get("/admin/devices").text
 
 
+def test_the_devices_page_names_workstations_still_on_the_old_bundle_signature(admin):
+    from .test_bundle_keys import enroll_with_key
+
+    enroll(admin, "539901101000", "旧工作站")  # enrolled as before signing keys: no key sent
+    enroll_with_key(admin, "539901101000", "新工作站")
+    rows = {name: row for row in admin.get("/admin/devices").text.split("<tr>")
+            for name in ("旧工作站", "新工作站") if f"<td>{name}</td>" in row}
+    assert "旧式" in rows["旧工作站"] and "本机密钥" in rows["新工作站"] and "旧式" not in rows["新工作站"]
+
+
 def test_county_changes_reach_townships_by_pull(admin):
     device = enroll(admin, "539901101000")
     admin.post("/admin/notice-types/subsidy_payout", data={"min_days": 5, "day_unit": "natural",
