@@ -6,7 +6,9 @@ override any of these through sync; a township never edits them.
 A roster schema is a list of columns. Core keys map to roster-row fields (``group``, ``name``,
 ``id_number``, ``quantity``, ``rate``, ``amount``, ``bank_account``, ``phone``, ``remark``);
 any other key is stored in the row's ``extra``. ``public`` marks what the public view may show;
-personal fields are never public whatever a schema says (see app.public_view).
+personal fields are never public whatever a schema says (see app.public_view). A column with
+``part_of: "amount"`` is one part of the amount (土地补偿费 of a compensation total): its value is
+kept as exact 元 text ("16000.00") and the parts of a row must add up to its amount.
 """
 
 from __future__ import annotations
@@ -17,8 +19,20 @@ CORE_KEYS = ("group", "name", "id_number", "quantity", "rate", "amount", "bank_a
 
 
 def col(key: str, label: str, kind: str = "text", *, public: bool = True, unit: str = "",
-        required: bool = False) -> dict[str, Any]:
-    return {"key": key, "label": label, "kind": kind, "public": public, "unit": unit, "required": required}
+        required: bool = False, part_of: str = "") -> dict[str, Any]:
+    column = {"key": key, "label": label, "kind": kind, "public": public, "unit": unit, "required": required}
+    if part_of:
+        column["part_of"] = part_of
+    return column
+
+
+# The parts of a per-household compensation (土地管理法 第四十八条: 土地补偿费、安置补助费 and
+# 农村村民住宅、其他地上附着物和青苗等的补偿费用), printed beside the amount, which is their total.
+COMPENSATION_PARTS = [
+    col("x_land_fee", "土地补偿费（元）", unit="元", part_of="amount"),
+    col("x_resettlement_fee", "安置补助费（元）", unit="元", part_of="amount"),
+    col("x_crop_fee", "青苗及地上附着物补偿费（元）", unit="元", part_of="amount"),
+]
 
 
 def _person_roster(quantity_label: str, rate_label: str, amount_label: str, unit: str = "亩") -> list[dict]:
@@ -33,6 +47,12 @@ def _person_roster(quantity_label: str, rate_label: str, amount_label: str, unit
         col("phone", "联系电话", "phone", public=False),
         col("remark", "备注"),
     ]
+
+
+def _with_parts(roster: list[dict]) -> list[dict]:
+    """The roster with the compensation parts just before the amount."""
+    at = next(i for i, c in enumerate(roster) if c["key"] == "amount")
+    return [*roster[:at], *COMPENSATION_PARTS, *roster[at:]]
 
 
 SUBSIDY_OBJECTION = (
@@ -220,7 +240,7 @@ DEFAULT_NOTICE_TYPES: list[dict[str, Any]] = [
         "level": "村",
         "min_days": 7,
         "day_unit": "natural",
-        "roster_schema": _person_roster("征收面积（亩）", "补偿标准（元/亩）", "补偿金额（元）"),
+        "roster_schema": _with_parts(_person_roster("征收面积（亩）", "补偿标准（元/亩）", "补偿金额（元）")),
         "title_template": "{village}{program}征地补偿费分配到户公示",
         "body_template": (
             "经村民代表会议讨论通过，现将{program}征地补偿费分配到户情况公示如下。本次共{households}户，"

@@ -1,9 +1,13 @@
 """Roster rows: normalising and validating one row against its notice type's schema, and
-finding duplicate ID numbers within a notice and across notices of the same program and year."""
+finding duplicate ID numbers within a notice and across notices of the same program and year.
+
+Columns marked ``part_of: "amount"`` (土地补偿费, 安置补助费 … of a compensation) hold exact 元 text;
+a row that fills any of them must have them add up to its amount."""
 
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
@@ -13,6 +17,7 @@ from typing import Any, TypeVar
 
 from app.i18n import N_
 from app.masking import has_personal_number
+from app.money import format_yuan, parse_money_fen
 from app.validation import (
     Issue,
     check_amount,
@@ -23,6 +28,7 @@ from app.validation import (
     normalize_id_number,
     normalize_name,
     normalize_phone,
+    parts_issue,
 )
 
 
@@ -113,6 +119,9 @@ class RowChecker:
             (k, c["label"]) for k, c in keys.items()
             if c.get("public", True) and (c["kind"] in ("text", "group") or (k == "name" and c["kind"] != "name"))
         ]
+        # the parts of the amount, named as in a message ('土地补偿费', without its unit)
+        self._parts = [(k, _UNIT_SUFFIX.sub("", c["label"]).strip() or k) for k, c in keys.items()
+                       if c.get("part_of") == "amount"]
         # validate_columns' answers for values that repeat (pure functions of the value)
         self._names_seen: dict[str, tuple[Issue, ...]] = {}
         self._amounts_seen: dict[tuple, tuple[Issue, ...]] = {}
@@ -138,8 +147,37 @@ class RowChecker:
             bank_account="".join(row.bank_account.split()) if row.bank_account else "",
             phone=normalize_phone(row.phone) if row.phone else "",
             remark=row.remark.strip(),
-            extra={k: (v.strip() if isinstance(v, str) else v) for k, v in row.extra.items()} if row.extra else {},
+            extra=self._normalize_extra(row.extra) if row.extra else {},
         )
+
+    def _normalize_extra(self, extra: dict[str, Any]) -> dict[str, Any]:
+        out = {k: (v.strip() if isinstance(v, str) else v) for k, v in extra.items()}
+        for key, _label in self._parts:
+            value = out.get(key)
+            if value is not None and value != "":
+                try:  # '16,000' or '8000元' typed in the editor is kept as '16000.00'
+                    out[key] = format_yuan(parse_money_fen(value), thousands=False)
+                except ValueError:
+                    pass  # reported by validate, and kept as typed for the clerk to correct
+        return out
+
+    def _parts_issues(self, extra: dict[str, Any], amount_fen: int | None) -> list[Issue]:
+        """bad_number for a part that is no amount; parts_mismatch when the filled parts do not
+        add up to the amount (an empty part is nothing paid for it)."""
+        total, found, filled = 0, [], False
+        for key, _label in self._parts:
+            value = extra.get(key)
+            if value is None or value == "":
+                continue
+            filled = True
+            try:
+                total += parse_money_fen(value)
+            except ValueError as err:
+                found.append(Issue(key, "bad_number", str(err)))
+        if not filled or found or amount_fen is None:
+            return found
+        issue = parts_issue([label for _k, label in self._parts], total, amount_fen)
+        return [issue] if issue is not None else []
 
     def validate(self, row: RowInput) -> list[Issue]:
         """Every problem of one row that went through :meth:`normalize`, without duplicate checks
@@ -159,6 +197,8 @@ class RowChecker:
             issues.extend(check_phone(row.phone))
         if row.quantity is not None or row.rate is not None or row.amount_fen is not None:
             issues.extend(check_amount(row.quantity, row.rate, row.amount_fen))
+        if self._parts and row.extra:
+            issues.extend(self._parts_issues(row.extra, row.amount_fen))
         for key, label in self._free_text:
             value = _FREE_TEXT_VALUE[key](row) if key in _FREE_TEXT_VALUE else row.extra.get(key)
             if isinstance(value, str) and has_personal_number(value):
@@ -234,6 +274,10 @@ class RowChecker:
                 found = check_amount(q, r, a)
             if found:
                 add(pos, found)
+        if self._parts and rows.extra is not None:
+            for pos, extra, a in zip(positions, rows.extra[start:stop], rows.amount_fen[start:stop], strict=True):
+                if extra and (found := self._parts_issues(extra, a)):
+                    add(pos, found)
         for key, label in self._free_text:
             if key in _FREE_TEXT_COLUMN:
                 values = getattr(rows, _FREE_TEXT_COLUMN[key])[start:stop]
@@ -245,6 +289,8 @@ class RowChecker:
                     add(pos, (_number_in_text(key, label),))
         return out
 
+
+_UNIT_SUFFIX = re.compile(r"[（(][^）)]*[）)]$")
 
 _CORE_VALUE = {
     "group": lambda r: r.group_name,
@@ -279,6 +325,9 @@ def has_errors(issues: list[dict] | tuple[Issue, ...]) -> bool:
 
 
 DUPLICATE_CODE = "duplicate_id"
+#: reading problems that leave the value in place (the parts of an amount do not add up to it):
+#: the value's own checks still run, where other problems stand for a value that was refused
+VALUE_KEPT_CODES = frozenset({"parts_mismatch", "part_unreadable"})
 
 
 K = TypeVar("K", bound=Hashable)

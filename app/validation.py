@@ -259,3 +259,12 @@ def check_amount(
         return (Issue.filled("amount", "amount_mismatch", N_('金额与"数量×标准"不符：应为 {expected} 元'),
                              expected=format_yuan(expected)),)
     return ()
+
+
+def parts_issue(names: list[str], parts_fen: int, total_fen: int) -> Issue | None:
+    """parts_mismatch when the parts of an amount (土地补偿费 + 安置补助费 + … of a 合计) do not
+    add up to it; the message names both sums, which are published anyway."""
+    if parts_fen == total_fen:
+        return None
+    return Issue.filled("amount", "parts_mismatch", N_("{parts} = {sum} 元，与合计 {total} 元不符"),
+                        parts="+".join(names), sum=format_yuan(parts_fen), total=format_yuan(total_fen))

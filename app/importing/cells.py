@@ -18,7 +18,7 @@ from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Context, Decimal, Inexact, InvalidOperation
 
 from app.i18n import N_
-from app.money import COMMON_UNITS, parse_money_fen, parse_quantity, to_decimal
+from app.money import COMMON_UNITS, format_yuan, parse_money_fen, parse_quantity, to_decimal
 from app.validation import normalize_id_number, normalize_name
 
 Converter = Callable[[object], object]
@@ -104,6 +104,12 @@ def money(unit: str) -> Converter:
         return int((number * factor).quantize(_ONE, rounding=ROUND_HALF_UP))
 
     return convert
+
+
+def money_text(unit: str) -> Converter:
+    """Cell → exact 元 text ('16000.00'): a part of the amount, kept in a row's extra columns."""
+    to_fen = money(unit)
+    return lambda value: format_yuan(to_fen(value), thousands=False)  # type: ignore[arg-type]
 
 
 def quantity(unit: str) -> Converter:

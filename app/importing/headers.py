@@ -3,9 +3,12 @@
 Clerks' files put a title and a date above the table, split the header over two rows with
 merged cells, use traditional characters and name one column a dozen ways. The first
 :data:`SCAN_ROWS` rows are scored, alone and as pairs of adjacent rows, by how many schema
-columns their cells name; the best row (or pair) wins. Header text is matched after NFKC,
-traditional→simplified and removal of whitespace and of bracketed parts; units are read from
-anywhere in the text.
+columns their cells name; the best row (or pair) wins. A pair whose upper row has a parent cell
+over several named cells below it (merged, or followed by blanks where the format keeps no
+merges) is a two-row header even when the lower row adds no unit. Header text is matched after
+NFKC, traditional→simplified and removal of whitespace and of bracketed parts; units are read
+from anywhere in the text. Which of several money or area columns a row's amount and area are
+is then decided by app.importing.choices.
 """
 
 from __future__ import annotations
@@ -14,6 +17,12 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from app.importing.model import ReportIssue
+
+if TYPE_CHECKING:
+    from app.importing.choices import PartsGroup
 
 SCAN_ROWS = 30
 
@@ -51,6 +60,12 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
                      "帐户", "收款账号"),
     "phone": ("电话", "联系电话", "电话号码", "手机", "手机号", "手机号码", "联系方式"),
     "remark": ("备注", "说明", "备考"),
+    # the parts of a compensation (app.catalogue.COMPENSATION_PARTS)
+    "x_land_fee": ("土地补偿费", "土地补偿款", "土地补偿金"),
+    "x_resettlement_fee": ("安置补助费", "人员安置补助费", "安置补偿费", "安置费"),
+    "x_crop_fee": ("青苗补偿费", "青苗费", "青苗及地上附着物补偿费", "青苗和地上附着物补偿费",
+                   "地上附着物和青苗补偿费", "地上附着物及青苗补偿费", "青苗及附着物补偿费",
+                   "地上附着物补偿费", "附着物补偿费"),
 }
 # Too general to match inside a longer header ('户主身份证号码' is an ID column).
 _EXACT_ONLY = frozenset({"户主", "人数", "数量", "社"})
@@ -103,6 +118,15 @@ class HeaderCell:
     text: str
     norm: str
     hit: Hit | None
+    #: in a two-row header, the upper cell over this one (a merged parent) and the lower cell's
+    #: own text; '' for a one-row header or a cell merged down over both rows
+    parent: str = ""
+    child: str = ""
+
+    @property
+    def name(self) -> str:
+        """The cell's own name: the lower cell under a parent, else the whole header text."""
+        return self.child or self.text
 
 
 @dataclass(frozen=True)
@@ -117,13 +141,27 @@ class HeaderMatch:
     fixed_rate: tuple[Decimal, str] | None
     cells: tuple[HeaderCell, ...]
     score: tuple[int, int, int]
+    #: the columns whose sum the amount column is (土地补偿费 … of a 合计), and whether they are
+    #: kept as the schema's part columns (then app.rows checks the sum) or only read to check it
+    parts: tuple[HeaderCell, ...] = ()
+    parts_kept: bool = True
+    #: how the columns were chosen where the header alone could not say (for the clerk)
+    notes: tuple[str, ...] = ()
+    #: choices the clerk should check: columns not kept, an area column that had to be guessed
+    warnings: tuple[ReportIssue, ...] = ()
 
 
 class HeaderMatcher:
     """Recognises the header cells of one schema, with the clerk's mapping overrides."""
 
-    def __init__(self, schema: list[dict], override: dict[str, str] | None = None) -> None:
+    def __init__(self, schema: list[dict], override: dict[str, str] | None = None,
+                 rate: Decimal | None = None) -> None:
         self.labels = {c["key"]: c["label"] for c in schema}
+        #: the schema's columns that are parts of the amount (土地补偿费 …)
+        self.part_keys = frozenset(c["key"] for c in schema if c.get("part_of") == "amount")
+        #: the program's rate (元 per the quantity column's unit), to tell area columns apart
+        self.rate = rate
+        self.quantity_unit = next((c.get("unit") or "亩" for c in schema if c["key"] == "quantity"), "亩")
         self._exact: dict[str, str] = {}
         partial: list[tuple[str, str]] = []
         words = [(k, label) for k, label in self.labels.items()]
@@ -197,6 +235,16 @@ class HeaderMatcher:
         return min(2, len(self.labels))
 
 
+def _named(matcher: HeaderMatcher,
+           cells: list[HeaderCell]) -> tuple[list[HeaderCell], PartsGroup | None, dict[str, HeaderCell]]:
+    """The cells with a total's parts regrouped (app.importing.choices), the group, and the cell
+    each schema column is taken from."""
+    from app.importing.choices import regroup
+
+    cells, group = regroup(cells, matcher.part_keys)
+    return cells, group, matcher.assign(cells)
+
+
 def _score(taken: dict[str, HeaderCell]) -> tuple[int, int, int]:
     """Columns named, how surely, and how many units the header states."""
     return (len(taken), sum(c.hit.strength for c in taken.values()),  # type: ignore[union-attr]
@@ -260,8 +308,40 @@ def _pair(matcher: HeaderMatcher, top: list[str], bottom: list[str], row: int,
             hit = matcher.classify(normalize_header(bottom[i]))
         if hit is None and top[i]:
             hit = matcher.classify(normalize_header(top[i]))
-        cells.append(HeaderCell(i, text, norm, hit))
+        named = bool(top[i] and bottom[i]) and text == f"{top[i]}/{bottom[i]}"  # not a unit below
+        cells.append(HeaderCell(i, text, norm, hit, top[i] if named else "", bottom[i] if named else ""))
     return cells
+
+
+def _has_parent(top: list[str], bottom: list[str], row: int, merged: list | None) -> bool:
+    """Whether the upper row holds a parent cell over two or more named cells of the lower row —
+    a range merged across one row, or (where the format keeps no merges, as in CSV and .ods) a
+    cell followed by blanks that have names under them — while the lower row has nothing but
+    units under the other headers (they are merged down). Such a pair is a two-row header
+    whatever units it names; a data row has values under every header."""
+    width = min(len(top), len(bottom))
+
+    def named(c: int) -> bool:
+        return bool(bottom[c]) and not _only_unit(bottom[c])
+
+    spans = [(c0, min(c1, width - 1)) for (r0, c0), (r1, c1) in merged or () if r0 == r1 == row and c1 > c0]
+    c = 0
+    while c < width:
+        end = c
+        while top[c] and end + 1 < width and not top[end + 1] and named(end + 1):
+            end += 1
+        if end > c:
+            spans.append((c, end))
+        c = end + 1
+    parents = [(c0, c1) for c0, c1 in spans if sum(named(c) for c in range(c0, c1 + 1)) >= 2]
+    inside = {c for c0, c1 in parents for c in range(c0, c1 + 1)}
+    return bool(parents) and all(not named(c) for c in range(width) if top[c] and c not in inside)
+
+
+def _only_unit(text: str) -> bool:
+    """'亩', '（元/亩）', '(万元)': a cell that only states the unit of the header above it."""
+    core = header_core(normalize_header(text))
+    return not core or core in _UNIT_WORDS
 
 
 def find_header(rows: list[list], matcher: HeaderMatcher,
@@ -270,24 +350,29 @@ def find_header(rows: list[list], matcher: HeaderMatcher,
     schema columns. ``merged`` are the sheet's merged ranges when the format records them."""
     n = min(len(rows), SCAN_ROWS)
     texts = [[display_text(v) for v in rows[r]] for r in range(min(len(rows), n + 1))]
-    singles = [_single(matcher, texts[r]) for r in range(len(texts))]
-    scores = [_score(matcher.assign(cells)) for cells in singles]
-    best: tuple[tuple[int, int, int], int, int, list[HeaderCell]] | None = None
+    singles = [_named(matcher, _single(matcher, texts[r])) for r in range(len(texts))]
+    scores = [_score(taken) for _cells, _group, taken in singles]
+    best: tuple[tuple[int, int, int], int, int, tuple] | None = None
     for r in range(n):
         options = [(scores[r], r, r, singles[r])]
         distinct_top = {t for t in texts[r] if t}
         if r + 1 < len(texts) and len(distinct_top) >= 2 and _is_subheader(rows[r + 1]):
-            cells = _pair(matcher, texts[r], texts[r + 1], r, merged)
-            score = _score(matcher.assign(cells))
-            if score > max(scores[r], scores[r + 1]):
-                options.append((score, r, r + 1, cells))
+            named = _named(matcher, _pair(matcher, texts[r], texts[r + 1], r, merged))
+            score = _score(named[2])
+            if score[0] >= scores[r][0] and score > scores[r + 1] and _has_parent(
+                    texts[r], texts[r + 1], r, merged):
+                # the lower row names the columns of a parent above them: it is no data row,
+                # even where it names no more schema columns than the upper row alone
+                options = [(score, r, r + 1, named)]
+            elif score > max(scores[r], scores[r + 1]):
+                options.append((score, r, r + 1, named))
         for option in options:
             if option[0][0] >= matcher.minimum() and (best is None or option[0] > best[0]):
                 best = option
     if best is None:
         return None
-    score, first, last, cells = best
-    return _match(matcher, rows, first, last, cells, score)
+    score, first, last, (cells, group, taken) = best
+    return _match(matcher, rows, first, last, cells, group, taken, score)
 
 
 def _title_units(rows: list[list], first: int) -> dict[str, str]:
@@ -317,13 +402,23 @@ def column_unit(key: str, norm: str) -> str | None:
     return None
 
 
-def _match(matcher: HeaderMatcher, rows: list[list], first: int, last: int,
-           cells: list[HeaderCell], score: tuple[int, int, int]) -> HeaderMatch:
-    taken = matcher.assign(cells)
+def _match(matcher: HeaderMatcher, rows: list[list], first: int, last: int, cells: list[HeaderCell],
+           group: PartsGroup | None, taken: dict[str, HeaderCell], score: tuple[int, int, int]) -> HeaderMatch:
+    from app.importing.choices import choose_area, describe_parts
+
+    title = _title_units(rows, first)
+    parts, kept, notes, warnings = describe_parts(group, taken, matcher.part_keys, last + 1)
+    if not kept:
+        taken = {k: c for k, c in taken.items() if k not in matcher.part_keys}
+    area = choose_area(matcher, cells, taken, rows, last + 1, title)
+    if area is not None:
+        taken = {**taken, "quantity": area.cell}
+        notes += area.notes
+        warnings += area.warnings
     columns = {k: c.index for k, c in taken.items()}
     texts = {k: c.text for k, c in taken.items()}
     units = {k: u for k, c in taken.items() if (u := column_unit(k, c.norm))}
-    for key, unit in _title_units(rows, first).items():
+    for key, unit in title.items():
         if key in columns and key not in units:
             units[key] = unit
     fixed = taken["rate"].hit.fixed_rate if "rate" in taken else None  # type: ignore[union-attr]
@@ -338,4 +433,5 @@ def _match(matcher: HeaderMatcher, rows: list[list], first: int, last: int,
         first_row=first, last_row=last,
         columns={k: columns[k] for k in ordered}, texts={k: texts[k] for k in ordered},
         units=units, fixed_rate=fixed, cells=tuple(cells), score=score,
+        parts=parts, parts_kept=kept, notes=notes, warnings=warnings,
     )

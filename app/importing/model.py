@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from app.errors import AppError
+from app.i18n import _
 from app.rows import RowColumns, RowInput
 from app.validation import Severity
 
@@ -32,6 +33,10 @@ class ReportIssue:
     code: str
     message: str
     severity: Severity = "error"
+    #: for a message with values: its text before they were filled in, and the values (stored
+    #: with the row so that each workstation shows it in its own language)
+    template: str = ""
+    params: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,8 +73,12 @@ class ParsedRoster:
     problems: dict[int, tuple[ReportIssue, ...]]
     #: (excel_row, reason) of rows that are not data: 'blank', 'subtotal', 'note', 'header'
     skipped: tuple[tuple[int, str], ...]
-    #: problems of the table as a whole (subtotal_mismatch, missing_column, mapping_not_found)
+    #: problems of the table as a whole (subtotal_mismatch, missing_column, mapping_not_found,
+    #: parts_not_kept, quantity_guessed)
     warnings: tuple[ReportIssue, ...]
+    #: how columns were chosen where the header alone could not say (a total over its parts, the
+    #: area that fits amount = area × rate), for the clerk
+    notes: tuple[str, ...] = ()
 
     @cached_property
     def rows(self) -> tuple[ParsedRow, ...]:
@@ -78,3 +87,39 @@ class ParsedRoster:
             ParsedRow(excel_row, row, problems.get(pos, empty))
             for pos, (excel_row, row) in enumerate(zip(self.excel_rows, self.columns.rows(), strict=True))
         )
+
+
+def _row_list(rows: list[int]) -> str:
+    """'4、6、8—11': runs of three or more rows as a range."""
+    parts: list[str] = []
+    i = 0
+    while i < len(rows):
+        j = i
+        while j + 1 < len(rows) and rows[j + 1] == rows[j] + 1:
+            j += 1
+        if j - i >= 2:
+            parts.append(f"{rows[i]}—{rows[j]}")
+        else:
+            parts.extend(str(r) for r in rows[i:j + 1])
+        i = j + 1
+    return "、".join(parts)
+
+
+def skipped_summary(skipped: tuple[tuple[int, str], ...] | list[tuple[int, str]]) -> str:
+    """One sentence naming the rows below the header that were not imported, by kind and Excel
+    row ('' when there are none)."""
+    if not skipped:
+        return ""
+    kinds = {
+        "subtotal": _("第 {rows} 行是小计或合计"),
+        "note": _("第 {rows} 行是签字、盖章或说明"),
+        "header": _("第 {rows} 行是重复的表头"),
+        "heading": _("第 {rows} 行是组名行（下面各行归入该组）"),
+        "blank": _("第 {rows} 行是空行"),
+    }
+    by_kind: dict[str, list[int]] = {}
+    for row, reason in skipped:
+        by_kind.setdefault(reason, []).append(row)
+    parts = [kinds.get(kind, "{rows}").format(rows=_row_list(sorted(by_kind[kind])))
+             for kind in (*kinds, *(k for k in by_kind if k not in kinds)) if kind in by_kind]
+    return _("有 {count} 行不是明细，没有导入：{parts}。").format(count=len(skipped), parts="，".join(parts))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import gc
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 from app.i18n import _
@@ -23,35 +24,38 @@ MAX_BYTES = 100 * 1024 * 1024
 
 
 def read_roster(path: Path, schema: list[dict], *, sheet: str | None = None,
-                mapping_override: dict[str, str] | None = None,
+                mapping_override: dict[str, str] | None = None, rate: Decimal | None = None,
                 max_bytes: int = MAX_BYTES) -> ParsedRoster:
     """Read the roster table of ``path`` against ``schema`` (a notice type's roster_schema).
 
     ``sheet`` names the sheet to read (default: the one whose header best fits the schema).
     ``mapping_override`` maps a schema key to the exact header text to use for it ('' leaves
     the key unmapped); an override whose header is not in the file is ignored with a warning.
+    ``rate`` is the program's rate (元 per the quantity's unit): with no rate in the file, it
+    tells which of two area columns the amounts were computed from.
     Raises :class:`ReadError` when the file cannot be read as a roster. Safe on any thread.
     """
     with collector_paused():
-        return open_roster(path, schema, sheet=sheet, mapping_override=mapping_override,
+        return open_roster(path, schema, sheet=sheet, mapping_override=mapping_override, rate=rate,
                            max_bytes=max_bytes).result()
 
 
 def open_roster(path: Path, schema: list[dict], *, sheet: str | None = None,
-                mapping_override: dict[str, str] | None = None,
+                mapping_override: dict[str, str] | None = None, rate: Decimal | None = None,
                 max_bytes: int = MAX_BYTES) -> RosterReading:
     """:func:`read_roster` a batch of rows at a time: the table is found and its rows sorted
     (ReadError here, as there), then :meth:`RosterReading.batches` converts the values. An
     importer checks and stores the first rows while the next ones are converted."""
     path = Path(path)
     book = open_book(path, max_bytes)
-    matcher = HeaderMatcher(schema, mapping_override)
+    matcher = HeaderMatcher(schema, mapping_override, rate)
     source, match = _choose(book, matcher, sheet)
     rows = source.load()
     columns = {c["key"]: c for c in schema}
     reader = TableReader(columns, match)
     reader.sort(rows)
-    header_warnings = [*_header_warnings(columns, match, matcher, mapping_override), *reader.table_warnings]
+    header_warnings = [*_header_warnings(columns, match, matcher, mapping_override), *match.warnings,
+                       *reader.table_warnings]
     return RosterReading(book.file, source.name, match, reader, header_warnings)
 
 
@@ -67,6 +71,8 @@ class RosterReading:
         self.header_row = match.last_row + 1
         self.mapping = dict(match.texts)
         self.units = dict(match.units)
+        #: how columns were chosen where the header alone could not say
+        self.notes = match.notes
         #: the Excel row number of each data row
         self.excel_rows = [i + 1 for i in reader.data]
         #: the ID number of each data row ('' where there is none or it could not be read)
@@ -85,7 +91,7 @@ class RosterReading:
         return ParsedRoster(
             file=self.file, sheet=self.sheet, header_row=self.header_row, mapping=dict(self.mapping),
             units=dict(self.units), columns=values, excel_rows=excel_rows, problems=problems,
-            skipped=tuple(skipped), warnings=(*self._warnings, *totals_warnings),
+            skipped=tuple(skipped), warnings=(*self._warnings, *totals_warnings), notes=self.notes,
         )
 
 

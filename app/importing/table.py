@@ -1,8 +1,8 @@
 """Converting the rows below a found header into parsed rows.
 
 Works column by column rather than row by row: one pass sorts the rows into data rows and
-skipped rows (blank, 小计/合计, notes, repeated headers, group headings), then each mapped column
-is converted in a tight loop with a memo for repeating values. This keeps the Python work per
+skipped rows (blank, 小计/合计, notes and signature lines, repeated headers, group headings), then
+each mapped column is converted in a tight loop with a memo for repeating values. This keeps the Python work per
 cell small enough to read 100,000-row rosters in about a second. The ID numbers are converted
 first and the other columns a batch of rows at a time, so that an importer can check and store
 the first rows while the next ones are converted.
@@ -10,15 +10,19 @@ the first rows while the next ones are converted.
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_left
 from collections.abc import Iterator
+from datetime import date
 from decimal import Decimal
 
+from app.i18n import N_
 from app.importing import cells
-from app.importing.headers import T2S, HeaderMatch
+from app.importing.headers import T2S, HeaderMatch, column_unit, header_core, normalize_header
 from app.importing.model import ReportIssue
 from app.importing.totals import Subtotal, check_subtotals, subtotal_word
 from app.rows import RowColumns
+from app.validation import parts_issue
 
 _NOTE_PREFIXES = ("注", "说明", "制表", "填表", "审核", "审批", "复核", "负责人", "经办人", "联系人",
                   "监督电话", "举报电话", "盖章", "村委会盖章")
@@ -31,6 +35,34 @@ def _is_note(value: object) -> bool:
     return compact.startswith(_NOTE_PREFIXES)
 
 
+# What the lines under a table say: who made, checked and approved it, signatures, seals, dates.
+_DIGIT = "\\d〇零一二三四五六七八九十"
+_FOOTER = re.compile(
+    "^(制表|填表|填报|制单|审核|审批|审定|复核|核对|核实|负责人|经办|联系人|联系电话|监督|村务监督|监委|"
+    "会计|出纳|记账|主管|分管|领导|主任|书记|村长|组长|村委会|村民委员会|村党|党支部|单位|日期|时间|"
+    "签字|签名|签章|盖章|公章|报送)"
+    f"|签字|签名|签章|盖章|[(（]章[)）]|^[{_DIGIT}]{{2,4}}年[{_DIGIT}]{{0,3}}月([{_DIGIT}]{{0,3}}日)?$|^年月日$"
+)
+
+
+def is_footer(raw: list) -> bool:
+    """Whether every filled cell of a row is a signature, seal, role or date text (制表人：…,
+    审核人：…, 监督委员会：（签字）, 村委会（盖章）, 2026年11月20日): a line under the table, in whichever
+    columns it landed."""
+    said = False
+    for value in raw:
+        if value.__class__ is str:
+            compact = "".join(value.split()).translate(T2S)  # type: ignore[union-attr]
+            if not compact:
+                continue
+            if not _FOOTER.search(compact):
+                return False
+            said = True
+        elif value is not None and not isinstance(value, date):
+            return False
+    return said
+
+
 class TableReader:
     """Converts the rows below one header of one schema; :meth:`read` runs once."""
 
@@ -38,6 +70,10 @@ class TableReader:
         self.match = match
         self.table_warnings: list[ReportIssue] = []
         units = match.units
+
+        def part_unit(norm: str) -> str:
+            return column_unit("amount", norm) or units.get("amount") or "元"
+
         quantity_unit = units.get("quantity") or columns.get("quantity", {}).get("unit") or "亩"
         factor = cells.rate_factor(units.get("rate"), quantity_unit)
         self.fixed_rate: Decimal | None = None
@@ -65,8 +101,16 @@ class TableReader:
         for key, col in match.columns.items():
             if key == "rate" and match.fixed_rate is not None:
                 continue  # the header holds the rate; the cells, if anything, the amounts
-            convert = converters.get(key) or cells.for_extra(norms.get(col, ""))
-            self.plan.append((key, col, match.texts[key], convert))
+            convert = converters.get(key)
+            if convert is None and columns.get(key, {}).get("part_of") == "amount":
+                convert = cells.money_text(part_unit(norms.get(col, "")))  # checked by app.rows
+            self.plan.append((key, col, match.texts[key], convert or cells.for_extra(norms.get(col, ""))))
+        # parts of the amount that the schema does not keep: read only to check their sum
+        self.loose_parts: list[tuple[int, str, str, cells.Converter]] = []
+        if match.parts and not match.parts_kept and "amount" in match.columns:
+            self.loose_parts = [
+                (c.index, header_core(normalize_header(c.name)), c.text, cells.money(part_unit(c.norm)))
+                for c in match.parts]
         self.totals_converters = {"amount": converters["amount"], "quantity": converters["quantity"]}
         self.quantity_unit = quantity_unit
         self.group_col = match.columns.get("group", -1)
@@ -77,7 +121,12 @@ class TableReader:
         for col in (self.name_col, self.group_col):
             if col >= 0 and (word := subtotal_word(raw[col])):
                 return word
-        return subtotal_word(first)
+        if word := subtotal_word(first):
+            return word
+        if self.name_col < 0 or not cells.has_value(raw[self.name_col]):
+            # nobody's row: 小计 may be written in any cell (备注, 序号 …)
+            return next((w for v in raw if (w := subtotal_word(v))), None)
+        return None
 
     def _special(self, raw: list, filled: list) -> str | None:
         """Why a row with content is not a data row, or None for a data row."""
@@ -86,6 +135,8 @@ class TableReader:
             return "subtotal"
         if self.name_col >= 0 and raw[self.name_col] in self.header_names:
             return "header"  # the header repeated on every printed page
+        if is_footer(raw):
+            return "note"  # signatures and seals, even where they landed in the amount column
         if first.__class__ is str and first[:1] in _NOTE_STARTS and _is_note(first) and not any(
                 cells.has_value(raw[c]) for k, c, _t, _f in self.plan if k in ("amount", "quantity")):
             return "note"
@@ -126,15 +177,16 @@ class TableReader:
             if (len(filled) > 1 and first != "" and first is not None
                     and (lead.__class__ is not str or not lead.isspace())
                     and (first.__class__ is not str or (
-                        "计" not in first and "計" not in first and first[:1] not in _NOTE_STARTS))
+                        "计" not in first and "計" not in first and first[:1] not in _NOTE_STARTS
+                        and "年" not in first))
                     and (name_col < 0 or (v := raw[name_col]).__class__ is not str or (
-                        "计" not in v and "計" not in v and v not in header_names))
+                        v and "计" not in v and "計" not in v and v not in header_names))
                     and (group_col < 0 or (v := raw[group_col]).__class__ is not str or (
                         "计" not in v and "計" not in v))):
                 data.append(index)
                 continue
             if not filled or all(v.__class__ is str and v.isspace() for v in filled):
-                skipped.append((index + 1, "blank"))
+                skipped.append((index + 1, "note" if is_footer(raw) else "blank"))
                 continue
             reason = self._special(raw, filled)
             if reason is None:
@@ -186,6 +238,8 @@ class TableReader:
                 chunk[key] = _convert_column([rows[i][col] for i in data[start:stop]], convert, key, header,
                                              data, start, problems, self._bad, self._memos.get(key))
             m = stop - start
+            if self.loose_parts:
+                self._check_parts(chunk["amount"], start, problems)
             if self.group_col >= 0 or self._headings:
                 chunk["group"] = self._fill_down(chunk.get("group", [""] * m), start)
             if self.fixed_rate is not None:
@@ -212,6 +266,35 @@ class TableReader:
         return (_columns(converted, n), [i + 1 for i in self.data],
                 {pos: tuple(self._problems[pos]) for pos in sorted(self._problems)}, self.skipped, warnings)
 
+    def _check_parts(self, amounts: list, start: int, problems: dict[int, list[ReportIssue]]) -> None:
+        """parts_mismatch on the amount of each row whose parts (not kept) do not add up to it."""
+        rows, data = self._rows, self.data
+        header = self.match.texts["amount"]
+        names = [name for _c, name, _t, _f in self.loose_parts]
+        for pos, fen in enumerate(amounts, start):
+            if fen is None:
+                continue  # no amount, or one the reader refused and reported
+            raw = rows[data[pos]]
+            total = 0
+            for col, _name, text, to_fen in self.loose_parts:
+                value = raw[col]
+                if not cells.has_value(value):
+                    continue  # an empty part is nothing paid for it
+                try:
+                    total += to_fen(value.strip() if value.__class__ is str else value)
+                except (ValueError, cells.CellProblem):
+                    template = N_("“{part}”这一格不是能识别的金额，无法核对各项相加是否等于“{total}”")
+                    params = (("part", text), ("total", header))
+                    problems.setdefault(pos, []).append(ReportIssue(
+                        data[pos] + 1, text, "amount", "part_unreadable", template.format(**dict(params)),
+                        "warning", template, params))
+                    break
+            else:
+                if (issue := parts_issue(names, total, fen)) is not None:
+                    problems.setdefault(pos, []).append(ReportIssue(
+                        data[pos] + 1, header, "amount", issue.code, issue.message, issue.severity,
+                        issue.template, issue.params))
+
     def _fill_down(self, groups: list[str], start: int) -> list[str]:
         """Empty 组 cells take the group above: a merged cell keeps its text in its first row only."""
         headings = self._headings
@@ -227,7 +310,8 @@ class TableReader:
         return out
 
 
-_NOTE_STARTS = frozenset("注说說制製填审審复複负負经經联聯监監举舉盖蓋村")
+_NOTE_STARTS = frozenset("注说說制製填审審复複负負经經联聯监監举舉盖蓋村出会會主书書日时時签簽分单單组組核记記"
+                         "领領党黨公报報乡鄉镇鎮县縣")
 
 
 # Columns whose values repeat enough for a memo to pay (names do in villages of few surnames).

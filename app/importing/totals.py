@@ -1,7 +1,7 @@
 """Checking the 小计/合计/总计 rows of a roster against the rows above them.
 
-A 小计 row covers the data rows since the previous subtotal row; a 合计 or 总计 row covers every
-data row above it (or, when a file uses 合计 per group, the rows since the previous subtotal).
+A 小计 row covers the data rows since the previous subtotal row; a 合计, 总计 or 共计 row covers
+every data row above it (or, when a file uses 合计 per group, the rows since the previous subtotal).
 A mismatch is a warning: the clerk's own sum is wrong or a row is missing, and the published
 total is computed from the rows anyway.
 """
@@ -18,11 +18,11 @@ from app.importing.headers import T2S
 from app.importing.model import ReportIssue
 from app.money import format_quantity, format_yuan
 
-SUBTOTAL_WORDS = ("小计", "合计", "总计")
+SUBTOTAL_WORDS = ("小计", "合计", "总计", "共计")
 
 
 def subtotal_word(value: object) -> str | None:
-    """'小计', '合计' or '总计' when a cell says so (any spacing, traditional too)."""
+    """'小计', '合计', '总计' or '共计' when a cell says so (any spacing, traditional too)."""
     if value.__class__ is not str or ("计" not in value and "計" not in value):  # type: ignore[operator]
         return None
     compact = "".join(value.split()).translate(T2S)  # type: ignore[union-attr]
@@ -68,7 +68,7 @@ def check_subtotals(subtotals: list[Subtotal], amounts: list, quantities: list,
             if sub.word == "小计":
                 unreadable = bisect_left(positions, end) > bisect_left(positions, start)
                 ok, expected = given == section[key], section[key]
-            else:  # 合计/总计: everything above, or only this group in files that say 合计 per group
+            else:  # 合计/总计/共计: everything above, or only this group where 合计 is per group
                 unreadable = bisect_left(positions, end) > 0
                 ok, expected = given in (total[key], section[key]), total[key]
             if not ok and not unreadable:

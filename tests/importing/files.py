@@ -1,7 +1,8 @@
 """Writers for the messy roster files the tests read: every file is built in the test.
 
 ``write_book(path, {sheet: rows}, merges={sheet: [(r0, c0, r1, c1), ...]})`` picks the writer
-from the suffix: .xlsx (openpyxl), .xls (xlwt), .ods (odfpy), .csv (one sheet; ``encoding``).
+from the suffix: .xlsx (openpyxl, or XlsxWriter with ``engine="xlsxwriter"``: the writer most
+township systems export with), .xls (xlwt), .ods (odfpy), .csv (one sheet; ``encoding``).
 Rows are lists of str, int, float, date/datetime or None (empty); merges are 0-based and
 inclusive, with the value in the top-left cell.
 """
@@ -21,10 +22,12 @@ HEADER = ["序号", "组别", "户主姓名", "身份证号码", "补贴面积�
 
 
 def write_book(path: Path, sheets: dict[str, list[list]], merges: dict[str, list[Merge]] | None = None,
-               *, encoding: str = "utf-8", bom: bool = False) -> Path:
+               *, encoding: str = "utf-8", bom: bool = False, engine: str = "openpyxl") -> Path:
     merges = merges or {}
     suffix = path.suffix.lower()
-    if suffix == ".xlsx":
+    if suffix == ".xlsx" and engine == "xlsxwriter":
+        _xlsxwriter(path, sheets, merges)
+    elif suffix == ".xlsx":
         _xlsx(path, sheets, merges)
     elif suffix == ".xls":
         _xls(path, sheets, merges)
@@ -61,6 +64,31 @@ def _xlsx(path: Path, sheets: dict[str, list[list]], merges: dict[str, list[Merg
     if not sheets:
         book.create_sheet("Sheet1")
     book.save(path)
+
+
+def _xlsxwriter(path: Path, sheets: dict[str, list[list]], merges: dict[str, list[Merge]]) -> None:
+    """Merged ranges through ``merge_range``, which writes the value once and blanks the rest."""
+    import xlsxwriter
+
+    book = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False})
+    day = book.add_format({"num_format": "yyyy-mm-dd"})
+    for name, rows in sheets.items():
+        ws = book.add_worksheet(name)
+        spans = {(r0, c0): (r1, c1) for r0, c0, r1, c1 in merges.get(name, [])}
+        covered = _covered(merges.get(name, []))
+        for r, row in enumerate(rows):
+            for c, value in enumerate(row):
+                if (r, c) in covered:
+                    continue
+                fmt = day if isinstance(value, date) else None
+                if (r, c) in spans:
+                    r1, c1 = spans[(r, c)]
+                    ws.merge_range(r, c, r1, c1, "" if value is None else value, fmt)
+                elif isinstance(value, date):
+                    ws.write_datetime(r, c, datetime.combine(value, datetime.min.time()), day)
+                elif value is not None:
+                    ws.write(r, c, value)
+    book.close()
 
 
 def _xls(path: Path, sheets: dict[str, list[list]], merges: dict[str, list[Merge]]) -> None:

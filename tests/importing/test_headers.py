@@ -235,8 +235,11 @@ def test_every_shipped_schema_recognises_its_own_labels(tmp_path, notice_type):
     schema = notice_type["roster_schema"]
     sample = {"quantity": 2.5, "rate": 100, "amount": 250, "id_number": PEOPLE[0][1],
               "name": "王国华", "group": "一组"}
+    parts = [c["key"] for c in schema if c.get("part_of") == "amount"]
+    sample.update({key: 250 - 100 * (len(parts) - 1) if i == 0 else 100 for i, key in enumerate(parts)})
     rows = [["标题"], [c["label"] for c in schema], [sample.get(c["key"], "内容") for c in schema]]
     parsed = read_roster(write_book(tmp_path / "own.xlsx", {"S": rows}), schema)
     assert parsed.mapping == {c["key"]: c["label"] for c in schema}
     assert parsed.header_row == 2 and len(parsed.rows) == 1 and parsed.warnings == ()
     assert parsed.rows[0].row.amount_fen == (25000 if "amount" in parsed.mapping else None)
+    assert all(not r.issues for r in parsed.rows)
