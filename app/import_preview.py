@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 from app.context import Context
@@ -68,6 +69,8 @@ class FilePreview:
     sheets: tuple[SheetPreview, ...]
     #: the sheet the import would choose on its own (best header, visible first); None if none fits
     suggested: str | None
+    #: the program's rate, which tells area columns apart as the import does
+    rate: Decimal | None = None
 
     @property
     def is_csv(self) -> bool:
@@ -102,6 +105,8 @@ class MappingPreview:
     units: dict[str, str]
     #: (excel_row, cells as text) of the first data rows
     rows: tuple[tuple[int, tuple[str, ...]], ...]
+    #: how columns were chosen where the header alone could not say, and choices to check
+    notes: tuple[str, ...] = ()
 
     def missing_required(self, columns: list[SchemaColumn]) -> list[SchemaColumn]:
         return [c for c in columns if c.required and c.key not in self.mapping]
@@ -128,13 +133,18 @@ def roster_schema(ctx: Context, program_id: str) -> list[dict]:
     return list(nt.roster_schema)
 
 
+def _program_rate(ctx: Context, program_id: str | None) -> Decimal | None:
+    return ReferenceService(ctx).program(program_id).rate if program_id else None
+
+
 def preview_file(ctx: Context, path: Path, program_id: str) -> FilePreview:
     """Open ``path`` and read the first rows of every sheet. Raises ReadError for a file that
     cannot be read as a table (the same messages as the import). Safe on any thread."""
     path = Path(path)
     schema = roster_schema(ctx, program_id)
+    rate = _program_rate(ctx, program_id)
     book = open_book(path, MAX_BYTES)
-    matcher = HeaderMatcher(schema)
+    matcher = HeaderMatcher(schema, rate=rate)
     sheets = []
     best: tuple[tuple, str] | None = None
     for source in book.sheets:
@@ -146,11 +156,11 @@ def preview_file(ctx: Context, path: Path, program_id: str) -> FilePreview:
             best = ((match.score, source.visible), source.name)
     if all(s.empty for s in sheets):
         raise ReadError(_("文件“{file}”中没有任何内容（所有工作表都是空的）。").format(file=book.file))
-    return FilePreview(path, book.file, program_id, schema, tuple(sheets), best[1] if best else None)
+    return FilePreview(path, book.file, program_id, schema, tuple(sheets), best[1] if best else None, rate)
 
 
 def _header(preview: FilePreview, sheet: SheetPreview, override: dict[str, str] | None) -> HeaderMatch:
-    match = find_header(sheet.head, HeaderMatcher(preview.schema, override or None), sheet.merged)
+    match = find_header(sheet.head, HeaderMatcher(preview.schema, override or None, preview.rate), sheet.merged)
     if match is None:
         expected = "、".join(c["label"] for c in preview.schema)
         if sheet.name:
@@ -185,7 +195,7 @@ def preview_mapping(preview: FilePreview, sheet: str, override: dict[str, str] |
         if len(rows) == PREVIEW_ROWS:
             break
     return MappingPreview(sheet, match.first_row + 1, match.last_row + 1, headers, dict(match.texts),
-                          dict(match.units), tuple(rows))
+                          dict(match.units), tuple(rows), (*match.notes, *(w.message for w in match.warnings)))
 
 
 def remembered_mapping(program_id: str) -> dict[str, str]:
@@ -216,12 +226,14 @@ def append_to_draft(ctx: Context, notice_id: str, path: Path, *, by: str, sheet:
         remembered_mapping(n.program_id) if n.program_id else {})
     report(0, 3, _("正在读取 {file}").format(file=Path(path).name))
     with collector_paused():
-        parsed = read_roster(Path(path), schema, sheet=sheet, mapping_override=override or None)
+        parsed = read_roster(Path(path), schema, sheet=sheet, mapping_override=override or None,
+                             rate=_program_rate(ctx, n.program_id))
     if cancel is not None and cancel.is_set():
         raise Cancelled(_("导入已取消，未做任何更改。"))
     report(1, 3, _("正在校验并保存 {count} 行").format(count=len(parsed.rows)))
     rows = [pr.row for pr in parsed.rows]
-    prechecked = [tuple(Issue(i.key, i.code, i.message, i.severity) for i in pr.issues) for pr in parsed.rows]
+    prechecked = [tuple(Issue(i.key, i.code, i.message, i.severity, i.template, i.params) for i in pr.issues)
+                  for pr in parsed.rows]
     with ctx.write():  # the rows and the remembered mapping, or nothing
         added = notices.add_rows(notice_id, by, rows, prechecked)
         if mapping_override and n.program_id:

@@ -25,10 +25,10 @@ from typing import Any
 from app.context import Context
 from app.errors import Cancelled, NotFound
 from app.i18n import _
-from app.importing.model import ReportIssue
+from app.importing.model import ReportIssue, skipped_summary
 from app.notices import NoticeService, PreparedRows
 from app.reference import ReferenceService
-from app.rows import RowChecker, duplicate_issues
+from app.rows import VALUE_KEPT_CODES, RowChecker, duplicate_issues
 from app.settings import get_local, set_local
 from db.models import NoticeType
 
@@ -52,6 +52,9 @@ class ImportResult:
     notice_id: str | None = None
     #: (excel_row, row) of every row with a problem, for the validation report
     problem_rows: tuple[tuple[int, Any], ...] = field(default=(), repr=False)
+    #: how the table was read where the header alone could not say (the amount is a 合计 of
+    #: fees, the area that fits amount = area × rate), and which rows were left out: for the clerk
+    notes: tuple[str, ...] = ()
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -70,6 +73,7 @@ class ImportResult:
                 for r in self.warnings
             ],
             "skipped_rows": [{"row": row, "reason": reason} for row, reason in self.skipped_rows],
+            "notes": list(self.notes),
             "totals": {
                 "amount_fen": self.amount_fen,
                 "valid_amount_fen": self.valid_amount_fen,
@@ -124,7 +128,7 @@ class ImportService:
         override = mapping_override if mapping_override is not None else get_local(_mapping_key(program_id))
 
         report(0, 3, _("正在读取 {file}").format(file=path.name))
-        roster = open_roster(path, schema, sheet=sheet, mapping_override=override or None)
+        roster = open_roster(path, schema, sheet=sheet, mapping_override=override or None, rate=program.rate)
         if cancel is not None and cancel.is_set():
             raise Cancelled(_("导入已取消，未做任何更改。"))
 
@@ -162,7 +166,7 @@ class ImportService:
                     if problems and issues:
                         # a value the reader refused is reported once, as the reader saw it, not
                         # again as missing
-                        refused = {i.key for i in problems}
+                        refused = {i.key for i in problems if i.code not in VALUE_KEPT_CODES}
                         issues = [i for i in issues if i.column not in refused]
                     duplicates = dups.get(pos, ())
                     stored = (*issues, *(_as_issue(i) for i in problems), *duplicates)
@@ -171,13 +175,13 @@ class ImportService:
                     excel_row = excel_rows[pos]
                     for i in issues:
                         line = ReportIssue(excel_row, header_of.get(i.column, i.column), i.column, i.code,
-                                           i.message, i.severity)
+                                           i.message, i.severity, i.template, i.params)
                         (lines if i.severity == "error" else warnings).append(line)
                     for i in problems:
                         (lines if i.severity == "error" else warnings).append(i)
                     for i in duplicates:
                         lines.append(ReportIssue(excel_row, header_of.get(i.column, i.column), i.column, i.code,
-                                                 i.message, i.severity))
+                                                 i.message, i.severity, i.template, i.params))
                 if cancel is not None and cancel.is_set():
                     raise Cancelled(_("导入已取消，未做任何更改。"))
                 if writer is not None:
@@ -212,6 +216,7 @@ class ImportService:
             data_rows=n, valid_rows=n - len(bad_rows), invalid_rows=tuple(lines),
             warnings=tuple(warnings), skipped_rows=tuple(parsed.skipped), amount_fen=amount,
             valid_amount_fen=valid_amount, quantity=quantity, notice_id=notice_id, problem_rows=problem_rows,
+            notes=(*parsed.notes, *filter(None, [skipped_summary(parsed.skipped)])),
         )
 
     def _store(self, notice_type_id: str, program_id: str, village_id: str | None, by: str,
@@ -322,7 +327,8 @@ def _as_issue(report_issue):
     """A reading problem stored with the row, keyed by the schema column."""
     from app.validation import Issue
 
-    return Issue(report_issue.key, report_issue.code, report_issue.message, report_issue.severity)
+    return Issue(report_issue.key, report_issue.code, report_issue.message, report_issue.severity,
+                 report_issue.template, report_issue.params)
 
 
 

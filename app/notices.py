@@ -30,6 +30,7 @@ from app.public_view import PublicNotice, build_public_view
 from app.roster_index import ROSTER_INDEX
 from app.rows import (
     DUPLICATE_CODE,
+    VALUE_KEPT_CODES,
     RowChecker,
     RowColumns,
     RowInput,
@@ -582,7 +583,7 @@ class NoticeService:
                     row = checker.normalize(raw)
                     issues = checker.validate(row)
                     if prechecked is not None and prechecked[i]:
-                        refused = {p.column for p in prechecked[i]}
+                        refused = {p.column for p in prechecked[i] if p.code not in VALUE_KEPT_CODES}
                         issues = [x for x in issues if x.column not in refused] + list(prechecked[i])
                 values.append([
                     ids[i], False, n.township_id, n.id, start + i, row.name, row.id_number, row.group_name,

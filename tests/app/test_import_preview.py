@@ -127,3 +127,36 @@ def test_program_choices_name_the_notice_type(ctx):
     assert choices[w.program_id].notice_type_name == "惠农补贴发放情况公示"
     assert choices[w.program_id].level == "村"
     assert [column_letter(i) for i in (0, 25, 26, 27, 701, 702)] == ["A", "Z", "AA", "AB", "ZZ", "AAA"]
+
+
+def test_the_mapping_page_says_how_a_compensation_table_is_read(ctx, tmp_path):
+    """An .ods (no merged ranges reach the reader): the two header rows are found by their shape,
+    and the page says that the amount is the 合计 of the fees."""
+    from tests.importing.files import write_book
+    from tests.importing.roster import land_table
+
+    from .test_imports import _land_program
+
+    make_world(ctx)
+    rows, merges = land_table()
+    path = write_book(tmp_path / "分配到户.ods", {"分配表": rows}, {"分配表": merges})
+    preview = preview_file(ctx, path, _land_program(ctx))
+    mapping = preview_mapping(preview, "分配表")
+    assert (mapping.header_first, mapping.header_last) == (2, 3)
+    assert mapping.mapping["amount"] == "补偿费用（元）/合计"
+    assert mapping.mapping["x_land_fee"] == "补偿费用（元）/土地补偿费"
+    assert [row for row, _values in mapping.rows][:2] == [4, 5]
+    assert len(mapping.notes) == 1 and "金额按“补偿费用（元）/合计”导入" in mapping.notes[0]
+
+
+def test_the_mapping_page_chooses_the_area_the_programs_rate_explains(ctx, tmp_path):
+    from tests.importing.files import write_book
+    from tests.importing.test_layouts import areas
+
+    w = make_world(ctx)
+    preview = preview_file(ctx, write_book(tmp_path / "a.xlsx", {"清册": areas(rate_column=False)}), w.program_id)
+    mapping = preview_mapping(preview, "清册")
+    assert mapping.mapping["quantity"] == "确权面积"
+    assert len(mapping.notes) == 1 and "本项目的标准 103.55 元/亩" in mapping.notes[0]
+    chosen = preview_mapping(preview, "清册", {"quantity": "实际种植面积"})  # the clerk's choice stands
+    assert chosen.mapping["quantity"] == "实际种植面积" and chosen.notes == ()

@@ -352,3 +352,116 @@ def test_a_personal_number_typed_into_a_remark_is_flagged_and_never_published(ct
                    "6228480012345678912", "6228-4800-1234-5678-912"):
         assert number not in shown
     assert "139****4321" in shown and "（账号已隐去）" in shown and "53*************235" in shown
+
+
+# ------------------------------------------------------------------ real-shaped township tables
+
+def _land_program(ctx) -> str:
+    from app.reference import ReferenceService
+
+    return ReferenceService(ctx).add_program(name="G318线改线工程征地补偿费分配", year=2026,
+                                             notice_type_code="land_household", unit="亩").id
+
+
+def test_a_compensation_table_pays_each_households_total_and_checks_its_fees(ctx, tmp_path):
+    """补偿费用（元） merged over 土地补偿费 | 安置补助费 | 青苗及地上附着物补偿费 | 合计: each household
+    gets its 合计, the fees are kept beside it, and the household whose 合计 is 500 元 short of
+    its fees is an error naming both figures; 小计, 合计 and the signature line are not households."""
+    from tests.importing.files import write_book
+    from tests.importing.roster import HOUSEHOLD_ROWS, SHORT_ROW, household_fen, land_table
+
+    w = make_world(ctx)
+    program = _land_program(ctx)
+    rows, merges = land_table()
+    path = write_book(tmp_path / "分配到户.xlsx", {"分配表": rows}, {"分配表": merges}, engine="xlsxwriter")
+    result = ImportService(ctx).import_file(path, program_id=program, by=w.clerk, village_id=w.village_id)
+    assert (result.header_row, result.data_rows, result.valid_rows) == (3, 5, 4)
+    assert [(r.row, r.column, r.code, r.message) for r in result.invalid_rows] == [
+        (SHORT_ROW, "补偿费用（元）/合计", "parts_mismatch",
+         "土地补偿费+安置补助费+青苗及地上附着物补偿费 = 24,500.00 元，与合计 24,000.00 元不符")]
+    totals = [household_fen(i, 3) for i in range(5)]
+    assert result.amount_fen == sum(totals) and result.valid_amount_fen == sum(totals) - totals[2]
+    stored = w.notices.rows(result.notice_id)
+    assert [r.amount_fen for r in stored] == totals
+    assert stored[0].extra == {"x_land_fee": "30000.00", "x_resettlement_fee": "15000.00", "x_crop_fee": "2000.00"}
+    assert [bool(r.issues) for r in stored] == [False, False, True, False, False]
+    assert [row for row, _reason in result.skipped_rows] == [6, 10, 11, 12, 13] and HOUSEHOLD_ROWS[2] == SHORT_ROW
+    data = result.as_json()
+    assert data["notes"] == list(result.notes) and len(result.notes) == 2
+    assert "金额按“补偿费用（元）/合计”导入" in result.notes[0]
+    assert result.notes[1] == ("有 5 行不是明细，没有导入：第 6、10、11 行是小计或合计，第 13 行是签字、盖章或说明，"
+                               "第 12 行是空行。")
+    public = w.notices.public_view(result.notice_id)
+    assert [c.label for c in public.columns if c.key.startswith("x_")] == [
+        "土地补偿费（元）", "安置补助费（元）", "青苗及地上附着物补偿费（元）"]
+    # corrected in the roster editor, the row is sound again
+    fixed = w.notices.update_cell(stored[2].id, w.clerk, "amount", "24500")
+    assert not fixed.issues
+
+
+def test_the_area_that_fits_the_programs_rate_is_imported(ctx, tmp_path):
+    """No 标准 column: of 确权面积 and 实际种植面积, the program's 103.55 元/亩 explains the amounts
+    with 确权面积 only, so that is the area stored, and the clerk is told why."""
+    from tests.importing.files import write_book
+    from tests.importing.test_layouts import areas
+
+    w = make_world(ctx)
+    path = write_book(tmp_path / "两种面积.xlsx", {"清册": areas(rate_column=False)})
+    result = ImportService(ctx).import_file(path, program_id=w.program_id, by=w.clerk, village_id=w.village_id)
+    assert result.mapping["quantity"] == "确权面积" and result.invalid_rows == ()
+    assert [r.quantity for r in w.notices.rows(result.notice_id)] == [
+        Decimal("12.5"), Decimal("8.2"), Decimal("3.75"), Decimal("20"), Decimal("0.65")]
+    assert result.notes == (
+        "“确权面积”和“实际种植面积”都是面积：按“确权面积”导入，因为前 5 行中有 5 行的金额等于它乘以本项目的标准 "
+        "103.55 元/亩，而“实际种植面积”只有 1 行。如果应按另一列，请在导入时把“补贴面积（亩）”对应到那一列。",)
+
+
+def test_cli_dry_run_json_says_how_the_table_was_read(demo_dir, tmp_path):
+    from app.context import Context
+    from app.reference import ReferenceService
+    from db.connection import close_database, open_database
+    from tests.importing.files import write_book
+    from tests.importing.test_layouts import areas
+
+    ctx = Context(db=open_database(demo_dir / "gongkai.sqlite3"), data_dir=demo_dir)
+    program = next(p for p in ReferenceService(ctx).programs() if p.notice_type_code == "subsidy_payout")
+    close_database()
+    rows = [*areas(), ["合计", None, None, 45.1, None, None, 4670.11], [],
+            ["制表人：李会计", None, None, "审核人：王主任", None, None, "监督委员会：（签字）"]]
+    path = write_book(tmp_path / "两种面积.csv", {"": rows}, encoding="gb18030")
+    out = subprocess.run([sys.executable, str(ROOT / "main.py"), "import", str(path), "--data-dir", str(demo_dir),
+                          "--program", program.id, "--dry-run", "--json"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["notice_id"] is None and data["mapping"]["quantity"] == "确权面积"
+    assert data["invalid_rows"] == [] and data["data_rows"] == 5
+    assert data["skipped_rows"] == [{"row": 7, "reason": "subtotal"}, {"row": 8, "reason": "blank"},
+                                    {"row": 9, "reason": "note"}]
+    assert data["notes"][0].startswith("“确权面积”和“实际种植面积”都是面积：按“确权面积”导入")
+    assert data["notes"][1] == "有 3 行不是明细，没有导入：第 7 行是小计或合计，第 9 行是签字、盖章或说明，第 8 行是空行。"
+
+
+def test_fees_a_notice_type_does_not_keep_are_still_checked_beside_the_other_checks(ctx, tmp_path):
+    """A county's own 分配到户 columns without the fees: the fees stay out (the clerk is told so),
+    and a household whose total matches neither its fees nor area × rate gets both errors."""
+    from app.reference import ReferenceService
+    from tests.importing.files import write_book
+    from tests.importing.roster import PEOPLE
+
+    w = make_world(ctx)
+    ref = ReferenceService(ctx)
+    schema = [c for c in ref.notice_type("land_household").roster_schema if not c.get("part_of")]
+    ref.override_notice_type("land_household", roster_schema=schema)
+    rows = [["户主姓名", "身份证号码", "征收面积（亩）", "补偿标准（元/亩）", "土地补偿费", "安置补助费", "合计"],
+            [PEOPLE[0][0], PEOPLE[0][1], 1.5, 30000, 30000, 15000, 45000],
+            [PEOPLE[1][0], PEOPLE[1][1], 1.0, 30000, 20000, 10000, 31000]]
+    path = write_book(tmp_path / "分配.xlsx", {"S": rows})
+    result = ImportService(ctx).import_file(path, program_id=_land_program(ctx), by=w.clerk, village_id=w.village_id)
+    assert [(r.row, r.column, r.code) for r in result.invalid_rows] == [
+        (3, "合计", "amount_mismatch"), (3, "合计", "parts_mismatch")]
+    assert result.invalid_rows[1].message == "土地补偿费+安置补助费 = 30,000.00 元，与合计 31,000.00 元不符"
+    assert [(r.row, r.code) for r in result.warnings] == [(1, "parts_not_kept")]
+    stored = w.notices.rows(result.notice_id)
+    assert [r.extra for r in stored] == [{}, {}]
+    assert [i["code"] for i in stored[1].issues] == ["amount_mismatch", "parts_mismatch"]
