@@ -285,11 +285,13 @@ class MappingPage(_Page):
         self.columns.verticalHeader().setDefaultSectionSize(28)
         self.problems = _hint()
         self.problems.setStyleSheet(ERROR_STYLE)
+        self.notes = _hint()  # how the amount and area columns were chosen
         self.rows = _table()
         self.rows_label = QLabel(_("文件中表头下面的几行："))
         layout = QVBoxLayout(self)
         layout.addWidget(self.where)
         layout.addWidget(self.columns, 3)
+        layout.addWidget(self.notes)
         layout.addWidget(self.problems)
         layout.addWidget(self.rows_label)
         layout.addWidget(self.rows, 2)
@@ -337,6 +339,8 @@ class MappingPage(_Page):
         missing = mapping.missing_required(columns)
         self.problems.setText(_("下列必填项没有对应的列，导入后这些行都会标为错误：{labels}").format(
             labels="、".join(_(c.label) for c in missing)) if missing else "")
+        self.notes.setText("\n".join(mapping.notes))
+        self.notes.setVisible(bool(mapping.notes))
         self._show_rows(mapping)
 
     def _show_rows(self, mapping: MappingPreview) -> None:
@@ -434,7 +438,8 @@ class IssueModel(QAbstractTableModel):
         issue = self._issues[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
             kind = _("错误") if issue.severity == "error" else _("提醒")
-            return (str(issue.row), issue.column, kind, _(issue.message))[index.column()]
+            message = _(issue.template).format(**dict(issue.params)) if issue.template else _(issue.message)
+            return (str(issue.row), issue.column, kind, message)[index.column()]
         if role == Qt.ItemDataRole.ForegroundRole and index.column() == 2:
             return QBrush(RED if issue.severity == "error" else AMBER)
         if role == Qt.ItemDataRole.TextAlignmentRole and index.column() == 0:
@@ -480,8 +485,8 @@ class ReportPage(_Page):
                      rows=result.data_rows, ok=result.valid_rows, bad=errors)]
         if result.warnings:
             lines.append(_("另有 {n} 条提醒，请核对，但不影响导入。").format(n=len(result.warnings)))
-        if result.skipped_rows:
-            lines.append(_("另有 {n} 行不是明细（合计、小计、空行或说明），没有导入。").format(n=len(result.skipped_rows)))
+        # how the columns were chosen, and which rows (小计, 合计, signatures, blanks) were left out
+        lines.extend(result.notes)
         lines.append(_("金额合计 {total} 元，其中无误的行 {ok} 元。").format(
             total=format_yuan(result.amount_fen), ok=format_yuan(result.valid_amount_fen)))
         self.summary.setText("\n".join(lines))

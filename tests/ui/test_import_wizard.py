@@ -254,3 +254,25 @@ def test_the_pages_in_english(qtbot, clerk_env, english, tmp_path):
     assert wizard.report_page.model.headerData(0, Qt.Orientation.Horizontal) == "Excel row"
     assert wizard.report_page.model.index(0, 2).data() == "Error"
     assert wizard.button(QWizard.WizardButton.FinishButton).text() == "Import"
+
+
+def test_the_pages_say_which_area_was_taken_and_which_rows_were_left_out(qtbot, clerk_env, tmp_path):
+    """确权面积 and 实际种植面积 with no 标准 column: the mapping page says the program's rate chose
+    the area; the report lists the 合计 and signature rows that were not imported, by row."""
+    from tests.importing.files import write_book
+    from tests.importing.test_layouts import areas
+
+    rows = [*areas(rate_column=False), ["合计", None, None, 45.1, None, 4670.11], [],
+            ["制表人：李会计", None, "审核人：王主任", None, None, "监督委员会：（签字）"]]
+    wizard = _start(qtbot, clerk_env, write_book(tmp_path / "两种面积.xlsx", {"清册": rows}))
+    _next(qtbot, wizard, wizard.SHEET)
+    _next(qtbot, wizard, wizard.MAPPING)
+    mapping = wizard.mapping_page
+    assert mapping.combos["quantity"].currentData() == "确权面积"
+    assert "按“确权面积”导入" in mapping.notes.text() and "103.55 元/亩" in mapping.notes.text()
+    save_screenshot(wizard, "import_3_mapping_areas_zh")
+    _next(qtbot, wizard, wizard.REPORT)
+    report = wizard.report_page
+    assert "共 5 行明细：5 行无误，0 行有错误" in report.summary.text()
+    assert "第 7 行是小计或合计，第 9 行是签字、盖章或说明，第 8 行是空行" in report.summary.text()
+    assert "按“确权面积”导入" in report.summary.text()
