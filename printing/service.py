@@ -17,6 +17,7 @@ from app.boards import BoardService
 from app.context import Context
 from app.errors import Cancelled, NotFound
 from app.i18n import _
+from app.masking import mask_free_text
 from app.money import format_yuan
 from app.notices import STATUS_LABELS, NoticeService, NoticeSummary
 from app.reference import ReferenceService
@@ -150,7 +151,7 @@ class PrintService:
             path = out_dir / f"{done + 1:02d}-{_safe(s.village)}-{_safe(program.name)}.pdf"
             info = self.print_notice(s.id, path)
             written.append(path)
-            entries.append(IndexEntry(path.name, s.village, s.title, STATUS_LABELS[s.status], s.rows,
+            entries.append(IndexEntry(path.name, s.village, mask_free_text(s.title), STATUS_LABELS[s.status], s.rows,
                                       s.total_fen, info.pages))
         title = f"{program.name}公示打印清单"
         render_index(title, entries, out_dir / INDEX_PDF, measure=self._measure())

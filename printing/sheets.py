@@ -12,6 +12,7 @@ from typing import BinaryIO
 from reportlab.pdfgen.canvas import Canvas
 
 from app.i18n import _
+from app.masking import mask_free_text
 from app.money import format_yuan
 from app.periods import format_date
 from app.public_view import PublicNotice
@@ -70,7 +71,11 @@ def days_left_text(days: int | None) -> str:
 
 def _listing(out: Path | BinaryIO, title: str, subtitle: Sequence[str], columns: list[Column],
              rows: list, notes: Sequence[str], measure: Measure, style: Style = STYLE) -> RenderInfo:
-    """A titled table on as few pages as it takes, with page numbers and no QR code."""
+    """A titled table on as few pages as it takes, with page numbers and no QR code. Like every
+    printed page, it carries no personal number: free text (a notice title, say) is masked."""
+    title, subtitle = mask_free_text(title), [mask_free_text(line) for line in subtitle]
+    rows = [row if isinstance(row, SpanRow) else tuple(mask_free_text(c) if isinstance(c, str) else c for c in row)
+            for row in rows]
     check_fields(measure, [(_("标题"), title), *((_("标题"), line) for line in subtitle),
                            *((_("说明"), note) for note in notes)])
     check_table(measure, columns, rows, seq_column=0)

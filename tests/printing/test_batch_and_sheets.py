@@ -127,3 +127,24 @@ def test_printed_papers_stay_in_chinese_when_the_clerk_works_in_english(demo_ctx
         assert "第1页共" in squeeze(text) or pdf.parent.name == "batch", pdf.name
     assert "公示期" in squeeze("".join(page_texts(out / "notice.pdf")))
     assert "EN<" not in (out / "batch" / INDEX_TXT).read_text(encoding="utf-8")
+
+
+def test_no_personal_number_in_a_title_reaches_the_board_sheet_or_the_batch_index(demo_ctx, tmp_path):
+    """A title typed with a phone or card number in it: the sheets posted beside the notices and
+    the batch index mask it like the notice itself does."""
+    from db.models import Notice
+
+    boards = BoardService(demo_ctx)
+    posting = next(p for p in boards.postings() if p.taken_down_on is None)
+    with demo_ctx.write():
+        Notice.update(title=Notice.title.concat("（代领人电话１３８ ５１４３ ０２６６，卡号6228 4800 0000 0000 018）")).execute()
+    pdf = tmp_path / "board.pdf"
+    PrintService(demo_ctx).print_board_sheet(posting.board_id, pdf)
+    out = tmp_path / "batch"
+    PrintService(demo_ctx).print_program_by_village(_soil_program(demo_ctx).id, out)
+    texts = [squeeze("".join(page_texts(pdf))), squeeze("".join(page_texts(out / INDEX_PDF))),
+             (out / INDEX_TXT).read_text(encoding="utf-8")]
+    for text in texts:
+        flat = text.replace(" ", "").translate(str.maketrans("０１２３４５６７８９", "0123456789"))
+        assert "13851430266" not in flat and "6228480000000000018" not in flat
+        assert "138****0266" in flat  # masked, not dropped
