@@ -276,8 +276,28 @@ def cmd_county(args: argparse.Namespace) -> int:
                 password = sys.stdin.readline().rstrip("\n")
                 county.create_admin(args.username, password)
                 print(f"admin {args.username} saved")
+            elif args.action == "import-divisions":
+                return _import_divisions(Path(args.file), args.json)
     except svc.SyncError as err:
         raise AppError(err.message) from err
+    return 0
+
+
+def _import_divisions(path: Path, as_json: bool) -> int:
+    """``county import-divisions``: exit 1, changing nothing, when any row is refused."""
+    from server.divisions import DivisionError, DivisionReport, import_divisions
+
+    try:
+        report = import_divisions(path)
+    except DivisionError as err:
+        if not as_json or not err.refused:
+            raise
+        print(json.dumps(DivisionReport(path.name, refused=err.refused).as_dict(), ensure_ascii=False, indent=2))
+        return 1
+    if as_json:
+        print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
+    else:
+        print(report.summary())
     return 0
 
 
@@ -534,6 +554,11 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--hours", type=int, default=72)
     c = county_sub.add_parser("create-admin", parents=[common])
     c.add_argument("--username", required=True)
+    c = county_sub.add_parser("import-divisions", parents=[common],
+                              help="create or update the county's townships and villages from a .csv/.xlsx of "
+                                   "12-digit division codes (统计用区划代码, 名称[, 城乡分类代码])")
+    c.add_argument("file")
+    c.add_argument("--json", action="store_true", help="print the counts (and refused rows) as JSON")
     c = county_sub.add_parser("backup", parents=[common], help="copy the county's SQLite database to a file")
     c.add_argument("--to", required=True)
     c = county_sub.add_parser("restore", parents=[common],

@@ -18,11 +18,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from app.catalogue import DEFAULT_NOTICE_TYPES
 from app.context import Clock
+from app.errors import AppError
 from app.masking import MaskPolicy
 from app.reference import catalogue_id
 from app.settings import county_setting_id
 from app.users import check_password, hash_password
 from server import county as county_admin
+from server import divisions
 from server import sync_service as svc
 from server.db import database
 from server.models import (
@@ -39,7 +41,7 @@ from sync.bundle import BundleError
 
 SECTIONS = [("/admin", "合规概览"), ("/admin/townships", "乡镇与注册码"), ("/admin/devices", "工作站"),
             ("/admin/handover", "公示移交"), ("/admin/pages", "公示页面"),
-            ("/admin/programs", "项目与标准"), ("/admin/notice-types", "公开事项与公示期"),
+            ("/admin/divisions", "行政区划"), ("/admin/programs", "项目与标准"), ("/admin/notice-types", "公开事项与公示期"),
             ("/admin/holidays", "节假日安排"), ("/admin/settings", "脱敏与公开网址"),
             ("/admin/bundles", "U盘同步文件")]
 
@@ -104,7 +106,9 @@ def _notices_in_hand() -> list[dict]:
 
 _PAGE_STATUS_NAMES = {"published": "公示中", "closed": "已结束", "superseded": "已被更正", "withdrawn": "已撤回"}
 _AUDIT_ACTIONS = {"take_down": "暂停公开公示页面", "put_back": "恢复公开公示页面", "hand_over": "移交公示",
-                  "hand_over_all": "移交工作站的全部公示", "revoke": "停用工作站"}
+                  "hand_over_all": "移交工作站的全部公示", "revoke": "停用工作站",
+                  "import_divisions": "导入行政区划", "add_village": "添加村", "add_group": "添加村民小组",
+                  "rename_region": "区划改名", "retire_region": "撤销区划", "restore_region": "恢复区划"}
 
 
 def _public_pages() -> list[dict]:
@@ -139,8 +143,10 @@ def _local(at: str) -> str:
 def _audit_entries(limit: int = 100) -> list[dict]:
     titles = {n["id"]: str(n.get("title", "")) for n in _rows("notice")}
     devices = {d.id: d.name for d in Device.select()}
+    regions = _region_names()
     return [{"at": _local(e.at), "username": e.username, "action": _AUDIT_ACTIONS.get(e.action, e.action),
-             "target": titles.get(e.target) or devices.get(e.target) or e.target, "detail": e.detail}
+             "target": titles.get(e.target) or devices.get(e.target) or regions.get(e.target) or e.target,
+             "detail": e.detail}
             for e in AdminAudit.select().order_by(AdminAudit.at.desc(), AdminAudit.id.desc()).limit(limit)]
 
 
@@ -153,22 +159,46 @@ def _day(value) -> date | None:
         return None
 
 
+def _region_names() -> dict[str, str]:
+    """Every region's name by id, a retired one marked as such (old notices still name it)."""
+    return {r.id: json.loads(r.data).get("name", "") + ("（已撤销）" if r.deleted else "")
+            for r in SyncRow.select(SyncRow.id, SyncRow.data, SyncRow.deleted).where(SyncRow.entity == "region")}
+
+
 def compliance(today: date) -> list[dict]:
     """Per township and village on ``today``: notices published, windows running/ended, objections
-    open and overdue, published notices without posting evidence."""
-    villages = {r["id"]: r["name"] for r in _rows("region") if r.get("level") == "village"}
+    open and overdue, published notices without posting evidence. Every township and every village
+    the county lists has its line (a village with nothing published shows zeros); a township's own
+    notices are on its 乡镇级 line, a village's on the village's, a retired village's too."""
+    villages = {}  # id -> (name, sort key) of every village, retired ones too
+    listed = []  # (township id, village id) of the villages in force
+    for r in SyncRow.select(SyncRow.id, SyncRow.data, SyncRow.deleted).where(SyncRow.entity == "region"):
+        d = json.loads(r.data)
+        if d.get("level") == "village":
+            villages[r.id] = (d.get("name", "") + ("（已撤销）" if r.deleted else ""), d.get("sort_key") or "")
+            if not r.deleted:
+                listed.append((d.get("parent_id"), r.id))
     postings = defaultdict(set)
     for p in _rows("posting"):
         postings[p["notice_id"]].add(p["id"])
     with_photo = {e["posting_id"] for e in _rows("evidence_file")}
     stats: dict[tuple, dict] = {}
-    names = {t.id: t.name for t in Township.select()}
+    townships = {t.id: (t.name, t.code) for t in Township.select()}
 
     def entry(township_id, village_id):
-        key = (names.get(township_id, "?"), villages.get(village_id, "乡镇级") if village_id else "乡镇级")
-        return stats.setdefault(key, {"township": key[0], "village": key[1], "published": 0, "running": 0,
-                                      "ended": 0, "open": 0, "overdue": 0, "no_evidence": 0})
+        key = (township_id, village_id)
+        if key not in stats:
+            name, code = townships.get(township_id, ("?", ""))
+            village, order = villages.get(village_id, ("未登记的村", "")) if village_id else ("乡镇级", "")
+            stats[key] = {"township": name, "village": village, "published": 0, "running": 0, "ended": 0,
+                          "open": 0, "overdue": 0, "no_evidence": 0, "_order": (code, name, bool(village_id), order)}
+        return stats[key]
 
+    for township_id in townships:
+        entry(township_id, None)
+    for township_id, village_id in listed:
+        if township_id in townships:
+            entry(township_id, village_id)
     notices = {}
     for n in _rows("notice"):
         notices[n["id"]] = n
@@ -192,7 +222,10 @@ def compliance(today: date) -> list[dict]:
         due = _day(o.get("due_date"))
         if due and due < today:
             s["overdue"] += 1
-    return sorted(stats.values(), key=lambda s: (s["township"], s["village"]))
+    rows = sorted(stats.values(), key=lambda s: (s["_order"], s["village"]))
+    for s in rows:
+        del s["_order"]
+    return rows
 
 
 SESSION_HOURS = timedelta(hours=8)
@@ -345,6 +378,85 @@ def create_admin_router(clock: Clock) -> APIRouter:
         from urllib.parse import quote
 
         return RedirectResponse(f"/admin/townships?code={quote(one_time)}", status_code=303)
+
+    def divisions_page(request: Request, status: int = 200, **context) -> HTMLResponse:
+        with database.connection_context():
+            items = divisions.tree()
+        return page(request, "admin_divisions.html", status, townships=items,
+                    max_mb=divisions.MAX_DIVISION_BYTES // (1024 * 1024), **{"msg": "", "report": None,
+                                                                            "error": None, **context})
+
+    @router.get("/divisions", response_class=HTMLResponse)
+    def division_list(request: Request, msg: str = ""):
+        if (r := guard(request)) is not None:
+            return r
+        return divisions_page(request, msg=msg)
+
+    @router.post("/divisions/import", response_class=HTMLResponse)
+    def import_divisions(request: Request, file: Annotated[UploadFile, File()], csrf: str = Form("", max_length=100)):
+        """Create or update townships and villages from an uploaded division file, all or nothing."""
+        if (r := guard(request, csrf)) is not None:
+            return r
+        try:
+            with database.connection_context():
+                report = apply_uploaded_divisions(file)
+                svc.audit(user(request), "import_divisions", report.file, report.summary(), clock.now())
+        except divisions.DivisionError as err:
+            text = str(err).split("。")[0] + "。" if err.refused else str(err)  # the rows: in a table
+            return divisions_page(request, 422, error=text, refused=err.refused)
+        except AppError as err:  # the file cannot be read at all
+            return divisions_page(request, 422, error=str(err), refused=[])
+        return divisions_page(request, report=report)
+
+    @router.post("/divisions/villages")
+    def add_village(request: Request, township_id: str = Form("", max_length=64), code: str = Form("", max_length=20),
+                    name: str = Form("", max_length=100), csrf: str = Form("", max_length=100)):
+        if (r := guard(request, csrf)) is not None:
+            return r
+        try:
+            with database.connection_context():
+                region_id = divisions.add_village(township_id, name, code)
+                svc.audit(user(request), "add_village", region_id, f"{name.strip()} {code.strip()}".strip(),
+                          clock.now())
+        except AppError as err:
+            return back("/admin/divisions", f"未添加：{err}")
+        return back("/admin/divisions", f"已添加 {name.strip()}；各工作站下次同步后可选。")
+
+    @router.post("/divisions/{region_id}/groups")
+    def add_group(request: Request, region_id: str, name: str = Form("", max_length=100),
+                  csrf: str = Form("", max_length=100)):
+        if (r := guard(request, csrf)) is not None:
+            return r
+        try:
+            with database.connection_context():
+                group_id = divisions.add_group(region_id, name)
+                svc.audit(user(request), "add_group", group_id, name.strip(), clock.now())
+        except AppError as err:
+            return back("/admin/divisions", f"未添加：{err}")
+        return back("/admin/divisions", f"已添加村民小组 {name.strip()}")
+
+    @router.post("/divisions/{region_id}/{action}")
+    def change_region(request: Request, region_id: str, action: str, name: str = Form("", max_length=100),
+                      csrf: str = Form("", max_length=100)):
+        if (r := guard(request, csrf)) is not None:
+            return r
+        done = {"rename": "已改名", "retire": "已撤销", "restore": "已恢复"}
+        if action not in done:
+            return HTMLResponse("没有这个操作。", status_code=404)
+        try:
+            with database.connection_context():
+                if action == "rename":
+                    old, new = divisions.rename(region_id, name)
+                elif action == "retire":
+                    old, new = divisions.retire(region_id, clock.today())
+                else:
+                    old, new = divisions.restore(region_id)
+                svc.audit(user(request), f"{action}_region", region_id, old if old == new else f"{old} → {new}",
+                          clock.now())
+        except AppError as err:
+            return back("/admin/divisions", f"未能完成：{err}")
+        return back("/admin/divisions", f"{done[action]}：{new}。各工作站下次同步后生效；已有的公示仍显示原名。"
+                    if action == "retire" else f"{done[action]}：{new}。各工作站下次同步后生效。")
 
     @router.get("/devices", response_class=HTMLResponse)
     def devices(request: Request, msg: str = ""):
@@ -567,6 +679,26 @@ def create_admin_router(clock: Clock) -> APIRouter:
             "X-Gongkai-Pulled": str(summary["pulled"])})
 
     return router
+
+
+def apply_uploaded_divisions(upload: UploadFile) -> divisions.DivisionReport:
+    """Import an uploaded division file (server.divisions.import_divisions) under its own name,
+    so that messages name the file the officer chose; a file over the limit is refused unread."""
+    import re
+    import tempfile
+    from pathlib import Path
+
+    name = re.sub(r"[^\w.\-]", "_", Path(upload.filename or "").name)[:80] or "divisions.csv"
+    with tempfile.TemporaryDirectory(prefix="gongkai-divisions-") as tmp:
+        source = Path(tmp) / name
+        size = 0
+        with open(source, "wb") as out:
+            while chunk := upload.file.read(1 << 20):
+                size += len(chunk)
+                if size > divisions.MAX_DIVISION_BYTES:
+                    raise divisions.DivisionError(f"文件“{name}”过大，未做任何更改。")
+                out.write(chunk)
+        return divisions.import_divisions(source)
 
 
 def apply_uploaded_bundle(upload: UploadFile, now) -> tuple[bytes, dict]:

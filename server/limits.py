@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 
+from server.divisions import MAX_DIVISION_BYTES
 from sync.bundle import MAX_BUNDLE_BYTES
 from sync.protocol import MAX_BATCH_BYTES
 
@@ -16,6 +17,7 @@ KB = 1024
 #: (path prefix, largest body) — the first that matches; anything else: DEFAULT_LIMIT
 ROUTE_LIMITS = (
     ("/admin/bundles", MAX_BUNDLE_BYTES),
+    ("/admin/divisions/import", MAX_DIVISION_BYTES + 64 * KB),  # the file and its form
     ("/admin/", 64 * KB),
     ("/api/v1/sync/push", MAX_BATCH_BYTES),
     ("/api/v1/sync/check", MAX_BATCH_BYTES),
@@ -24,7 +26,7 @@ ROUTE_LIMITS = (
 )
 DEFAULT_LIMIT = 64 * KB
 #: uploads only a signed-in administrator may send
-ADMIN_UPLOADS = ("/admin/bundles",)
+ADMIN_UPLOADS = ("/admin/bundles", "/admin/divisions/import")
 
 
 def limit_for(path: str) -> int:
