@@ -311,3 +311,20 @@ def test_the_dashboard_groups_by_township_and_village(admin, county):
     assert order.index(("石门镇", "乡镇级")) < order.index(("石门镇", "柳溪村")) < order.index(("柳镇", "乡镇级"))
     page = admin.get("/admin").text
     assert "<td>柳溪村</td>" in page and "<td>柳河村</td>" in page
+
+
+def test_a_file_without_a_header_in_the_bureaus_column_order_and_a_township_renamed(server_db, county, tmp_path):
+    source = tmp_path / "区划.csv"
+    source.write_text("539901101000,石门乡\n539901101001,220,柳溪村\n", encoding="gb18030")
+    code, out, err = _cli(server_db, source, "--json")
+    report = json.loads(out)
+    assert code == 0, err
+    assert (report["added"], report["renamed"]) == (1, 1)
+    regions = _regions()
+    assert regions["539901101000"]["name"] == "石门乡" and regions["539901101000"]["id"] == county["shimen"]
+    assert regions["539901101001"]["urban_rural"] == "220"
+    from server.db import database
+    from server.models import Township
+
+    with database.connection_context():
+        assert Township.get_by_id(county["shimen"]).name == "石门乡"
