@@ -63,8 +63,9 @@ class _Shape:
                 continue
             t = type(v)
             if kind == _TEXT:
-                if t is not str or "\x00" in v or (len(v) > MAX_TEXT and key not in LONG_TEXT):
-                    return f"{key} must be text (at most {MAX_TEXT} characters, no NUL)"
+                if (t is not str or "\x00" in v or (len(v) > MAX_TEXT and key not in LONG_TEXT)
+                        or not (v.isascii() or unicode_text(v))):
+                    return f"{key} must be text (at most {MAX_TEXT} characters, no NUL, no lone surrogate)"
             elif kind == _INT:
                 if t is not int or not -MAX_INT <= v <= MAX_INT:
                     return f"{key} must be an integer within ±{MAX_INT}"
@@ -100,9 +101,19 @@ def _is_decimal(value: str) -> bool:
         return False
 
 
+def unicode_text(value: str) -> bool:
+    """Whether ``value`` is text the database can store: JSON's ``\\ud800`` escapes (and Python's
+    decoder) let a lone surrogate through, which no UTF-8 column takes."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _plain_json(value: Any, depth: int) -> bool:
     if isinstance(value, str):
-        return len(value) <= MAX_TEXT and "\x00" not in value
+        return len(value) <= MAX_TEXT and "\x00" not in value and (value.isascii() or unicode_text(value))
     if value is None or isinstance(value, bool):
         return True
     if isinstance(value, int):
@@ -114,7 +125,8 @@ def _plain_json(value: Any, depth: int) -> bool:
     if isinstance(value, list):
         return all(_plain_json(v, depth - 1) for v in value)
     if isinstance(value, dict):
-        return all(isinstance(k, str) and len(k) <= 100 and _plain_json(v, depth - 1) for k, v in value.items())
+        return all(isinstance(k, str) and len(k) <= 100 and unicode_text(k) and _plain_json(v, depth - 1)
+                   for k, v in value.items())
     return False
 
 

@@ -25,7 +25,7 @@ from app.context import CHINA
 from app.legal_time import aware_moment
 from server.db import database, is_postgres, write_transaction
 from server.derive import publish_refusal
-from server.fields import MAX_INT, data_problem
+from server.fields import MAX_INT, data_problem, unicode_text
 from server.models import (
     SERVER_MODELS,
     AdminAudit,
@@ -546,7 +546,8 @@ def _sort_out(changes: list) -> _Sorted:
     for change in changes:
         reason = _malformed(change)
         if reason:
-            out.rejected.append({"id": str(change.get("id", ""))[:64] if isinstance(change, dict) else "",
+            echoed = str(change.get("id", ""))[:64] if isinstance(change, dict) else ""
+            out.rejected.append({"id": echoed.encode("utf-8", "replace").decode("utf-8"),
                                  "code": "malformed", "reason": reason})
         else:
             well_formed.append(change)
@@ -557,15 +558,16 @@ def _sort_out(changes: list) -> _Sorted:
 def _content_digest(changes: list, texts: dict[int, str]) -> str:
     """Digest of a batch: each well-formed change (those in ``texts``) by its data as stored,
     each malformed one as sent."""
-    digest = hashlib.sha256()
+    parts = []
     for change in changes:
         text = texts.get(id(change))
         if text is None:
-            digest.update(b"!" + json.dumps(change, sort_keys=True).encode() + b"\x1e")
+            parts.append(f"!{json.dumps(change, sort_keys=True)}\x1e")
         else:
-            digest.update(f'{change["entity"]}\x1f{change["id"]}\x1f{change["version"]}\x1f{change.get("base_version")}'
-                          f'\x1f{bool(change.get("deleted"))}\x1f{text}\x1e'.encode())
-    return digest.hexdigest()
+            parts.append(f'{change["entity"]}\x1f{change["id"]}\x1f{change["version"]}\x1f{change.get("base_version")}'
+                         f'\x1f{bool(change.get("deleted"))}\x1f{text}\x1e')
+    # one encoding of the whole: the same bytes as encoding each part (UTF-8 has no state)
+    return hashlib.sha256("".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _same_content(stored: str, batch: _Sorted) -> bool:
@@ -900,6 +902,8 @@ def _malformed(change: Any) -> str | None:
         return "change must be an object"
     if not isinstance(change.get("entity"), str) or not isinstance(change.get("id"), str):
         return "entity and id must be strings"
+    if not (unicode_text(change["entity"]) and unicode_text(change["id"])):
+        return "entity and id must be valid text"
     if not 1 <= len(change["id"]) <= 64:
         return "id must be 1 to 64 characters"
     version, base = change.get("version"), change.get("base_version")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import uuid
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -79,3 +80,32 @@ def test_a_body_nested_a_hundred_thousand_deep_is_a_clear_400(client, county):
     r = client.post("/api/v1/sync/push", content=gzip.compress(body.encode()),
                     headers=auth(device) | {"Content-Type": "application/json", "Content-Encoding": "gzip"})
     assert r.status_code == 400 and "nested too deeply" in r.json()["error"]
+
+
+@pytest.mark.parametrize("where", ["name", "id", "entity", "extra"])
+def test_a_lone_surrogate_anywhere_is_refused_as_malformed_not_a_server_error(client, county, where):
+    """JSON's \\ud800 escape decodes to a lone surrogate, which no UTF-8 column can store: the change
+    is refused, nothing is written, and the answer itself is valid UTF-8."""
+    import gzip
+
+    from .test_sync_api import auth, board
+
+    device = enroll(client, "539901101000")
+    change = board(county["shimen"], "公开栏")
+    if where == "name":
+        change["data"]["name"] = "公开栏\ud800"
+    elif where == "id":
+        change["id"] = change["data"]["id"] = "row-\ud800"
+    elif where == "entity":
+        change["entity"] = "board\udfff"
+    else:
+        change["entity"], change["data"] = "roster_row", {"id": change["id"], "township_id": county["shimen"],
+                                                         "extra": {"\ud801": 1}}
+    body = json.dumps({"protocol": 1, "device_id": device["device_id"], "batch_id": "surrogate-01",
+                       "changes": [change]}).encode()
+    assert b"\\ud8" in body or b"\\udf" in body
+    r = client.post("/api/v1/sync/push", content=gzip.compress(body),
+                    headers=auth(device) | {"Content-Type": "application/json", "Content-Encoding": "gzip"})
+    assert r.status_code == 200, r.text
+    assert r.json()["accepted"] == [] and len(r.json()["rejected"]) == 1
+    assert SyncRow.select().where(SyncRow.entity == "board").count() == 0
