@@ -183,6 +183,8 @@ def cmd_import(args: argparse.Namespace) -> int:
     else:
         print(f"{result.file} [{result.sheet}]: {result.data_rows} 行，其中 {result.valid_rows} 行无误"
               + (f"；已导入草稿 {result.notice_id}" if result.notice_id else "（试运行，未保存）"))
+        for note in result.notes:  # how the table was read: which column was taken, what was left out
+            print(f"  说明：{note}")
         for line in result.invalid_rows:
             print(f"  第 {line.row} 行 “{line.column}”：{line.message}")
     return 0

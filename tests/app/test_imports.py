@@ -442,6 +442,28 @@ def test_cli_dry_run_json_says_how_the_table_was_read(demo_dir, tmp_path):
     assert data["notes"][1] == "有 3 行不是明细，没有导入：第 7 行是小计或合计，第 9 行是签字、盖章或说明，第 8 行是空行。"
 
 
+def test_cli_without_json_says_how_the_table_was_read_too(demo_dir, tmp_path):
+    """The clerk at the command line reads the same notes as the wizard shows: which area column
+    was taken and why, and which rows were left out."""
+    from app.context import Context
+    from app.reference import ReferenceService
+    from db.connection import close_database, open_database
+    from tests.importing.files import write_book
+    from tests.importing.test_layouts import areas
+
+    ctx = Context(db=open_database(demo_dir / "gongkai.sqlite3"), data_dir=demo_dir)
+    program = next(p for p in ReferenceService(ctx).programs() if p.notice_type_code == "subsidy_payout")
+    close_database()
+    rows = [*areas(), ["合计", None, None, 45.1, None, None, 4670.11]]
+    path = write_book(tmp_path / "两种面积.xlsx", {"Sheet1": rows})
+    out = subprocess.run([sys.executable, str(ROOT / "main.py"), "import", str(path), "--data-dir", str(demo_dir),
+                          "--program", program.id, "--dry-run"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert any(line.startswith("  说明：“确权面积”和“实际种植面积”都是面积：按“确权面积”导入") for line in lines), out.stdout
+    assert "  说明：有 1 行不是明细，没有导入：第 7 行是小计或合计。" in lines, out.stdout
+
+
 def test_fees_a_notice_type_does_not_keep_are_still_checked_beside_the_other_checks(ctx, tmp_path):
     """A county's own 分配到户 columns without the fees: the fees stay out (the clerk is told so),
     and a household whose total matches neither its fees nor area × rate gets both errors."""
