@@ -70,8 +70,8 @@ _FONT_SUFFIXES = (".ttf", ".ttc", ".otf", ".otc")
 
 INSTALL_HELP = N_(
     "请安装一款 TrueType 中文字体后重试：Windows 自带宋体（simsun.ttc）或微软雅黑（msyh.ttc）；"
-    "Linux 可安装文泉驿微米黑（Debian/Ubuntu：sudo apt-get install fonts-wqy-microhei；"
-    "统信 UOS/麒麟：在应用商店搜索“文泉驿”）；也可以在“设置 → 打印字体”中指定一个 .ttf 或 .ttc 字体文件。"
+    "Linux 可安装 AR PL UMing 明体和生僻字用的花园明朝（Debian/Ubuntu：sudo apt-get install fonts-arphic-uming "
+    "fonts-hanazono fonts-wqy-microhei；统信 UOS/麒麟：在应用商店搜索“文泉驿”）；也可以在“设置 → 打印字体”中指定一个 .ttf 或 .ttc 字体文件。"
     "注意：OpenType/CFF 字体（.otf，以及大多数思源/Noto CJK 字体）无法嵌入 PDF。"
 )
 

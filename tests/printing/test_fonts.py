@@ -94,7 +94,7 @@ def test_no_usable_font_says_how_to_install_one(tmp_path):
     with pytest.raises(PrintError) as err:
         find_cjk_font(search_dirs=[tmp_path])
     assert "找不到可用于打印的中文字体" in str(err.value)
-    assert "apt-get install fonts-wqy-microhei" in str(err.value)
+    assert "apt-get install fonts-arphic-uming fonts-hanazono fonts-wqy-microhei" in str(err.value)
 
 
 def test_a_configured_collection_is_used():
