@@ -64,8 +64,13 @@ def backup(url: str, target) -> str:
 
     if not url.startswith("sqlite:///"):
         raise svc.SyncError(422, "back up PostgreSQL with pg_dump; this command copies SQLite databases")
+    import os
+
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
+    # it holds every roster's full numbers, as the database does: the county's account alone reads it
+    os.close(os.open(target, os.O_CREAT | os.O_WRONLY, 0o600))
+    os.chmod(target, 0o600)  # a file that was there before, too
     source = sqlite3.connect(url.removeprefix("sqlite:///"))
     dest = sqlite3.connect(target)
     try:

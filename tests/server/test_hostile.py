@@ -223,3 +223,30 @@ def test_the_county_database_is_readable_by_the_countys_account_only(tmp_path):
     finally:
         db.close()
         database.initialize(None)
+
+
+def test_a_county_backup_is_readable_by_the_countys_account_only(tmp_path):
+    """`county backup` copies the database with every roster's full numbers: 0600, whether the
+    file is new or was there (0644) before."""
+    import os
+    import stat
+
+    from server import sync_service as svc
+    from server.county import backup
+    from server.db import database, open_server_database
+
+    url = f"sqlite:///{tmp_path / 'county' / 'county.sqlite3'}"
+    db = open_server_database(url)
+    try:
+        with db.connection_context():
+            svc.create_schema()
+    finally:
+        db.close()
+        database.initialize(None)
+    fresh, old = tmp_path / "backups" / "new.sqlite3", tmp_path / "old.sqlite3"
+    old.write_bytes(b"")
+    old.chmod(0o644)
+    for target in (fresh, old):
+        backup(url, target)
+        assert stat.S_IMODE(os.stat(target).st_mode) == 0o600, target
+        assert target.stat().st_size > 0
