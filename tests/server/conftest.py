@@ -71,6 +71,28 @@ def client(county):
         yield c
 
 
+#: the county administrator the ``admin`` fixture signs in as
+PASSWORD = "county-secret-1"
+
+
+def csrf_of(html: str) -> str:
+    """The form token a page's forms carry."""
+    return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
+
+
+@pytest.fixture
+def admin(client):
+    """``client``, signed in to the county's admin pages as zhangsan."""
+    from server.county import create_admin
+
+    create_admin("zhangsan", PASSWORD)
+    page = client.get("/admin/login")
+    r = client.post("/admin/login", data={"username": "zhangsan", "password": PASSWORD, "csrf": csrf_of(page.text)},
+                    follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/admin"
+    return client
+
+
 _PERSONAL = re.compile(r"(?<![0-9])(?:[0-9]{17}[0-9Xx]|1[3-9][0-9]{9}|[0-9]{16,19})(?![0-9])")
 # Identifiers the server hands out (UUIDs, hex digests) may hold a long run of digits by chance.
 _IDENTIFIERS = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"

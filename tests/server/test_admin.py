@@ -4,28 +4,12 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
 from server.county import create_admin
 
+from .conftest import PASSWORD
+from .conftest import csrf_of as _csrf
 from .test_public_pages import synced  # noqa: F401 - fixture
 from .test_sync_api import auth, enroll, pull_all
-
-PASSWORD = "county-secret-1"
-
-
-def _csrf(html: str) -> str:
-    return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
-
-
-@pytest.fixture
-def admin(client):
-    create_admin("zhangsan", PASSWORD)
-    page = client.get("/admin/login")
-    r = client.post("/admin/login", data={"username": "zhangsan", "password": PASSWORD, "csrf": _csrf(page.text)},
-                    follow_redirects=False)
-    assert r.status_code == 303 and r.headers["location"] == "/admin"
-    return client
 
 
 def _form(client, path: str) -> str:

@@ -10,7 +10,7 @@ from pathlib import Path
 from server.models import SyncRow
 from sync.bundle import public_key_from_text, read_bundle, write_bundle
 
-from .test_admin import _csrf, admin  # noqa: F401 - fixture
+from .conftest import csrf_of as _csrf
 from .test_bundle_keys import enroll_with_key
 from .test_bundle_keys import request_bundle as _request_bundle
 from .test_sync_api import board, enroll
@@ -26,7 +26,7 @@ def _boards() -> int:
     return SyncRow.select().where(SyncRow.entity == "board").count()
 
 
-def test_an_uploaded_bundle_is_applied_once_and_the_reply_is_downloaded(admin, county, tmp_path):  # noqa: F811
+def test_an_uploaded_bundle_is_applied_once_and_the_reply_is_downloaded(admin, county, tmp_path):
     page = admin.get("/admin/bundles")
     assert page.status_code == 200 and 'enctype="multipart/form-data"' in page.text
     device = enroll_with_key(admin, "539901101000", "山里的工作站")
@@ -57,7 +57,7 @@ def test_an_uploaded_bundle_is_applied_once_and_the_reply_is_downloaded(admin, c
     assert (again.headers["x-gongkai-accepted"], again.headers["x-gongkai-already-applied"]) == ("0", "2")
 
 
-def test_refused_bundles_show_a_clear_message_and_change_nothing(admin, county, tmp_path):  # noqa: F811
+def test_refused_bundles_show_a_clear_message_and_change_nothing(admin, county, tmp_path):
     device = enroll_with_key(admin, "539901101000")
     stick = _request_bundle(tmp_path / "stick.gkb", device, [board(county["shimen"], "公开栏")])
     data = gzip.decompress(stick.read_bytes())

@@ -5,16 +5,12 @@ and grouping the compliance dashboard by village."""
 from __future__ import annotations
 
 import json
-import re
 from datetime import date
 
 import pytest
 
-from server.county import create_admin
-
+from .conftest import csrf_of as _csrf
 from .test_sync_api import enroll, pull_all
-
-PASSWORD = "county-secret-1"
 
 DIVISIONS = """统计用区划代码,城乡分类代码,名称
 539901000000,,云岭县
@@ -166,20 +162,6 @@ def test_import_divisions_needs_an_initialised_county_and_a_code_column(server_d
 
 
 # ------------------------------------------------------------------------------- admin pages
-def _csrf(html: str) -> str:
-    return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
-
-
-@pytest.fixture
-def admin(client):
-    create_admin("zhangsan", PASSWORD)
-    page = client.get("/admin/login")
-    r = client.post("/admin/login", data={"username": "zhangsan", "password": PASSWORD, "csrf": _csrf(page.text)},
-                    follow_redirects=False)
-    assert r.status_code == 303
-    return client
-
-
 def _token(client) -> str:
     return _csrf(client.get("/admin/divisions").text)
 

@@ -8,7 +8,6 @@ import uuid
 
 from server.models import SyncRow
 
-from .test_admin import admin  # noqa: F401 - fixture
 from .test_sync_api import enroll, publishable, push
 from .test_sync_outcomes import ROW_FIELDS
 
@@ -143,7 +142,7 @@ def test_the_newest_edition_link_follows_only_the_same_townships_published_corre
     assert page.status_code == 200 and "柳镇冒充的更正" not in page.text and fake not in page.text
 
 
-def test_a_broken_row_stored_before_pushes_were_checked_breaks_no_page(client, county, admin):  # noqa: F811
+def test_a_broken_row_stored_before_pushes_were_checked_breaks_no_page(client, county, admin):
     """Rows that got in before every field was checked — an edition that is not a number, a
     posting end that is not a date, public content that is not JSON — are not served (404), and the
     county's dashboard and hand-over page still open; a QR fingerprint in Chinese is a mismatch,
