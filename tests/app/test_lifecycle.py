@@ -20,13 +20,7 @@ def w(ctx) -> World:
 
 
 def _superseded(w: World) -> str:
-    old = w.published()
-    new = w.notices.correct(old, w.clerk)
-    w.notices.submit(new, w.clerk)
-    w.notices.record_village_review(new, w.clerk, body="村务监督委员会", names=["甲"], signed_on=w.ctx.clock.today())
-    w.notices.approve(new, w.reviewer)
-    w.notices.publish(new, w.clerk)
-    return old
+    return w.superseded()
 
 
 def _closed(w: World) -> str:

@@ -90,6 +90,17 @@ class World:
     def ended(self, n: int = 5) -> str:
         return self.published(n, start=self.ctx.clock.today() - timedelta(days=30))
 
+    def superseded(self, n: int = 5) -> str:
+        """A published notice whose correction has been published since; returns the old one."""
+        old = self.published(n)
+        new = self.notices.correct(old, self.clerk)
+        self.notices.submit(new, self.clerk)
+        self.notices.record_village_review(new, self.clerk, body="村务监督委员会", names=["甲"],
+                                           signed_on=self.ctx.clock.today())
+        self.notices.approve(new, self.reviewer)
+        self.notices.publish(new, self.clerk)
+        return old
+
 
 def make_world(ctx: Context) -> World:
     ref = ReferenceService(ctx)
