@@ -129,6 +129,15 @@ def publish_texts(world, texts: NoticeTexts) -> str:
     return nid
 
 
+def agent_world(ctx):
+    """A test world (tests.app.world) whose subsidy roster has the county's 代领人 column."""
+    from tests.app.world import make_world
+
+    world = make_world(ctx)
+    add_agent_column(ctx)
+    return world
+
+
 def add_agent_column(ctx) -> None:
     """The county adds a 代领人 column, before 备注, to the subsidy roster."""
     from app.reference import ReferenceService

@@ -11,16 +11,12 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 
 from app.exports import ExportService
-from tests.spellings import add_agent_column, notice_texts, publish_texts, recoverable
-
-from .world import make_world
+from tests.spellings import agent_world, notice_texts, publish_texts, recoverable
 
 
 @pytest.fixture
 def world(ctx):
-    w = make_world(ctx)
-    add_agent_column(ctx)
-    return w
+    return agent_world(ctx)
 
 
 def _cells(path) -> str:

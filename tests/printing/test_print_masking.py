@@ -9,16 +9,13 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 
 from printing.service import PrintService
-from tests.app.world import make_world
 from tests.printing.pdfcheck import page_texts, squeeze
-from tests.spellings import add_agent_column, notice_texts, publish_texts, recoverable
+from tests.spellings import agent_world, notice_texts, publish_texts, recoverable
 
 
 @pytest.fixture
 def world(ctx):
-    w = make_world(ctx)
-    add_agent_column(ctx)
-    return w
+    return agent_world(ctx)
 
 
 def _text_layer(pdf) -> str:

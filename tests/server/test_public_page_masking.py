@@ -10,8 +10,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 
 from sync.protocol import COUNTY_ENTITIES
-from tests.app.world import make_world
-from tests.spellings import add_agent_column, notice_texts, publish_texts, recoverable
+from tests.spellings import agent_world, notice_texts, publish_texts, recoverable
 
 from .conftest import make_county
 from .test_sync_api import enroll, push
@@ -31,8 +30,7 @@ class Township:
         from server import sync_service as svc
         from server.county import add_township
 
-        self.client, self.world = client, make_world(ctx)
-        add_agent_column(ctx)
+        self.client, self.world = client, agent_world(ctx)
         township_id = local_township_id()
         add_township(TOWNSHIP_CODE, Region.get_by_id(township_id).name, township_id=township_id)
         # the county's own reference data, the 代领人 column of its subsidy roster included
