@@ -111,13 +111,13 @@ _AUDIT_ACTIONS = {"take_down": "暂停公开公示页面", "put_back": "恢复�
                   "rename_region": "区划改名", "retire_region": "撤销区划", "restore_region": "恢复区划"}
 
 
-def _public_pages() -> list[dict]:
-    """Every notice with a public page, newest first, with its township and whether the county
-    has taken its page down (and why)."""
+def _public_pages(notices: list[dict]) -> list[dict]:
+    """Those of ``notices`` with a public page, newest first, with their township and whether
+    the county has taken the page down (and why)."""
     townships = {t.id: t.name for t in Township.select()}
     down = {r["id"]: r for r in _rows("page_takedown") if r.get("active")}
     out = []
-    for n in _rows("notice"):
+    for n in notices:
         if n.get("status") not in svc.PUBLIC_STATUSES or not n.get("public_snapshot"):
             continue
         out.append({"id": n["id"], "edition": n.get("edition", 1), "title": str(n.get("title", "")),
@@ -140,8 +140,10 @@ def _local(at: str) -> str:
         return str(at)[:16]
 
 
-def _audit_entries(limit: int = 100) -> list[dict]:
-    titles = {n["id"]: str(n.get("title", "")) for n in _rows("notice")}
+def _audit_entries(notices: list[dict], limit: int = 100) -> list[dict]:
+    """The newest entries of the county's record, each naming the notice (one of ``notices``),
+    workstation or region it concerns."""
+    titles = {n["id"]: str(n.get("title", "")) for n in notices}
     devices = {d.id: d.name for d in Device.select()}
     regions = _region_names()
     return [{"at": _local(e.at), "username": e.username, "action": _AUDIT_ACTIONS.get(e.action, e.action),
@@ -526,8 +528,9 @@ def create_admin_router(clock: Clock) -> APIRouter:
         if (r := guard(request)) is not None:
             return r
         with database.connection_context():
-            return page(request, "admin_pages.html", pages=_public_pages(), audit=_audit_entries(), msg=msg,
-                        max_reason=svc.MAX_TAKEDOWN_REASON)
+            notices = _rows("notice")
+            return page(request, "admin_pages.html", pages=_public_pages(notices), audit=_audit_entries(notices),
+                        msg=msg, max_reason=svc.MAX_TAKEDOWN_REASON)
 
     @router.post("/pages/{notice_id}/take-down")
     def take_down(request: Request, notice_id: str, reason: str = Form("", max_length=2000),

@@ -73,7 +73,12 @@ class EpochChanged(SyncError):
 def now_iso() -> str:
     """A record stamp: when a row was written, for people reading it. No decision reads it; what
     decides (expiry, posting state, due dates) takes the county's clock from the caller."""
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return iso_utc(datetime.now(UTC))
+
+
+def iso_utc(moment: datetime) -> str:
+    """``moment`` as the county stores times: UTC, to the millisecond, with a Z."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _digest(secret: str) -> str:
@@ -1196,7 +1201,7 @@ def take_down(notice_id: str, reason: str, username: str, now: datetime) -> int:
     with write_transaction():
         notice = _public_notice(notice_id)
         seq = _put_row("page_takedown", notice_id, {"notice_id": notice_id, "active": True, "reason": reason,
-                                                    "taken_down_at": _utc(now), "put_back_at": None},
+                                                    "taken_down_at": iso_utc(now), "put_back_at": None},
                        notice.township_id)
         audit(username, "take_down", notice_id, reason, now)
         return seq
@@ -1210,7 +1215,7 @@ def put_back(notice_id: str, username: str, now: datetime) -> int:
         if current is None or not json.loads(current.data).get("active"):
             raise SyncError(409, "the page is not taken down")
         seq = _put_row("page_takedown", notice_id, {**json.loads(current.data), "active": False,
-                                                    "put_back_at": _utc(now)}, current.township_id)
+                                                    "put_back_at": iso_utc(now)}, current.township_id)
         audit(username, "put_back", notice_id, "", now)
         return seq
 
@@ -1229,13 +1234,9 @@ def _public_notice(notice_id: str) -> SyncRow:
     return row
 
 
-def _utc(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
 def audit(username: str, action: str, target: str, detail: str, now: datetime) -> None:
     """Record what a county officer did (models.AdminAudit)."""
-    AdminAudit.create(at=_utc(now), username=username, action=action, target=target, detail=detail)
+    AdminAudit.create(at=iso_utc(now), username=username, action=action, target=target, detail=detail)
 
 
 def request_handover(device: Device, notice_id: str) -> None:
