@@ -9,7 +9,6 @@ import gzip
 import hashlib
 import hmac
 import json
-import os
 import stat
 import subprocess
 import sys
@@ -240,7 +239,6 @@ def _mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
 
-@pytest.mark.skipif(os.name != "posix", reason="POSIX permissions")
 def test_the_county_key_file_is_0600_in_a_0700_folder_beside_the_database(client, county, tmp_path):
     from server.db import is_postgres
 
@@ -255,7 +253,6 @@ def test_the_county_key_file_is_0600_in_a_0700_folder_beside_the_database(client
         enroll_with_key(client, "539901101000")["county_bundle_key"]
 
 
-@pytest.mark.skipif(os.name != "posix", reason="POSIX permissions")
 def test_several_processes_making_the_key_at_once_agree_on_one(tmp_path):
     path = tmp_path / "keys" / "nested" / "bundle-signing.key"
     code = ("import sys; from pathlib import Path; from server.keys import county_signing_key; "
