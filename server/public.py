@@ -261,7 +261,6 @@ def create_public_router(clock: Clock, page_cache: int = 256) -> APIRouter:
                     "reason": mask_free_text(str(takedown.get("reason") or ""))[:300], "newest": None,
                     "days_left": None}
         state = _state(data, today)
-        match = None
         match = _matches(fingerprint, str(data.get("fingerprint") or ""))
         # a withdrawn notice says why (the township's words, masked like any public text)
         reason = mask_free_text(str(data.get("withdraw_reason") or ""))[:300] if state == "withdrawn" else ""
